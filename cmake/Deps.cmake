@@ -1,0 +1,32 @@
+# Every external library, found once, with the Debian package to install when missing.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+
+function(mavis_require_pkg var module debpkg)
+  pkg_check_modules(${var} IMPORTED_TARGET ${module})
+  if(NOT ${var}_FOUND)
+    message(FATAL_ERROR "mavis needs ${module}: install the Debian package ${debpkg} "
+                        "(contrib/install-deps does it)")
+  endif()
+endfunction()
+
+mavis_require_pkg(GMIME gmime-3.0 libgmime-3.0-dev)
+mavis_require_pkg(PCRE2 libpcre2-8 libpcre2-dev)
+mavis_require_pkg(PQ libpq libpq-dev)
+mavis_require_pkg(CLAMAV libclamav libclamav-dev)
+mavis_require_pkg(OPENDKIM opendkim libopendkim-dev)
+mavis_require_pkg(ARCHIVE libarchive libarchive-dev)
+
+find_library(MILTER_LIBRARY milter)
+find_path(MILTER_INCLUDE_DIR libmilter/mfapi.h)
+if(NOT MILTER_LIBRARY OR NOT MILTER_INCLUDE_DIR)
+  message(FATAL_ERROR "mavis needs libmilter: install the Debian package libmilter-dev "
+                      "(contrib/install-deps does it)")
+endif()
+
+find_library(MAGIC_LIBRARY magic)
+find_path(MAGIC_INCLUDE_DIR magic.h)
+if(NOT MAGIC_LIBRARY OR NOT MAGIC_INCLUDE_DIR)
+  message(FATAL_ERROR "mavis needs libmagic: install the Debian package libmagic-dev "
+                      "(contrib/install-deps does it)")
+endif()

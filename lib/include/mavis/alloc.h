@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef MAVIS_ALLOC_H
+#define MAVIS_ALLOC_H
+
+/*
+ * Allocation wrappers. They never return NULL: on exhaustion they log one line
+ * and abort(), so that the MTA's milter_default_action (tempfail) keeps the mail.
+ * Checking NULL at every call site is what STYLE.md warns against.
+ */
+
+#include <stddef.h>
+
+void *mavis_xmalloc(size_t size);
+void *mavis_xcalloc(size_t n, size_t size);
+void *mavis_xrealloc(void *ptr, size_t size);
+char *mavis_xstrdup(const char *s);
+char *mavis_xstrndup(const char *s, size_t n);
+
+/* free(*p) and set *p to NULL; no-op when *p is NULL. */
+void mavis_xfree(void *pp);
+
+#endif

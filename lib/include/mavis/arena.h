@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef MAVIS_ARENA_H
+#define MAVIS_ARENA_H
+
+/*
+ * Bump allocator. A message, a config snapshot or a test owns one arena and
+ * frees everything at once with mavis_arena_free(&a) (or keeps the arena and
+ * drops its contents with mavis_arena_reset). Memory is zeroed. Not thread-safe:
+ * an arena belongs to one thread at a time. Allocations never return NULL.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <mavis/error.h>
+
+struct mavis_arena;
+
+/* Create an arena whose first block holds at least first_block bytes (0 = default). */
+struct mavis_arena *mavis_arena_new(size_t first_block);
+
+/* Free the arena and everything allocated from it; sets *a to NULL. NULL-safe. */
+void mavis_arena_free(struct mavis_arena **a);
+
+/* Drop every allocation but keep the first block for reuse (per-message reset). */
+void mavis_arena_reset(struct mavis_arena *a);
+
+/* Zeroed memory, aligned for any type. size 0 gives a valid unique pointer. */
+void *mavis_arena_alloc(struct mavis_arena *a, size_t size);
+
+/* Array allocation with overflow check (aborts on overflow: a caller bug). */
+void *mavis_arena_calloc(struct mavis_arena *a, size_t n, size_t size);
+
+/* Copies; the results are NUL-terminated. strndup copies at most n bytes. */
+char *mavis_arena_strdup(struct mavis_arena *a, const char *s);
+char *mavis_arena_strndup(struct mavis_arena *a, const char *s, size_t n);
+void *mavis_arena_memdup(struct mavis_arena *a, const void *p, size_t n);
+char *mavis_arena_printf(struct mavis_arena *a, const char *fmt, ...)
+	MAVIS_PRINTF(2, 3);
+char *mavis_arena_vprintf(struct mavis_arena *a, const char *fmt, va_list ap)
+	MAVIS_PRINTF(2, 0);
+
+/* Bytes handed out since creation or the last reset (for accounting and tests). */
+size_t mavis_arena_used(const struct mavis_arena *a);
+
+#endif
