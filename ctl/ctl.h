@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ctl.h - mavisctl subcommands */
+#ifndef MAVIS_CTL_H
+#define MAVIS_CTL_H
+
+/* Default configuration file of mavisd and mavisctl. */
+#define CTL_DEFAULT_CONFIG MAVIS_SYSCONFDIR "/mavisd.conf"
+
+/* Each subcommand gets argv after the subcommand name (argv[0] = name) and
+   returns the process exit status. */
+int ctl_cmd_config(int argc, char **argv);
+int ctl_cmd_check(int argc, char **argv);
+int ctl_cmd_scan(int argc, char **argv);
+
+#endif
