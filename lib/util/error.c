@@ -25,6 +25,7 @@ mavis_error_prefix(struct mavis_error *err, const char *fmt, ...)
 {
 	char prefix[MAVIS_ERROR_MAX];
 	char old[MAVIS_ERROR_MAX];
+	size_t plen, olen;
 	va_list ap;
 
 	if (err == NULL)
@@ -32,8 +33,19 @@ mavis_error_prefix(struct mavis_error *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
+	/* By hand: snprintf("%s%s") trips -Wformat-truncation, and cutting the
+	   tail of a long message is what we want anyway. */
 	memcpy(old, err->text, sizeof(old));
-	snprintf(err->text, sizeof(err->text), "%s%s", prefix, old);
+	old[sizeof(old) - 1] = '\0';
+	plen = strlen(prefix);
+	olen = strlen(old);
+	if (plen > sizeof(err->text) - 1)
+		plen = sizeof(err->text) - 1;
+	if (olen > sizeof(err->text) - 1 - plen)
+		olen = sizeof(err->text) - 1 - plen;
+	memcpy(err->text, prefix, plen);
+	memcpy(err->text + plen, old, olen);
+	err->text[plen + olen] = '\0';
 }
 
 void

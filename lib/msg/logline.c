@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* logline.c - the main log line per message, in amavisd's shape */
+
+#include <stdatomic.h>
+#include <time.h>
+
+#include <mavis/buf.h>
+#include <mavis/log.h>
+
+#include "msg_int.h"
+
+extern atomic_ulong mavis_stat_messages;
+static atomic_ulong stat_accepted, stat_rejected, stat_tempfailed, stat_discarded;
+
+static const char *
+action_word(const struct mavis_verdict *v, bool some_blocked)
+{
+	switch (v->action) {
+	case MAVIS_ACTION_REJECT: return "Blocked";
+	case MAVIS_ACTION_TEMPFAIL: return "Blocked";
+	case MAVIS_ACTION_DISCARD: return "Blocked";
+	case MAVIS_ACTION_ACCEPT: return some_blocked ? "Passed/Blocked" : "Passed";
+	}
+	return "?";
+}
+
+static const char *
+action_tag(const struct mavis_verdict *v, bool originating)
+{
+	switch (v->action) {
+	case MAVIS_ACTION_REJECT: return originating ? "RejectedOutbound" : "RejectedInbound";
+	case MAVIS_ACTION_TEMPFAIL: return originating ? "TempFailedOutbound" : "TempFailedInbound";
+	case MAVIS_ACTION_DISCARD: return originating ? "DiscardedOutbound" : "DiscardedInbound";
+	case MAVIS_ACTION_ACCEPT: break;
+	}
+	return originating ? "RelayedOutbound" : "RelayedInbound";
+}
+
+void
+mavis_session_log_verdict(struct mavis_session *s, const struct mavis_verdict *v)
+{
+	struct msg *m = s->msg;
+	struct mavis_buf line = { 0 };
+	struct timespec now;
+	bool some_blocked = false;
+	long ms = 0;
+
+	if (m == NULL || v == NULL)
+		return;
+	for (size_t i = 0; i < v->nrcpts; i++)
+		if (v->rcpts[i].blocking.major >= 0)
+			some_blocked = true;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - m->start.tv_sec) * 1000 + (now.tv_nsec - m->start.tv_nsec) / 1000000;
+	mavis_buf_printf(&line, "%s %s {%s}, ", action_word(v, some_blocked), v->reason,
+			 action_tag(v, mavis_view_originating(s->view)));
+	if (*mavis_view_path(s->view))
+		mavis_buf_printf(&line, "%s ", mavis_view_path(s->view));
+	mavis_buf_printf(&line, "[%s] <%s> ->", *s->client_addr ? s->client_addr : "unknown", m->sender);
+	for (size_t i = 0; i < m->nrcpts; i++)
+		mavis_buf_printf(&line, "%s <%s>", i ? "," : "", m->rcpts[i].addr);
+	const struct msg_header *mid = msg_header_find(m, "Message-ID", 1);
+	mavis_buf_printf(&line, ", Queue-ID: %s, Message-ID:%s, mail_id: %s, size: %llu, %ld ms",
+			 s->queue_id[0] ? s->queue_id : "-", mid ? mid->value : " -", m->mail_id,
+			 (unsigned long long)(m->size + m->header_bytes), ms);
+	if (v->internal_error)
+		mavis_buf_printf(&line, ", reply: %s %s %s", v->rcode, v->xcode, v->text);
+	mavis_log(v->internal_error ? MAVIS_LOG_WARNING : MAVIS_LOG_NOTICE, mavis_session_log_id(s),
+		  "%s", mavis_buf_str(&line));
+	mavis_buf_free(&line);
+	switch (v->action) {
+	case MAVIS_ACTION_ACCEPT: atomic_fetch_add(&stat_accepted, 1); break;
+	case MAVIS_ACTION_REJECT: atomic_fetch_add(&stat_rejected, 1); break;
+	case MAVIS_ACTION_TEMPFAIL: atomic_fetch_add(&stat_tempfailed, 1); break;
+	case MAVIS_ACTION_DISCARD: atomic_fetch_add(&stat_discarded, 1); break;
+	}
+}
+
+void
+mavis_stats_get(struct mavis_stats *out)
+{
+	out->messages = atomic_load(&mavis_stat_messages);
+	out->accepted = atomic_load(&stat_accepted);
+	out->rejected = atomic_load(&stat_rejected);
+	out->tempfailed = atomic_load(&stat_tempfailed);
+	out->discarded = atomic_load(&stat_discarded);
+	out->sessions = 0;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* msg_int.h - session and message state shared by the files of lib/msg */
+#ifndef MAVIS_MSG_INT_H
+#define MAVIS_MSG_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <mavis/arena.h>
+#include <mavis/config.h>
+#include <mavis/session.h>
+
+#include "mail_id.h"
+#include "spool.h"
+#include "verdict/decide.h"
+
+struct mavis_engine {
+	pthread_mutex_t lock;	/* guards cfg swaps only */
+	struct mavis_config *cfg;
+};
+
+/* One recipient with its settings, resolved once at RCPT. */
+struct msg_rcpt {
+	const char *addr;
+	bool local;
+	bool lover[MAVIS_CC_COUNT];
+	bool bypass_virus, bypass_spam, bypass_banned, bypass_header;
+	bool has_size_limit;
+	uint64_t size_limit;
+	const char *banned_rulesets;	/* banned_filename_maps value */
+};
+
+/* A header field as received. */
+struct msg_header {
+	const char *name;
+	const char *value;	/* leading space and folding kept */
+};
+
+struct msg {
+	struct mavis_arena *arena;
+	const char *sender;
+	bool authenticated;
+	char mail_id[MAVIS_MAIL_ID_LEN + 1];
+	char secret_id[MAVIS_MAIL_ID_LEN + 1];
+	struct msg_rcpt *rcpts;
+	size_t nrcpts, caprcpts;
+	struct msg_header *headers;
+	size_t nheaders, capheaders;
+	uint64_t header_bytes;
+	bool header_overflow;	/* max_header_count / max_header_size hit */
+	bool eoh_done;
+	struct mavis_spool *spool;
+	uint64_t size;		/* every byte received, stored or not */
+	bool oversized;		/* over message_size_limit: stop storing */
+	int fail_status;	/* first internal failure, 0 = none */
+	char fail_text[256];
+	struct mavis_verdict *verdict;
+	struct timespec start;
+	size_t bank_depth;	/* view depth before the message's own banks */
+};
+
+struct mavis_session {
+	struct mavis_engine *engine;
+	struct mavis_config *cfg;	/* pinned for the whole connection */
+	struct mavis_view *view;
+	struct mavis_arena *conn_arena;
+	const char *client_addr, *client_name, *daemon_name, *helo;
+	bool non_smtpd;
+	char log_id[64];
+	char queue_id[64];
+	struct msg *msg;
+};
+
+/* pipeline.c: every end-of-message check, then the verdict. */
+struct mavis_verdict *msg_run_checks(struct mavis_session *s, struct msg *m);
+
+/* Record the first internal failure of a message (later ones are logged only). */
+void msg_fail(struct mavis_session *s, struct msg *m, int status, const char *fmt, ...)
+	MAVIS_PRINTF(4, 5);
+
+/* Find the n-th (1-based) header named name (case-insensitive), or NULL. */
+const struct msg_header *msg_header_find(const struct msg *m, const char *name, int n);
+
+#endif

@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* session.c - connection and message stages: envelope, headers, body spool */
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <mavis/alloc.h>
+#include <mavis/log.h>
+
+#include "msg_int.h"
+
+static atomic_ulong session_serial;
+static atomic_ulong stat_sessions;
+extern atomic_ulong mavis_stat_messages;
+
+int
+mavis_session_new(struct mavis_engine *engine, const struct mavis_session_info *info,
+		  struct mavis_session **out, struct mavis_error *err)
+{
+	struct mavis_session *s = mavis_xcalloc(1, sizeof(*s));
+	int rc;
+
+	s->engine = engine;
+	s->cfg = mavis_engine_config(engine);
+	s->view = mavis_view_new(s->cfg);
+	s->conn_arena = mavis_arena_new(2048);
+	s->client_addr = info->client_addr ? mavis_arena_strdup(s->conn_arena, info->client_addr) : "";
+	s->client_name = info->client_name ? mavis_arena_strdup(s->conn_arena, info->client_name) : "";
+	s->daemon_name = info->daemon_name ? mavis_arena_strdup(s->conn_arena, info->daemon_name) : "";
+	s->helo = "";
+	s->non_smtpd = info->non_smtpd;
+	snprintf(s->log_id, sizeof(s->log_id), "%ld-%lu", (long)getpid(),
+		 atomic_fetch_add(&session_serial, 1) + 1);
+	atomic_fetch_add(&stat_sessions, 1);
+
+	struct mavis_conn_facts facts = { s->daemon_name, s->client_addr };
+	rc = mavis_view_select_conn(s->view, &facts, s->conn_arena, err);
+	if (rc < 0) {
+		mavis_session_free(&s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+mavis_session_free(struct mavis_session **ps)
+{
+	struct mavis_session *s = *ps;
+
+	if (s == NULL)
+		return;
+	*ps = NULL;
+	mavis_session_reset(s);
+	mavis_view_free(&s->view);
+	mavis_config_unref(&s->cfg);
+	mavis_arena_free(&s->conn_arena);
+	free(s);
+}
+
+const struct mavis_view *
+mavis_session_view(const struct mavis_session *s)
+{
+	return s->view;
+}
+
+const char *
+mavis_session_log_id(const struct mavis_session *s)
+{
+	return s->queue_id[0] ? s->queue_id : s->log_id;
+}
+
+void
+mavis_session_helo(struct mavis_session *s, const char *helo)
+{
+	s->helo = mavis_arena_strdup(s->conn_arena, helo ? helo : "");
+}
+
+void
+mavis_session_set_queue_id(struct mavis_session *s, const char *qid)
+{
+	if (qid && *qid && strlen(qid) < sizeof(s->queue_id))
+		strcpy(s->queue_id, qid);
+}
+
+void
+msg_fail(struct mavis_session *s, struct msg *m, int status, const char *fmt, ...)
+{
+	char text[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	mavis_log_err(mavis_session_log_id(s), "%s", text);
+	if (m->fail_status == 0) {
+		m->fail_status = status;
+		memcpy(m->fail_text, text, sizeof(m->fail_text));
+	}
+}
+
+int
+mavis_session_mail(struct mavis_session *s, const char *sender, const char *auth_authen,
+		   struct mavis_error *err)
+{
+	struct msg *m;
+
+	mavis_session_reset(s);
+	m = mavis_xcalloc(1, sizeof(*m));
+	m->arena = mavis_arena_new(16384);
+	m->sender = mavis_arena_strdup(m->arena, sender ? sender : "");
+	m->authenticated = auth_authen && *auth_authen;
+	m->bank_depth = mavis_view_depth(s->view);
+	clock_gettime(CLOCK_MONOTONIC, &m->start);
+	mavis_mail_id_new(m->mail_id, m->secret_id);
+	/* The SASL bank is per message: it goes again at reset. */
+	mavis_view_select_sender(s->view, auth_authen);
+	m->spool = mavis_spool_new(mavis_view_str(s->view, MAVIS_KEY_TMP_DIR),
+				   (size_t)mavis_view_int(s->view, MAVIS_KEY_BODY_MEMORY_LIMIT));
+	s->msg = m;
+	return 0;
+}
+
+/* Bool map lookup for a recipient; a lookup failure is a message failure. */
+static bool
+rcpt_bool(struct mavis_session *s, enum mavis_key key, const char *addr, int *failed,
+	  struct mavis_error *err)
+{
+	struct mavis_map_result res;
+	int rc = mavis_view_lookup(s->view, key, addr, s->msg->arena, &res, err);
+
+	if (rc < 0) {
+		*failed = rc;
+		return false;
+	}
+	return rc > 0 && mavis_map_value_bool(res.value);
+}
+
+int
+mavis_session_rcpt(struct mavis_session *s, const char *rcpt, struct mavis_reply *reply,
+		   struct mavis_error *err)
+{
+	struct msg *m = s->msg;
+	struct msg_rcpt *r;
+	struct mavis_map_result res;
+	int failed = 0, rc;
+
+	if (m == NULL)
+		return mavis_error_set(err, MAVIS_ERR_INTERNAL, "RCPT without MAIL");
+	if (m->nrcpts >= (size_t)mavis_view_int(s->view, MAVIS_KEY_MAX_RECIPIENTS)) {
+		reply->rcode = "452";
+		reply->xcode = "4.5.3";
+		reply->text = "Too many recipients";
+		if (!s->non_smtpd)
+			return 1;
+		/* Non-SMTP mail cannot be refused per recipient: keep it whole. */
+	}
+	if (m->nrcpts == m->caprcpts) {
+		size_t cap = m->caprcpts ? m->caprcpts * 2 : 8;
+		struct msg_rcpt *nr = mavis_arena_calloc(m->arena, cap, sizeof(*nr));
+
+		if (m->nrcpts)
+			memcpy(nr, m->rcpts, m->nrcpts * sizeof(*nr));
+		m->rcpts = nr;
+		m->caprcpts = cap;
+	}
+	r = &m->rcpts[m->nrcpts];
+	memset(r, 0, sizeof(*r));
+	r->addr = mavis_arena_strdup(m->arena, rcpt);
+	r->local = rcpt_bool(s, MAVIS_KEY_LOCAL_DOMAINS_MAPS, rcpt, &failed, err);
+	r->lover[MAVIS_CC_VIRUS] = rcpt_bool(s, MAVIS_KEY_VIRUS_LOVERS_MAPS, rcpt, &failed, err);
+	r->lover[MAVIS_CC_BANNED] = rcpt_bool(s, MAVIS_KEY_BANNED_FILES_LOVERS_MAPS, rcpt, &failed, err);
+	r->lover[MAVIS_CC_UNCHECKED] = rcpt_bool(s, MAVIS_KEY_UNCHECKED_LOVERS_MAPS, rcpt, &failed, err);
+	r->lover[MAVIS_CC_SPAM] = rcpt_bool(s, MAVIS_KEY_SPAM_LOVERS_MAPS, rcpt, &failed, err);
+	r->lover[MAVIS_CC_SPAMMY] = r->lover[MAVIS_CC_SPAM];
+	r->lover[MAVIS_CC_BADH] = rcpt_bool(s, MAVIS_KEY_BAD_HEADER_LOVERS_MAPS, rcpt, &failed, err);
+	r->bypass_virus = rcpt_bool(s, MAVIS_KEY_BYPASS_VIRUS_CHECKS_MAPS, rcpt, &failed, err);
+	r->bypass_spam = rcpt_bool(s, MAVIS_KEY_BYPASS_SPAM_CHECKS_MAPS, rcpt, &failed, err);
+	r->bypass_banned = rcpt_bool(s, MAVIS_KEY_BYPASS_BANNED_CHECKS_MAPS, rcpt, &failed, err);
+	r->bypass_header = rcpt_bool(s, MAVIS_KEY_BYPASS_HEADER_CHECKS_MAPS, rcpt, &failed, err);
+	rc = mavis_view_lookup(s->view, MAVIS_KEY_MESSAGE_SIZE_LIMIT_MAPS, rcpt, m->arena, &res, err);
+	if (rc < 0)
+		failed = rc;
+	else if (rc > 0 && mavis_map_value_size(res.value, &r->size_limit) == 0 && r->size_limit > 0)
+		r->has_size_limit = true;
+	rc = mavis_view_lookup(s->view, MAVIS_KEY_BANNED_FILENAME_MAPS, rcpt, m->arena, &res, err);
+	if (rc < 0)
+		failed = rc;
+	else if (rc > 0)
+		r->banned_rulesets = res.value;
+	if (failed < 0)
+		return failed;
+	m->nrcpts++;
+	return 0;
+}
+
+/* Store a header field and its bytes in the spool, within the bounds. */
+static void
+add_header(struct mavis_session *s, struct msg *m, const char *name, const char *value)
+{
+	size_t nlen = strlen(name), vlen = strlen(value);
+
+	m->header_bytes += nlen + vlen + 3;
+	if (m->nheaders >= (size_t)mavis_view_int(s->view, MAVIS_KEY_MAX_HEADER_COUNT) ||
+	    m->header_bytes > (uint64_t)mavis_view_int(s->view, MAVIS_KEY_MAX_HEADER_SIZE)) {
+		if (!m->header_overflow)
+			mavis_log_warn(mavis_session_log_id(s),
+				       "header section over limits (%zu fields, %llu bytes)",
+				       m->nheaders, (unsigned long long)m->header_bytes);
+		m->header_overflow = true;
+		return;
+	}
+	if (m->nheaders == m->capheaders) {
+		size_t cap = m->capheaders ? m->capheaders * 2 : 32;
+		struct msg_header *nh = mavis_arena_calloc(m->arena, cap, sizeof(*nh));
+
+		if (m->nheaders)
+			memcpy(nh, m->headers, m->nheaders * sizeof(*nh));
+		m->headers = nh;
+		m->capheaders = cap;
+	}
+	m->headers[m->nheaders].name = mavis_arena_strndup(m->arena, name, nlen);
+	m->headers[m->nheaders].value = mavis_arena_strndup(m->arena, value, vlen);
+	m->nheaders++;
+
+	struct mavis_error err = { 0 };
+	if (mavis_spool_write(m->spool, name, nlen, &err) < 0 ||
+	    mavis_spool_write(m->spool, ":", 1, &err) < 0 ||
+	    mavis_spool_write(m->spool, value, vlen, &err) < 0 ||
+	    mavis_spool_write(m->spool, "\r\n", 2, &err) < 0)
+		msg_fail(s, m, err.status, "spool: %s", err.text);
+}
+
+void
+mavis_session_header(struct mavis_session *s, const char *name, const char *value)
+{
+	if (s->msg == NULL || s->msg->eoh_done)
+		return;
+	add_header(s, s->msg, name ? name : "", value ? value : "");
+}
+
+void
+mavis_session_eoh(struct mavis_session *s)
+{
+	struct msg *m = s->msg;
+	struct mavis_error err = { 0 };
+
+	if (m == NULL || m->eoh_done)
+		return;
+	m->eoh_done = true;
+	if (mavis_spool_write(m->spool, "\r\n", 2, &err) < 0)
+		msg_fail(s, m, err.status, "spool: %s", err.text);
+}
+
+void
+mavis_session_body(struct mavis_session *s, const void *data, size_t len)
+{
+	struct msg *m = s->msg;
+	struct mavis_error err = { 0 };
+
+	if (m == NULL)
+		return;
+	if (!m->eoh_done)
+		mavis_session_eoh(s);
+	m->size += len;
+	if (m->oversized || m->fail_status)
+		return;
+	/* Past message_size_limit nothing more is stored: the verdict is
+	   OVERSIZED whatever the rest says, and memory stays bounded. */
+	if (mavis_spool_size(m->spool) + len >
+	    (uint64_t)mavis_view_int(s->view, MAVIS_KEY_MESSAGE_SIZE_LIMIT)) {
+		m->oversized = true;
+		return;
+	}
+	if (mavis_spool_write(m->spool, data, len, &err) < 0)
+		msg_fail(s, m, err.status, "spool: %s", err.text);
+}
+
+/* Split a raw message the way the MTA hands it over: fields (with their
+   continuation lines) up to the first empty line, then the body. */
+void
+mavis_session_raw_message(struct mavis_session *s, const void *data, size_t len)
+{
+	const char *p = data, *end = p + len;
+	struct mavis_buf name = { 0 }, value = { 0 };
+
+	if (s->msg == NULL)
+		return;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		size_t n = (size_t)(eol - p);
+
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n == 0) {	/* end of header section */
+			p = nl ? nl + 1 : end;
+			break;
+		}
+		const char *colon = memchr(p, ':', n);
+		if (colon == NULL || p[0] == ' ' || p[0] == '\t') {
+			/* A line without a colon would end the header section for
+			   the MTA too: Postfix treats it as the start of the body. */
+			break;
+		}
+		mavis_buf_reset(&name);
+		mavis_buf_reset(&value);
+		mavis_buf_append(&name, p, (size_t)(colon - p));
+		mavis_buf_append(&value, colon + 1, n - (size_t)(colon + 1 - p));
+		p = nl ? nl + 1 : end;
+		/* Continuation lines belong to this field. */
+		while (p < end && (*p == ' ' || *p == '\t')) {
+			const char *nl2 = memchr(p, '\n', (size_t)(end - p));
+			const char *eol2 = nl2 ? nl2 : end;
+			size_t n2 = (size_t)(eol2 - p);
+
+			if (n2 > 0 && p[n2 - 1] == '\r')
+				n2--;
+			mavis_buf_append(&value, "\r\n", 2);
+			mavis_buf_append(&value, p, n2);
+			p = nl2 ? nl2 + 1 : end;
+		}
+		mavis_session_header(s, mavis_buf_str(&name), mavis_buf_str(&value));
+	}
+	mavis_buf_free(&name);
+	mavis_buf_free(&value);
+	mavis_session_eoh(s);
+	/* The MTA hands the body over with CRLF line ends. */
+	const char *q = p;
+	struct mavis_buf chunk = { 0 };
+	while (q < end) {
+		const char *nl = memchr(q, '\n', (size_t)(end - q));
+		const char *eol = nl ? nl : end;
+		size_t n = (size_t)(eol - q);
+
+		if (n > 0 && q[n - 1] == '\r')
+			n--;
+		mavis_buf_append(&chunk, q, n);
+		if (nl)
+			mavis_buf_append(&chunk, "\r\n", 2);
+		q = nl ? nl + 1 : end;
+		if (chunk.len >= 65536) {
+			mavis_session_body(s, chunk.data, chunk.len);
+			mavis_buf_reset(&chunk);
+		}
+	}
+	if (chunk.len)
+		mavis_session_body(s, chunk.data, chunk.len);
+	mavis_buf_free(&chunk);
+}
+
+const struct msg_header *
+msg_header_find(const struct msg *m, const char *name, int n)
+{
+	for (size_t i = 0; i < m->nheaders; i++)
+		if (strcasecmp(m->headers[i].name, name) == 0 && --n == 0)
+			return &m->headers[i];
+	return NULL;
+}
+
+const struct mavis_verdict *
+mavis_session_eom(struct mavis_session *s)
+{
+	struct msg *m = s->msg;
+
+	if (m == NULL) {
+		/* A caller bug, but still an answer that keeps the mail. */
+		mavis_session_mail(s, "", NULL, NULL);
+		m = s->msg;
+		msg_fail(s, m, MAVIS_ERR_INTERNAL, "end of message without a message");
+	}
+	if (!m->eoh_done)
+		mavis_session_eoh(s);
+	if (m->verdict == NULL)
+		m->verdict = msg_run_checks(s, m);
+	atomic_fetch_add(&mavis_stat_messages, 1);
+	return m->verdict;
+}
+
+void
+mavis_session_reset(struct mavis_session *s)
+{
+	struct msg *m = s->msg;
+
+	if (m == NULL)
+		return;
+	s->msg = NULL;
+	mavis_view_truncate(s->view, m->bank_depth);
+	mavis_spool_free(&m->spool);
+	mavis_arena_free(&m->arena);
+	free(m);
+	s->queue_id[0] = '\0';
+}

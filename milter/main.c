@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* main.c - mavisd: options, start-up order, the filter process */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mavis/config.h>
+#include <mavis/log.h>
+
+#include "mavisd.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: mavisd [-c CONFIG] [-s SOCKET] [-f] [-n]\n"
+			"  -c CONFIG  configuration file (default %s)\n"
+			"  -s SOCKET  milter socket, overrides milter_socket (unix:/path, inet:PORT@HOST)\n"
+			"  -f         stay in the foreground, log to stderr\n"
+			"  -n         check the configuration and exit\n",
+		MAVISD_DEFAULT_CONFIG);
+	exit(2);
+}
+
+static int
+load_config(const char *path, struct mavis_config **cfg)
+{
+	struct mavis_error err = { 0 };
+
+	if (mavis_config_load(path, cfg, &err) < 0) {
+		mavis_log_err(NULL, "configuration error: %s", err.text);
+		return -1;
+	}
+	for (const char *const *w = mavis_config_warnings(*cfg); *w; w++)
+		mavis_log_warn(NULL, "configuration: %s", *w);
+	return 0;
+}
+
+static const char *
+socket_of(const struct mavisd_opts *opts, const struct mavis_config *cfg)
+{
+	return opts->socket ? opts->socket : mavis_config_get(cfg, MAVIS_KEY_MILTER_SOCKET)->u.s;
+}
+
+/* Wait for sessions in flight after smfi_main returned, bounded. */
+static void
+drain_sessions(const struct mavis_config *cfg)
+{
+	long long limit = mavis_config_get(cfg, MAVIS_KEY_SHUTDOWN_TIMEOUT)->u.i;
+	struct timespec tick = { 0, 100 * 1000 * 1000 };
+	long long waited_ms = 0;
+
+	while (mavisd_sessions_active() > 0 && waited_ms < limit * 1000) {
+		nanosleep(&tick, NULL);
+		waited_ms += 100;
+	}
+	if (mavisd_sessions_active() > 0)
+		mavis_log_warn(NULL, "stopping with %d session(s) still open after %llds",
+			       mavisd_sessions_active(), limit);
+}
+
+/* The filter process: engine, socket, privileges, libmilter. */
+static int
+run_filter(const struct mavisd_opts *opts)
+{
+	struct mavis_config *cfg = NULL;
+	struct mavis_engine *engine = NULL;
+	struct mavis_error err = { 0 };
+	const char *sock;
+	sigset_t set;
+	int rc;
+
+	/* Every thread inherits this mask: USR1 goes to the reload thread only;
+	   libmilter's own thread waits for HUP, TERM and INT. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (load_config(opts->config_path, &cfg) < 0)
+		return MAVISD_EX_CONFIG;
+	mavis_log_set_level(mavis_log_level_from_amavis(
+		mavis_config_get(cfg, MAVIS_KEY_LOG_LEVEL)->u.i));
+	if (mavisd_prepare_dirs(cfg) < 0) {
+		mavis_config_unref(&cfg);
+		return MAVISD_EX_CONFIG;
+	}
+	/* Scanners and rules load as root, before the privilege drop. */
+	if (mavis_engine_new(cfg, &engine, &err) < 0) {
+		mavis_log_err(NULL, "cannot start: %s", err.text);
+		mavis_config_unref(&cfg);
+		return MAVISD_EX_CONFIG;
+	}
+	sock = socket_of(opts, cfg);
+	mavisd_callbacks_init(engine);
+	if (smfi_register(mavisd_filter) == MI_FAILURE || smfi_setconn((char *)(uintptr_t)sock) == MI_FAILURE ||
+	    smfi_setbacklog((int)mavis_config_get(cfg, MAVIS_KEY_MILTER_BACKLOG)->u.i) == MI_FAILURE) {
+		mavis_log_err(NULL, "cannot register with libmilter on %s", sock);
+		rc = MAVISD_EX_CONFIG;
+		goto out;
+	}
+	/* true: remove a stale unix socket left by a crash. */
+	if (smfi_opensocket(true) == MI_FAILURE) {
+		mavis_log_err(NULL, "cannot open milter socket %s", sock);
+		rc = MAVISD_EX_CONFIG;
+		goto out;
+	}
+	if (mavisd_socket_perms(cfg, sock) < 0 || mavisd_drop_privileges(cfg) < 0) {
+		rc = MAVISD_EX_CONFIG;
+		goto out;
+	}
+	if (mavisd_reload_thread_start(engine, opts->config_path) < 0) {
+		rc = 1;
+		goto out;
+	}
+	mavis_log_notice(NULL, "mavisd %s starting on %s (config %s)", MAVIS_VERSION, sock,
+			 opts->config_path);
+	rc = smfi_main() == MI_SUCCESS ? 0 : 1;
+	drain_sessions(cfg);
+	mavis_log_notice(NULL, "mavisd stopped");
+out:
+	mavis_config_unref(&cfg);
+	/* The engine stays: sessions that outlived the drain may still use it,
+	   and the process exits now anyway. */
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct mavisd_opts opts = { .config_path = MAVISD_DEFAULT_CONFIG };
+	struct mavis_config *cfg = NULL;
+	int c;
+
+	while ((c = getopt(argc, argv, "c:s:fnh")) != -1) {
+		switch (c) {
+		case 'c': opts.config_path = optarg; break;
+		case 's': opts.socket = optarg; break;
+		case 'f': opts.foreground = true; break;
+		case 'n': opts.check_only = true; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	mavis_log_open("mavisd", (opts.foreground || opts.check_only) ? MAVIS_LOG_STDERR : MAVIS_LOG_SYSLOG);
+	/* Check first, in the caller's terminal: a bad config never forks. */
+	if (load_config(opts.config_path, &cfg) < 0)
+		return MAVISD_EX_CONFIG;
+	if (opts.check_only) {
+		mavis_config_unref(&cfg);
+		return 0;
+	}
+	if (!opts.foreground) {
+		const char *ident = mavis_config_get(cfg, MAVIS_KEY_SYSLOG_IDENT)->u.s;
+
+		mavis_log_open(ident, MAVIS_LOG_SYSLOG);
+		if (daemon(0, 0) < 0) {
+			mavis_log_err(NULL, "cannot daemonize: %s", strerror(errno));
+			return 1;
+		}
+	}
+	int rc = mavisd_supervise(&opts, cfg, run_filter);
+	mavis_config_unref(&cfg);
+	return rc;
+}
