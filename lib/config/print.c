@@ -23,6 +23,26 @@ mavis_config_print(const struct mavis_config *cfg, const char *bank, int flags, 
 {
 	const struct cfg_bank *b = NULL;
 
+	if (flags == MAVIS_PRINT_REFERENCE) {
+		static const char *const scope[] = { "daemon", "bank", "recipient" };
+
+		fprintf(out, "| parameter | type | scope | default | meaning |\n|---|---|---|---|---|\n");
+		for (int k = 0; k < MAVIS_KEY_COUNT; k++) {
+			const struct mavis_key_info *ki = mavis_key_info(k);
+			char choices[128] = "";
+
+			/* '|' would split the Markdown cell. */
+			if (ki->choices) {
+				snprintf(choices, sizeof(choices), ": %s", ki->choices);
+				for (char *c = choices; *c; c++)
+					if (*c == '|')
+						*c = '/';
+			}
+			fprintf(out, "| `%s` | %s%s | %s | `%s` | %s |\n", ki->name,
+				mavis_type_name(ki->type), choices, scope[ki->scope], ki->def, ki->doc);
+		}
+		return 0;
+	}
 	if (cfg == NULL) {
 		/* Defaults need no file, like postconf -d. */
 		for (int k = 0; k < MAVIS_KEY_COUNT; k++)
