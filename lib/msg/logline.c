@@ -60,8 +60,11 @@ mavis_session_log_verdict(struct mavis_session *s, const struct mavis_verdict *v
 	for (size_t i = 0; i < m->nrcpts; i++)
 		mavis_buf_printf(&line, "%s <%s>", i ? "," : "", m->rcpts[i].addr);
 	const struct msg_header *mid = msg_header_find(m, "Message-ID", 1);
-	mavis_buf_printf(&line, ", Queue-ID: %s, Message-ID:%s, mail_id: %s, size: %llu, %ld ms",
-			 s->queue_id[0] ? s->queue_id : "-", mid ? mid->value : " -", m->mail_id,
+	const char *midv = mid ? mid->value : "-";
+	while (*midv == ' ' || *midv == '\t')
+		midv++;
+	mavis_buf_printf(&line, ", Queue-ID: %s, Message-ID: %s, mail_id: %s, size: %llu, %ld ms",
+			 s->queue_id[0] ? s->queue_id : "-", midv, m->mail_id,
 			 (unsigned long long)(m->size + m->header_bytes), ms);
 	if (v->internal_error)
 		mavis_buf_printf(&line, ", reply: %s %s %s", v->rcode, v->xcode, v->text);

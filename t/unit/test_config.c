@@ -178,7 +178,7 @@ test_banks(void)
 	struct mavis_config *cfg = load_ok(
 		"myhostname = mx.example.com\n"
 		"mynetworks = 10.0.0.0/8 [::1]\n"
-		"client_ipaddr_policy = inline:{192.0.2.0/24=PARTNER,TRUSTED}\n"
+		"client_ipaddr_policy = inline:{192.0.2.0/24=\"PARTNER,TRUSTED\"}\n"
 		"final_spam_destiny = reject\n"
 		"final_banned_destiny = reject\n"
 		"log_level = 1\n"

@@ -1,8 +1,0 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
-/* mavisd.c - placeholder main until the real program lands */
-
-int
-main(void)
-{
-	return 0;
-}
