@@ -132,6 +132,8 @@ pf_sink_start() {
 	while [ $_try -lt 5 ]; do
 		_try=$((_try + 1))
 		_port=$(pf_free_port) || pf_die "pf_sink_start: no free port"
+		# -h: a greeting name other than Postfix's myhostname, or the smtp
+		# client would bounce the mail as "loops back to myself".
 		# shellcheck disable=SC2086 # _sinkopts is a word list on purpose
 		"$PF_SMTP_SINK" $_sinkopts -h sink.mavis.test -d "$_dir/sink/%Y%m%d%H%M%S." \
 			"$@" "127.0.0.1:$_port" 100 \
