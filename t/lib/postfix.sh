@@ -548,9 +548,12 @@ pf_stop() {
 pf_cleanup_on_exit() {
 	PF_CLEANUP_DIRS="${PF_CLEANUP_DIRS:-} $1"
 	trap 'pf__on_exit $?' EXIT
+	# Signals end the shell without running the EXIT trap unless caught;
+	# PIPE matters for "sh test.sh | head".
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	trap 'exit 129' HUP
+	trap 'exit 141' PIPE
 }
 
 pf__on_exit() {
