@@ -12,20 +12,34 @@
  *   hash:/path      text file of "key value" lines (value defaults to "1"),
  *                   keys lowercased at load; looked up with the amavisd key
  *                   list (mavis_addr_keys) - for IP-keyed lists the file
- *                   holds CIDR keys as in cidr:
+ *                   holds CIDR keys as in cidr:. '#' outside "..." starts a
+ *                   comment; a value in "..." is unquoted; a repeated key
+ *                   takes the later value (amavisd read_hash). In address
+ *                   lists $1..$5 in a value become the full address,
+ *                   localpart, user, +extension, domain (amavisd lookup_hash).
  *   pcre:/path      "/regex/flags value" lines (pcre2, JIT), matched against
  *                   the raw key, first match wins, $1..$9 expanded in value
- *   cidr:/path      "network/len value" lines, IPv4 and IPv6, ! negation
- *   inline:{k=v, k2=v2}   a hash table written in place
+ *   cidr:/path      "network/len value" lines, IPv4 and IPv6, ! negation; a
+ *                   negated line takes no value and answers "0"
+ *   inline:{k=v, k2=v2}   a hash table written in place; also "k" alone
+ *                   (value "1"), "{ k = v with spaces }", k="a, b"
  *   static:VALUE    a constant: matches every key
- *   pgsql:NAME      registered at run time (mavis_map_register_type)
+ *   pgsql:NAME      registered at run time (mavis_map_register_type); any
+ *                   other unregistered "name:" is a MAVIS_ERR_CONFIG
  *   anything else   a bare token: for MAVIS_MAPVAL_BOOL lists, consecutive
  *                   bare tokens form one amavisd ACL ("example.com,
  *                   .example.org, !bad.example.com, ."), except a lone
- *                   yes/no/true/false/1/0 which is a static constant; for
- *                   IP-keyed lists bare tokens form an IP ACL ("10.0.0.0/8
- *                   !10.1.2.3 [::1]"); for every other kind one bare token is
- *                   a static constant ("6.31").
+ *                   yes/no/true/false/1/0 which is a static constant (such a
+ *                   word inside a longer run is an error: write static:0);
+ *                   for IP-keyed lists bare tokens form an IP ACL
+ *                   ("10.0.0.0/8 !10.1.2.3 [::1]"); for every other kind one
+ *                   bare token is a static constant ("6.31").
+ *                   A token in "..." is always bare, never "type:arg", so a
+ *                   value with a colon can be written "smtp:[::1]:10025".
+ * In lists keyed by MAVIS_MAPKEY_STRING, ACL entries and hash keys compare
+ * with the whole key, case-insensitively. Static values and table values of
+ * BOOL, FLOAT and SIZE lists are checked at parse time (BOOL accepts
+ * ""/0/1/no/yes/false/true/off/on/n/y/f/t); pcre values built from $N are not.
  *
  * Lists are immutable after mavis_maplist_parse() and safe to share between
  * threads (pcre2 match data is per call or per thread).
@@ -86,7 +100,10 @@ size_t mavis_maplist_count(const struct mavis_maplist *ml);
 
 /* Look key up. Returns 1 when a table gave a defined value (res filled),
    0 when no table matched, negative on a lookup failure (SQL down, ...;
-   err set). scratch receives any value that must be built (pcre $N). */
+   err set). scratch receives any value that must be built (pcre $N) and the
+   address keys; it may be NULL only for lists that need neither (else
+   MAVIS_ERR_INTERNAL). res may be NULL. In IP tables a key that is not an
+   address matches nothing. */
 int mavis_maplist_lookup(const struct mavis_maplist *ml, const char *key,
 			 const struct mavis_map_opts *opts,
 			 struct mavis_arena *scratch, struct mavis_map_result *res,
@@ -109,6 +126,10 @@ int mavis_map_value_size(const char *value, uint64_t *out);
  * Duplicates removed, order kept; address literals ([1.2.3.4]) are not split;
  * at most 20 domain suffix keys. The null address "" gives "", "@", "." (with
  * include_bare_user) or "@", "", ".". Keys are allocated from arena.
+ * The extension starts at the first character of the delimiter set after the
+ * first character of the localpart (amavisd split_localpart); postmaster,
+ * mailer-daemon, double-bounce, and with delimiter "-" owner-x and
+ * x-request, are never split. addr and opts may be NULL.
  * Returns the number of keys (>0).
  */
 size_t mavis_addr_keys(const char *addr, const struct mavis_map_opts *opts,
@@ -141,8 +162,10 @@ struct mavis_map_type {
 	void (*close)(void *state);
 };
 
-/* Register a table type; returns 0, or MAVIS_ERR_CONFIG when the name is taken
-   or the registry is full. Call before any config load (not thread-safe). */
+/* Register a table type (the struct and its name are copied; the name is
+   [a-z][a-z0-9_]*, under 32 bytes, not a built-in one); returns 0, or
+   MAVIS_ERR_CONFIG when the name is bad or taken, open/lookup is NULL, or
+   the registry is full. Call before any config load (not thread-safe). */
 int mavis_map_register_type(const struct mavis_map_type *type);
 
 #endif
