@@ -33,7 +33,15 @@ mavis_error_prefix(struct mavis_error *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->text, sizeof(old));
-	snprintf(err->text, sizeof(err->text), "%s%s", prefix, old);
+	/* Truncation is intended (the text is bounded); copying by length
+	   keeps gcc's -Wformat-truncation quiet under -Werror. */
+	size_t plen = strnlen(prefix, sizeof(err->text) - 1);
+	size_t olen = strnlen(old, sizeof(old));
+	if (olen > sizeof(err->text) - 1 - plen)
+		olen = sizeof(err->text) - 1 - plen;
+	memcpy(err->text, prefix, plen);
+	memcpy(err->text + plen, old, olen);
+	err->text[plen + olen] = '\0';
 }
 
 void
