@@ -50,7 +50,7 @@ scanner_parse(const char *spec, const struct mavis_av_settings *s, struct av_sca
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->name = mavis_xstrdup(spec);
-	sc->clamd.connect_timeout_ms = s->connect_timeout_ms;
+	sc->clamd.connect_timeout_ms = s->connect_timeout_ms ? s->connect_timeout_ms : 10000;
 	sc->clamd.stream_max = s->clamd_stream_max;
 	sc->clamd.all_match = s->all_match;
 	if (strcasecmp(spec, "clamav") == 0) {

@@ -869,6 +869,21 @@ test_failover_policy(void)
 	CHECK(log_has(&r, "av-scanner FAILED"));
 	CHECK(!log_has(&r, "considering backups"));
 
+	/* first_infected_stops_scan: the dead second primary is not tried. */
+	settings(&s, dbdir, (const char *const[]){ "clamav", dead, NULL }, NULL);
+	s.first_infected_stops_scan = true;
+	CHECK_INT(mavis_av_new(&s, NULL, &av, &err), 0);
+	if (av != NULL) {
+		CHECK_INT(mavis_av_scan(av, bufs, 2, a, &r), 0);
+		CHECK_INT(r.status, MAVIS_AV_INFECTED);
+		CHECK(!log_has(&r, "FAILED"));
+		/* ... but a clean verdict still asks every primary. */
+		CHECK_INT(mavis_av_scan(av, bufs, 1, a, &r), 0);
+		CHECK_INT(r.status, MAVIS_AV_CLEAN);
+		CHECK(log_has(&r, "dead1.sock"));
+	}
+	mavis_av_free(&av);
+
 	/* Every scanner failed: never clean. */
 	CHECK_INT(scan_with(l_dead, l_dead2, 0, bufs, 1, a, &r), MAVIS_AV_FAILED);
 	CHECK_STR(r.text, "ALL VIRUS SCANNERS FAILED");

@@ -59,8 +59,9 @@ struct mavis_av_settings {
 	const char *const *scanners;		/* amavisd @av_scanners */
 	const char *const *scanners_backup;	/* amavisd @av_scanners_backup */
 	const char *const *clamd_sockets;	/* for the bare "clamd" scanner */
-	unsigned connect_timeout_ms;	/* per clamd connect (10000) */
-	unsigned timeout_ms;		/* per scanner, whole clamd exchange;
+	unsigned connect_timeout_ms;	/* per clamd connect (10000; 0 = that) */
+	unsigned timeout_ms;		/* per scanner (0 = the default), whole
+					   clamd exchange including failover;
 					   also the longest wait for an engine
 					   during a non-concurrent reload (60000) */
 	uint64_t clamd_stream_max;	/* clamd StreamMaxLength (25 MiB); a
@@ -149,8 +150,8 @@ int mavis_av_new(const struct mavis_av_settings *s, struct mavis_av *prev,
 		 struct mavis_av **out, struct mavis_error *err);
 
 /* Free the object (drops its engine reference; scans that still hold the
-   engine finish on it). Must not race with mavis_av_scan() on the same
-   object. Sets *av = NULL; NULL-safe. */
+   engine finish on it). Must not race with mavis_av_scan() or
+   mavis_av_reload() on the same object. Sets *av = NULL; NULL-safe. */
 void mavis_av_free(struct mavis_av **av);
 
 /* A reference to the current engine (NULL when no "clamav" scanner or no
