@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 
 #include <mavis/config.h>
 #include <mavis/log.h>
@@ -38,21 +39,41 @@ reload_once(struct reload_arg *ra)
 	mavis_config_unref(&cfg);
 }
 
+/* Seconds between signature checks, from the current config (0 = never). */
+static long long
+check_interval(struct mavis_engine *engine)
+{
+	struct mavis_config *cfg = mavis_engine_config(engine);
+	long long secs = mavis_config_get(cfg, MAVIS_KEY_CLAMAV_RELOAD_CHECK_INTERVAL)->u.i;
+
+	mavis_config_unref(&cfg);
+	return secs;
+}
+
 static void *
 reload_main(void *arg)
 {
 	struct reload_arg *ra = arg;
+	struct mavis_error err = { 0 };
+	time_t next_check = time(NULL) + check_interval(ra->engine);
 	sigset_t set;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	for (;;) {
-		int sig = 0;
+		struct timespec tmo = { 1, 0 };
+		int sig = sigtimedwait(&set, NULL, &tmo);
 
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGUSR1)
+		if (sig == SIGUSR1) {
 			reload_once(ra);
+			mavis_engine_check_signatures(ra->engine, true, &err);
+		} else if (time(NULL) >= next_check) {
+			long long iv = check_interval(ra->engine);
+
+			if (iv > 0)
+				mavis_engine_check_signatures(ra->engine, false, &err);
+			next_check = time(NULL) + (iv > 0 ? iv : 60);
+		}
 	}
 	return NULL;
 }

@@ -1,46 +1,197 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* engine.c - process-wide state: the current config snapshot and shared scanners */
+/* engine.c - process-wide state: config snapshot and shared scanners, swapped whole */
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <mavis/alloc.h>
+#include <mavis/log.h>
 
 #include "msg_int.h"
+
+/* A config LIST as the NULL-terminated array av.h wants. */
+static const char *const *
+list_of(struct mavis_arena *a, const struct mavis_config *cfg, enum mavis_key key)
+{
+	const struct mavis_value *v = mavis_config_get(cfg, key);
+	const char **out = mavis_arena_calloc(a, v->u.list.n + 1, sizeof(*out));
+
+	for (size_t i = 0; i < v->u.list.n; i++)
+		out[i] = v->u.list.v[i];
+	return out;
+}
+
+static void
+av_settings_from(struct mavis_av_settings *st, struct mavis_arena *a,
+		 const struct mavis_config *cfg)
+{
+	mavis_av_settings_init(st);
+	st->database_dir = mavis_config_get(cfg, MAVIS_KEY_CLAMAV_DATABASE_DIR)->u.s;
+	st->tmpdir = mavis_config_get(cfg, MAVIS_KEY_TMP_DIR)->u.s;
+	st->scanners = list_of(a, cfg, MAVIS_KEY_AV_SCANNERS);
+	st->scanners_backup = list_of(a, cfg, MAVIS_KEY_AV_SCANNERS_BACKUP);
+	st->clamd_sockets = list_of(a, cfg, MAVIS_KEY_CLAMD_SOCKETS);
+	st->timeout_ms = (unsigned)mavis_config_get(cfg, MAVIS_KEY_CLAMD_TIMEOUT)->u.i * 1000;
+	st->concurrent_reload = mavis_config_get(cfg, MAVIS_KEY_CLAMAV_CONCURRENT_RELOAD)->u.b;
+}
+
+static bool
+av_configured(const struct mavis_config *cfg)
+{
+	return mavis_config_get(cfg, MAVIS_KEY_AV_SCANNERS)->u.list.n > 0 ||
+	       mavis_config_get(cfg, MAVIS_KEY_AV_SCANNERS_BACKUP)->u.list.n > 0;
+}
+
+/* Build a state for cfg. prev (may be NULL) lends its ClamAV engine when the
+   settings match, so a config reload does not load the signatures again. */
+static int
+state_new(struct mavis_config *cfg, struct engine_state *prev, struct engine_state **out,
+	  struct mavis_error *err)
+{
+	struct engine_state *st = mavis_xcalloc(1, sizeof(*st));
+	int rc;
+
+	atomic_init(&st->refs, 1);
+	st->cfg = mavis_config_ref(cfg);
+	st->arena = mavis_arena_new(1024);
+	if (av_configured(cfg)) {
+		struct mavis_av_settings set;
+
+		av_settings_from(&set, st->arena, cfg);
+		rc = mavis_av_new(&set, prev ? prev->av : NULL, &st->av, err);
+		if (rc < 0) {
+			if (!mavis_config_get(cfg, MAVIS_KEY_AV_DEGRADED_START)->u.b ||
+			    rc == MAVIS_ERR_CONFIG) {
+				engine_state_unpin(&st);
+				return rc;
+			}
+			/* Degraded: every message gets on_scanner_failure until a
+			   later check finds usable signatures. */
+			st->av_error = mavis_arena_strdup(st->arena, err->text);
+			mavis_log_err(NULL, "virus scanners unavailable, running degraded: %s", err->text);
+		} else {
+			struct mavis_av_engine *eng = mavis_av_engine_get(st->av);
+
+			if (eng != NULL) {
+				mavis_log_notice(NULL, "ClamAV engine: %u signatures from %s, loaded in %u ms",
+						 mavis_av_engine_signatures(eng), mavis_av_engine_dir(eng),
+						 mavis_av_engine_load_ms(eng));
+				mavis_av_engine_unref(&eng);
+			}
+		}
+	}
+	*out = st;
+	return 0;
+}
+
+void
+engine_state_unpin(struct engine_state **pst)
+{
+	struct engine_state *st = *pst;
+
+	if (st == NULL)
+		return;
+	*pst = NULL;
+	if (atomic_fetch_sub(&st->refs, 1) != 1)
+		return;
+	mavis_av_free(&st->av);
+	mavis_config_unref(&st->cfg);
+	mavis_arena_free(&st->arena);
+	free(st);
+}
+
+struct engine_state *
+engine_state_pin(struct mavis_engine *e)
+{
+	struct engine_state *st;
+
+	pthread_mutex_lock(&e->lock);
+	st = e->cur;
+	atomic_fetch_add(&st->refs, 1);
+	pthread_mutex_unlock(&e->lock);
+	return st;
+}
 
 int
 mavis_engine_new(struct mavis_config *cfg, struct mavis_engine **out, struct mavis_error *err)
 {
-	struct mavis_engine *e = mavis_xcalloc(1, sizeof(*e));
+	struct mavis_engine *e;
+	struct engine_state *st = NULL;
+	int rc = state_new(cfg, NULL, &st, err);
 
+	if (rc < 0)
+		return rc;
+	e = mavis_xcalloc(1, sizeof(*e));
 	pthread_mutex_init(&e->lock, NULL);
-	e->cfg = mavis_config_ref(cfg);
+	e->cur = st;
 	*out = e;
 	return 0;
+}
+
+static void
+swap_state(struct mavis_engine *e, struct engine_state *st)
+{
+	struct engine_state *old;
+
+	pthread_mutex_lock(&e->lock);
+	old = e->cur;
+	e->cur = st;
+	pthread_mutex_unlock(&e->lock);
+	/* Sessions that pinned the old state keep it alive until they end. */
+	engine_state_unpin(&old);
 }
 
 int
 mavis_engine_reload(struct mavis_engine *e, struct mavis_config *cfg, struct mavis_error *err)
 {
-	struct mavis_config *old;
+	struct engine_state *prev = engine_state_pin(e);
+	struct engine_state *st = NULL;
+	int rc = state_new(cfg, prev, &st, err);
 
-	mavis_config_ref(cfg);
-	pthread_mutex_lock(&e->lock);
-	old = e->cfg;
-	e->cfg = cfg;
-	pthread_mutex_unlock(&e->lock);
-	/* Sessions that pinned the old snapshot keep it alive until they end. */
-	mavis_config_unref(&old);
+	engine_state_unpin(&prev);
+	if (rc < 0)
+		return rc;
+	swap_state(e, st);
 	return 0;
+}
+
+int
+mavis_engine_check_signatures(struct mavis_engine *e, bool force, struct mavis_error *err)
+{
+	struct engine_state *st = engine_state_pin(e);
+	struct mavis_av_reload_report rep = { 0 };
+	int rc = 0;
+
+	if (st->av != NULL) {
+		rc = mavis_av_reload(st->av, force, &rep, err);
+		if (rc == 0 && rep.reloaded)
+			mavis_log_notice(NULL, "ClamAV signatures reloaded: %u -> %u signatures in %u ms",
+					 rep.old_signatures, rep.signatures, rep.load_ms);
+		else if (rc < 0)
+			mavis_log_err(NULL, "ClamAV signature reload failed, keeping the old engine: %s",
+				      err->text);
+	} else if (st->av_error != NULL) {
+		/* Degraded start: try again to build the scanners. */
+		struct engine_state *fresh = NULL;
+
+		if (state_new(st->cfg, NULL, &fresh, err) == 0 && fresh->av != NULL) {
+			mavis_log_notice(NULL, "virus scanners available again");
+			swap_state(e, fresh);
+		} else {
+			engine_state_unpin(&fresh);
+		}
+	}
+	engine_state_unpin(&st);
+	return rc;
 }
 
 struct mavis_config *
 mavis_engine_config(struct mavis_engine *e)
 {
-	struct mavis_config *cfg;
+	struct engine_state *st = engine_state_pin(e);
+	struct mavis_config *cfg = mavis_config_ref(st->cfg);
 
-	pthread_mutex_lock(&e->lock);
-	cfg = mavis_config_ref(e->cfg);
-	pthread_mutex_unlock(&e->lock);
+	engine_state_unpin(&st);
 	return cfg;
 }
 
@@ -52,7 +203,7 @@ mavis_engine_free(struct mavis_engine **pe)
 	if (e == NULL)
 		return;
 	*pe = NULL;
-	mavis_config_unref(&e->cfg);
+	engine_state_unpin(&e->cur);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }

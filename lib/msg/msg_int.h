@@ -4,10 +4,12 @@
 #define MAVIS_MSG_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 
 #include <mavis/arena.h>
+#include <mavis/av.h>
 #include <mavis/config.h>
 #include <mavis/session.h>
 
@@ -15,10 +17,23 @@
 #include "spool.h"
 #include "verdict/decide.h"
 
-struct mavis_engine {
-	pthread_mutex_t lock;	/* guards cfg swaps only */
+/* What a session pins for its whole life: one config snapshot and the
+   scanners built for it. Swapped whole on reload; freed by the last user. */
+struct engine_state {
+	atomic_int refs;
 	struct mavis_config *cfg;
+	struct mavis_av *av;		/* NULL: no av_scanners, or degraded */
+	const char *av_error;		/* why av is NULL while scanners are set */
+	struct mavis_arena *arena;	/* settings arrays for av */
 };
+
+struct mavis_engine {
+	pthread_mutex_t lock;	/* guards cur swaps only */
+	struct engine_state *cur;
+};
+
+struct engine_state *engine_state_pin(struct mavis_engine *e);
+void engine_state_unpin(struct engine_state **st);
 
 /* One recipient with its settings, resolved once at RCPT. */
 struct msg_rcpt {
@@ -62,7 +77,8 @@ struct msg {
 
 struct mavis_session {
 	struct mavis_engine *engine;
-	struct mavis_config *cfg;	/* pinned for the whole connection */
+	struct engine_state *st;	/* pinned for the whole connection */
+	struct mavis_config *cfg;	/* st->cfg */
 	struct mavis_view *view;
 	struct mavis_arena *conn_arena;
 	const char *client_addr, *client_name, *daemon_name, *helo;

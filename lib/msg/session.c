@@ -25,7 +25,8 @@ mavis_session_new(struct mavis_engine *engine, const struct mavis_session_info *
 	int rc;
 
 	s->engine = engine;
-	s->cfg = mavis_engine_config(engine);
+	s->st = engine_state_pin(engine);
+	s->cfg = s->st->cfg;
 	s->view = mavis_view_new(s->cfg);
 	s->conn_arena = mavis_arena_new(2048);
 	s->client_addr = info->client_addr ? mavis_arena_strdup(s->conn_arena, info->client_addr) : "";
@@ -57,7 +58,8 @@ mavis_session_free(struct mavis_session **ps)
 	*ps = NULL;
 	mavis_session_reset(s);
 	mavis_view_free(&s->view);
-	mavis_config_unref(&s->cfg);
+	s->cfg = NULL;
+	engine_state_unpin(&s->st);
 	mavis_arena_free(&s->conn_arena);
 	free(s);
 }

@@ -82,7 +82,7 @@ db_copy(const char *name)
 	static char bufs[4][512];
 	static int next;
 	char *p = bufs[next++ % 4];
-	char cmd[1400];
+	char cmd[2600];
 
 	snprintf(p, 512, "%s/%s", test_tmpdir(), name);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s' && cp '%s'/*.?db '%s'/", p, p,

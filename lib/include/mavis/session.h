@@ -34,6 +34,12 @@ int mavis_engine_new(struct mavis_config *cfg, struct mavis_engine **out,
    their pinned snapshot). On error the old config stays. */
 int mavis_engine_reload(struct mavis_engine *engine, struct mavis_config *cfg,
 			struct mavis_error *err);
+/* Look for changed virus signatures (periodic, force=false) or reload them
+   (SIGUSR1, force=true); a failed load keeps the old engine. In degraded mode
+   (av_degraded_start) retries building the scanners. Returns 0 or the error
+   (already logged). */
+int mavis_engine_check_signatures(struct mavis_engine *engine, bool force,
+				  struct mavis_error *err);
 /* Current config with a new reference (caller unrefs). */
 struct mavis_config *mavis_engine_config(struct mavis_engine *engine);
 void mavis_engine_free(struct mavis_engine **engine);
