@@ -2,6 +2,7 @@
 /* snapshot.c - build, share and free immutable configuration snapshots */
 
 #include <libgen.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -85,6 +86,12 @@ build_snapshot(struct mavis_config *cfg, struct mavis_error *err)
 	int rc;
 
 	resolve_identity(cfg);
+	if (cfg->raw[MAVIS_KEY_CONFIG_DIRECTORY].text == NULL && cfg->basedir != NULL) {
+		/* Like Postfix's config_directory: files next to the config
+		   can be named $config_directory/... */
+		cfg->raw[MAVIS_KEY_CONFIG_DIRECTORY].text = cfg->basedir;
+		cfg->raw[MAVIS_KEY_CONFIG_DIRECTORY].file = "(system)";
+	}
 	for (int k = 0; k < MAVIS_KEY_COUNT; k++) {
 		const struct cfg_raw *raw = cfg->raw[k].text ? &cfg->raw[k] : NULL;
 
@@ -151,8 +158,15 @@ mavis_config_load(const char *path, struct mavis_config **out, struct mavis_erro
 
 	rc = cfg_read_file(path, tmp, &text, &len, err);
 	if (rc == 0) {
+		char abs[PATH_MAX];
+
 		dircopy = mavis_arena_strdup(tmp, path);
-		rc = mavis_config_load_string(text, path, dirname(dircopy), out, err);
+		/* Absolute, so $config_directory and relative map paths keep
+		   working after a chdir. */
+		const char *dir = dirname(dircopy);
+		if (realpath(dir, abs) != NULL)
+			dir = abs;
+		rc = mavis_config_load_string(text, path, dir, out, err);
 	}
 	mavis_arena_free(&tmp);
 	return rc;
