@@ -33,7 +33,15 @@ mavis_error_prefix(struct mavis_error *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->text, sizeof(old));
-	snprintf(err->text, sizeof(err->text), "%s%s", prefix, old);
+	old[sizeof(old) - 1] = '\0';
+	/* Concatenate by hand: snprintf("%s%s") trips -Wformat-truncation,
+	   and truncating the tail of the old text is what we want anyway. */
+	size_t plen = strnlen(prefix, sizeof(err->text) - 1);
+	size_t olen = strnlen(old, sizeof(err->text) - 1 - plen);
+
+	memcpy(err->text, prefix, plen);
+	memcpy(err->text + plen, old, olen);
+	err->text[plen + olen] = '\0';
 }
 
 void
