@@ -155,12 +155,15 @@ locale_init(void)
 	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 }
 
+/* Did the last failure come from encryption? opened: a format was chosen
+   (archive_read_has_encrypted_entries() calls through the format and
+   crashes in libarchive 3.6 when the open failed). */
 static bool
-encryption_error(struct archive *a)
+encryption_error(struct archive *a, bool opened)
 {
 	const char *e = archive_error_string(a);
 
-	return archive_read_has_encrypted_entries(a) > 0 ||
+	return (opened && archive_read_has_encrypted_entries(a) > 0) ||
 	       (e != NULL && (strcasestr(e, "encrypt") != NULL || strcasestr(e, "passphrase") != NULL ||
 			      strcasestr(e, "password") != NULL));
 }
@@ -237,12 +240,13 @@ read_member(struct mavis_dec *d, struct archive *a, struct mavis_dec_part *m,
 	uint64_t left = d->charged < d->quota ? d->quota - d->charged : 0;
 	int status = 0;
 
-	/* Start near the declared size, but never trust it beyond the quota. */
-	cap = declared > 0 && (uint64_t)declared < left ? (size_t)declared + 1 : CHUNK + 1;
-	if (cap > 16 * CHUNK)
-		cap = 16 * CHUNK + 1;
-	if (cap < CHUNK + 1)
-		cap = CHUNK + 1;
+	/* Room for the declared size (never more than the quota allows) so that
+	   honest members need no realloc; malloc does not touch the pages, so a
+	   lying size costs address space, not memory. Unknown: start small. */
+	if (declared >= 0)
+		cap = (size_t)((uint64_t)declared < left ? (uint64_t)declared : left) + CHUNK + 1;
+	else
+		cap = 4 * CHUNK + 1;
 	buf = mavis_xmalloc(cap);
 	for (;;) {
 		la_ssize_t n;
@@ -256,7 +260,7 @@ read_member(struct mavis_dec *d, struct archive *a, struct mavis_dec_part *m,
 			break;
 		if (n < 0) {
 			m->pub.attrs |= MAVIS_PART_UNDECIPHERABLE;
-			if (encryption_error(a))
+			if (encryption_error(a, true))
 				m->pub.attrs |= MAVIS_PART_ENCRYPTED;
 			if (n == ARCHIVE_FATAL)
 				*fatal_archive = true;
@@ -294,7 +298,7 @@ unpack(struct mavis_dec *d, struct mavis_dec_part *p, const struct decoder *dec,
 	if (archive_read_open_memory(a, p->pub.data, p->pub.len) != ARCHIVE_OK ||
 	    (is_raw(setup) && archive_filter_count(a) < 2)) {
 		/* raw accepts anything: require that the filter matched */
-		if (setup != SETUP_SFX && encryption_error(a))
+		if (setup != SETUP_SFX && encryption_error(a, false))
 			p->pub.attrs |= MAVIS_PART_ENCRYPTED;
 		archive_read_free(a);
 		return -1;
@@ -306,14 +310,14 @@ unpack(struct mavis_dec *d, struct mavis_dec_part *p, const struct decoder *dec,
 
 		if (rc == ARCHIVE_EOF)
 			break;
-		if (rc == ARCHIVE_FATAL && idx == 0 && !encryption_error(a)) {
+		if (rc == ARCHIVE_FATAL && idx == 0 && !encryption_error(a, true)) {
 			archive_read_free(a);
 			return -1;	/* not this format after all */
 		}
 		if (rc == ARCHIVE_FATAL || (rc == ARCHIVE_FAILED && ++failed > MAX_FAILED)) {
 			/* amavisd: encrypted headers give the archive U and C */
 			p->pub.attrs |= MAVIS_PART_UNDECIPHERABLE;
-			if (encryption_error(a))
+			if (encryption_error(a, true))
 				p->pub.attrs |= MAVIS_PART_ENCRYPTED;
 			p->retained = true;
 			break;
@@ -389,8 +393,14 @@ mavis_dec_archive(struct mavis_dec *d, struct mavis_dec_part *p)
 	if (utf8_locale != (locale_t)0)
 		old = uselocale(utf8_locale);
 	made = unpack(d, p, dec, dec->setup);
-	if (made == -1 && dec->setup == SETUP_ZIP && !(p->pub.attrs & MAVIS_PART_ENCRYPTED))
-		made = unpack(d, p, dec, SETUP_ZIP_STREAM);	/* chopped-off zip */
+	if (made == -1 && dec->setup == SETUP_ZIP && !(p->pub.attrs & MAVIS_PART_ENCRYPTED)) {
+		/* No central directory (a chopped-off zip): read the local
+		   headers. What was cut off is unknown, so scanners also get
+		   the original. */
+		made = unpack(d, p, dec, SETUP_ZIP_STREAM);
+		if (made >= 0)
+			p->retained = true;
+	}
 	if (old != (locale_t)0)
 		uselocale(old);
 	if (made < -1)
