@@ -342,9 +342,9 @@ mavis_banned_check(const struct mavis_banned_rules *rules, const char *set_names
 	while (head < tail) {
 		const struct mavis_part *p = queue[head++];
 		size_t depth;
-		const struct mavis_banned_set *set;
-		const struct mavis_banned_rule *rule;
-		const char *key, *value;
+		const struct mavis_banned_set *set = NULL;
+		const struct mavis_banned_rule *rule = NULL;
+		const char *key = NULL, *value = NULL;
 
 		for (size_t c = 0; c < p->nchildren && tail < d->nparts; c++)
 			queue[tail++] = p->children[c];
