@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* mime_walk.c - GMime tree to part records, amavisd mime_decode order */
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gmime/gmime.h>
+
+#include <mavis/alloc.h>
+#include <mavis/log.h>
+
+#include "msg/decode_int.h"
+
+/* One MIME parse being turned into parts. */
+struct walk {
+	struct mavis_dec *d;
+	unsigned level;
+	bool top;			/* the message itself: MIME errors count */
+	bool exquota;			/* charge without the quota check */
+	struct mavis_dec_part **leaves;	/* pass 1 records, NULL if not made */
+	size_t nleaves, cap, next;
+	bool too_deep;
+};
+
+static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
+
+static void
+gmime_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
+{
+	(void)level;
+	(void)data;
+	mavis_log_debug(NULL, "%s: %s", domain ? domain : "glib", message);
+}
+
+static void
+gmime_once_init(void)
+{
+	g_mime_init();
+	g_log_set_handler("gmime", (GLogLevelFlags)(G_LOG_LEVEL_MASK & ~G_LOG_LEVEL_ERROR),
+			  gmime_log, NULL);
+}
+
+void
+mavis_dec_gmime_init(void)
+{
+	pthread_once(&gmime_once, gmime_once_init);
+}
+
+void
+mavis_dec_unref_all(struct mavis_dec *d)
+{
+	/* Newest first: nested messages before the streams they came from. */
+	while (d->ngobjs > 0)
+		g_object_unref(d->gobjs[--d->ngobjs]);
+}
+
+/* A printable, bounded copy of a parser item for an error text. */
+static void
+error_item(char *out, size_t size, const char *item)
+{
+	size_t o = 0;
+
+	for (; item && *item && o + 1 < size; item++)
+		out[o++] = isprint((unsigned char)*item) ? *item : '?';
+	out[o] = '\0';
+}
+
+/* GMime parser issues that MIME::Parser reports as errors (its texts). */
+static void
+parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer data)
+{
+	struct mavis_dec *d = data;
+	char buf[80];
+
+	(void)offset;
+	switch (code) {
+	case GMIME_WARN_TRUNCATED_MESSAGE:
+		mavis_dec_mime_error(d, "unexpected end of parts before epilogue");
+		break;
+	case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
+		mavis_dec_mime_error(d, "multipart boundary is missing, or contains CR or LF");
+		break;
+	case GMIME_CRIT_INVALID_HEADER_NAME: {
+		char text[120];
+
+		error_item(buf, sizeof(buf), item);
+		snprintf(text, sizeof(text), "couldn't parse head; error near: %s", buf);
+		mavis_dec_mime_error(d, text);
+		break;
+	}
+	case GMIME_CRIT_NESTING_OVERFLOW:
+		mavis_dec_mime_error(d, "MIME nesting too deep");
+		break;
+	default:
+		/* Duplicates, 8-bit headers, bad RFC 2047 words: header checks. */
+		break;
+	}
+}
+
+static const char *
+lower_type(struct mavis_dec *d, GMimeObject *obj)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	const char *t, *s;
+	char *r;
+
+	if (ct == NULL)
+		return NULL;
+	t = g_mime_content_type_get_media_type(ct);
+	s = g_mime_content_type_get_media_subtype(ct);
+	r = mavis_arena_printf(d->arena, "%s/%s", t ? t : "", s ? s : "");
+	for (char *c = r; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return r;
+}
+
+/* Trimmed, lowercased copy of a raw header value for comparisons. */
+static char *
+norm_value(const char *raw)
+{
+	size_t len;
+	char *s;
+
+	while (*raw == ' ' || *raw == '\t' || *raw == '\r' || *raw == '\n')
+		raw++;
+	s = mavis_xstrdup(raw);
+	len = strlen(s);
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' ||
+			   s[len - 1] == '\n'))
+		s[--len] = '\0';
+	for (char *c = s; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return s;
+}
+
+/*
+ * CVE-2024-28054 (README.CVE-2024-28054): parsers disagree on which of
+ * several boundary= parameters counts, so the content one MUA shows is not
+ * what a filter checked. Read on the raw header text: more than one boundary
+ * parameter in the Content-Type fields of an entity. MIME-tools 5.514+ also
+ * flags repeated Content-Type fields; we add repeated Content-Transfer-
+ * Encoding fields with different values, which hide content the same way.
+ */
+static bool
+ambiguous(GMimeObject *obj)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	int n = hl ? g_mime_header_list_get_count(hl) : 0;
+	unsigned boundaries = 0, cts = 0;
+	char *cte = NULL;
+	bool amb = false;
+
+	for (int i = 0; i < n && !amb; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		const char *hn = h ? g_mime_header_get_name(h) : NULL;
+		const char *raw = h ? g_mime_header_get_raw_value(h) : NULL;
+
+		if (hn == NULL || raw == NULL)
+			continue;
+		if (g_ascii_strcasecmp(hn, "Content-Type") == 0) {
+			cts++;
+			boundaries += mavis_dec_param_count(raw, strlen(raw), "boundary");
+		} else if (g_ascii_strcasecmp(hn, "Content-Transfer-Encoding") == 0) {
+			char *v = norm_value(raw);
+
+			if (cte == NULL)
+				cte = v;
+			else {
+				amb = strcmp(cte, v) != 0;
+				free(v);
+			}
+		}
+	}
+	free(cte);
+	return amb || boundaries > 1 || cts > 1;
+}
+
+/* Declared names in amavisd's order: Content-Disposition filename, then
+   Content-Type name; GMime's decoded value, then every raw occurrence. */
+static void
+add_names(struct mavis_dec *d, struct mavis_dec_part *p, GMimeObject *obj)
+{
+	static const struct {
+		const char *header, *param;
+	} src[] = { { "Content-Disposition", "filename" }, { "Content-Type", "name" } };
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	int n = hl ? g_mime_header_list_get_count(hl) : 0;
+
+	for (size_t s = 0; s < 2; s++) {
+		const char *v = NULL;
+
+		if (s == 0) {
+			GMimeContentDisposition *cd = g_mime_object_get_content_disposition(obj);
+
+			if (cd)
+				v = g_mime_content_disposition_get_parameter(cd, "filename");
+		} else {
+			GMimeContentType *ct = g_mime_object_get_content_type(obj);
+
+			if (ct)
+				v = g_mime_content_type_get_parameter(ct, "name");
+		}
+		if (v)
+			mavis_dec_add_name(d, p, v, strlen(v));
+		for (int i = 0; i < n; i++) {
+			GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+			const char *hn = h ? g_mime_header_get_name(h) : NULL;
+			const char *raw = h ? g_mime_header_get_raw_value(h) : NULL;
+
+			if (hn && raw && g_ascii_strcasecmp(hn, src[s].header) == 0)
+				mavis_dec_param_names(d, p, raw, strlen(raw), src[s].param);
+		}
+	}
+}
+
+/* The raw Content-Transfer-Encoding (first field), lowercased, or NULL. */
+static char *
+raw_cte(GMimeObject *obj)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	int n = hl ? g_mime_header_list_get_count(hl) : 0;
+
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		const char *hn = h ? g_mime_header_get_name(h) : NULL;
+		const char *raw = h ? g_mime_header_get_raw_value(h) : NULL;
+
+		if (hn && raw && g_ascii_strcasecmp(hn, "Content-Transfer-Encoding") == 0)
+			return norm_value(raw);
+	}
+	return NULL;
+}
+
+/* Attributes and declared data every entity gets (amavisd mime_traverse). */
+static void
+describe(struct walk *w, struct mavis_dec_part *p, GMimeObject *obj)
+{
+	const char *mt = lower_type(w->d, obj);
+	const char *slash = mt ? strchr(mt, '/') : NULL;
+
+	p->pub.mime_type = mt;
+	if (slash && strstr(slash, "encrypted") != NULL)
+		p->pub.attrs |= MAVIS_PART_UNDECIPHERABLE | MAVIS_PART_ENCRYPTED;
+	if (ambiguous(obj))
+		p->pub.attrs |= MAVIS_PART_AMBIGUOUS;
+	add_names(w->d, p, obj);
+}
+
+/* Body bytes of a part, transfer encoding removed, into the arena. */
+static int
+body_data(struct walk *w, struct mavis_dec_part *p, GMimePart *part)
+{
+	GMimeDataWrapper *wrapper = g_mime_part_get_content(part);
+	GMimeStream *mem;
+	GByteArray *ba;
+	int rc = 0;
+
+	if (wrapper == NULL)
+		return mavis_dec_set_data(w->d, p, "", 0);
+	mem = g_mime_stream_mem_new();
+	/* A decoding error leaves what was decoded so far: the data MUAs see. */
+	(void)g_mime_data_wrapper_write_to_stream(wrapper, mem);
+	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	if (mavis_dec_charge(w->d, ba->len, w->exquota, "mime_decode") == 0)
+		rc = mavis_dec_set_data(w->d, p, ba->data, ba->len);
+	g_object_unref(mem);
+	return rc;
+}
+
+static bool
+uu_allowed(const char *cte)
+{
+	/* MIME::Parser hunts for uuencode only in unencoded bodies. */
+	return cte == NULL || strcmp(cte, "7bit") == 0 || strcmp(cte, "8bit") == 0 ||
+	       strcmp(cte, "binary") == 0;
+}
+
+static bool
+known_cte(const char *cte)
+{
+	static const char *const known[] = {
+		"7bit", "8bit", "binary", "none", "base64", "quoted-printable",
+		"x-uuencode", "x-uue", "uuencode", "x-uu", "x-gzip64", "binhex",
+		"binhex40", "mac-binhex40", "mac-binhex", "base-64",
+	};
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(cte, known[i]) == 0)
+			return true;
+	return false;
+}
+
+/* uuencoded files in a text/plain body become parts of the same level
+   (MIME::Parser extracts them while parsing); the text stays as well. */
+static int
+uu_children(struct walk *w, struct mavis_dec_part *text)
+{
+	const unsigned char *s = text->pub.data;
+	size_t len = text->pub.len, pos = 0;
+	struct mavis_uu_block blk;
+
+	while (mavis_uu_next(s, len, &pos, &blk)) {
+		struct mavis_dec_part *f = mavis_dec_part_new(w->d, w->level, MAVIS_DEC_PSEUDO);
+		unsigned char *buf;
+		size_t n;
+		const char *dot;
+		int rc;
+
+		if (f == NULL)
+			return 0;
+		mavis_dec_link(w->d, f, text);
+		text->retained = true;
+		mavis_dec_add_name(w->d, f, (const char *)s + blk.name_off, blk.name_len);
+		/* MIME::Parser's guess from the extension. */
+		f->pub.mime_type = "application/octet-stream";
+		dot = f->pub.name ? strrchr(f->pub.name, '.') : NULL;
+		if (dot) {
+			static const char *const img[] = { "gif", "jpeg", "jpg", "xbm", "xpm", "png" };
+
+			for (size_t i = 0; i < sizeof(img) / sizeof(img[0]); i++)
+				if (strcasecmp(dot + 1, img[i]) == 0)
+					f->pub.mime_type =
+						mavis_arena_printf(w->d->arena, "image/%s", img[i]);
+		}
+		buf = mavis_xmalloc(blk.end_off - blk.body_off + 1);
+		n = mavis_uu_decode(s, &blk, buf);
+		if (mavis_dec_charge(w->d, n, w->exquota, "do_ascii") < 0) {
+			free(buf);
+			return 0;
+		}
+		rc = mavis_dec_take_data(w->d, f, buf, n);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Pass 1: entities with a body, in document order (MIME::Parser's filer
+   issues their numbers while parsing). */
+static int
+pass1(struct walk *w, GMimeObject *obj, unsigned depth)
+{
+	struct mavis_dec_part *p = NULL;
+	int rc = 0;
+
+	if (depth > MAVIS_DEC_MIME_NESTING) {
+		w->too_deep = true;
+		return 0;
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		int n = g_mime_multipart_get_count(mp);
+
+		for (int i = 0; i < n && rc >= 0; i++)
+			rc = pass1(w, g_mime_multipart_get_part(mp, i), depth + 1);
+		return rc;
+	}
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+
+		p = mavis_dec_part_new(w->d, w->level,
+				       m ? MAVIS_DEC_MESSAGE : MAVIS_DEC_CONTAINER);
+		if (p) {
+			p->gobj = m;
+			describe(w, p, obj);
+		}
+	} else if (GMIME_IS_PART(obj)) {
+		char *cte = raw_cte(obj);
+
+		p = mavis_dec_part_new(w->d, w->level, MAVIS_DEC_PLAIN);
+		if (p) {
+			describe(w, p, obj);
+			if (cte && !known_cte(cte))
+				p->pub.mime_type_eff = "application/octet-stream";
+			if (p->pub.mime_type && (strcmp(p->pub.mime_type, "message/rfc822") == 0 ||
+						 strcmp(p->pub.mime_type, "message/global") == 0))
+				p->kind = MAVIS_DEC_MESSAGE_RAW;
+			rc = body_data(w, p, GMIME_PART(obj));
+			if (rc >= 0 && p->pub.data && p->pub.mime_type &&
+			    strcmp(p->pub.mime_type, "text/plain") == 0 && uu_allowed(cte))
+				rc = uu_children(w, p);
+		}
+		free(cte);
+	}
+	/* Any other GMimeObject type is ignored; the slot keeps pass 2 aligned. */
+	if (w->nleaves == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 16;
+		w->leaves = mavis_xrealloc(w->leaves, w->cap * sizeof(*w->leaves));
+	}
+	w->leaves[w->nleaves++] = p;
+	return rc;
+}
+
+/* amavisd makes a preamble or epilogue a part when it is more than 5 lines
+   or has characters outside [A-Za-z0-9/@:;,. \t\n_-] (CR allowed here:
+   amavisd sees LF-only files). */
+static int
+pre_epi(struct walk *w, const char *text, const char *name, struct mavis_dec_part *parent,
+	const char *placement)
+{
+	size_t len, lines = 0;
+	bool odd = false;
+	struct mavis_dec_part *p;
+
+	if (text == NULL || *text == '\0')
+		return 0;
+	len = strlen(text);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (c == '\n' || (i + 1 == len))
+			lines++;
+		if (!(isalnum(c) || strchr("/@:;,. \t\n\r_-", c) != NULL) || c >= 0x80)
+			odd = true;
+	}
+	if (lines <= 5 && !odd)
+		return 0;
+	p = mavis_dec_part_new(w->d, w->level, MAVIS_DEC_PSEUDO);
+	if (p == NULL)
+		return 0;
+	mavis_dec_link(w->d, p, parent);
+	p->pub.placement = placement;
+	mavis_dec_add_name(w->d, p, name, strlen(name));
+	if (mavis_dec_charge(w->d, len, w->exquota, "mime_decode") < 0)
+		return 0;
+	return mavis_dec_set_data(w->d, p, text, len);
+}
+
+/* Pass 2: tree order. Links pass 1 records, makes containers and pseudo
+   parts (amavisd mime_traverse numbers them in this order). */
+static int
+pass2(struct walk *w, GMimeObject *obj, struct mavis_dec_part *parent,
+      const char *placement, unsigned depth)
+{
+	int rc = 0;
+
+	if (depth > MAVIS_DEC_MIME_NESTING)
+		return 0;
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		int n = g_mime_multipart_get_count(mp);
+		struct mavis_dec_part *c;
+
+		rc = pre_epi(w, g_mime_multipart_get_prologue(mp), "preamble", parent, placement);
+		c = mavis_dec_part_new(w->d, w->level, MAVIS_DEC_CONTAINER);
+		if (c) {
+			mavis_dec_link(w->d, c, parent);
+			c->pub.placement = placement;
+			describe(w, c, obj);
+		}
+		if (rc >= 0)
+			rc = pre_epi(w, g_mime_multipart_get_epilogue(mp), "epilogue", parent,
+				     placement);
+		if (n == 0 && w->top)
+			mavis_dec_mime_error(w->d, "unexpected end of preamble");
+		/* Without the container record (a limit hit) the children still
+		   get linked and placed, one level up. */
+		for (int i = 0; i < n && rc >= 0; i++)
+			rc = pass2(w, g_mime_multipart_get_part(mp, i), c ? c : parent,
+				   mavis_dec_placement(w->d, placement, (unsigned)i + 1),
+				   depth + 1);
+		return rc;
+	}
+	if (w->next < w->nleaves) {
+		struct mavis_dec_part *p = w->leaves[w->next++];
+
+		if (p != NULL) {
+			mavis_dec_link(w->d, p, parent);
+			p->pub.placement = placement;
+			for (size_t i = 0; i < p->pub.nchildren; i++)	/* uuencoded files */
+				p->pub.children[i]->placement =
+					mavis_dec_placement(w->d, placement, (unsigned)i + 1);
+		}
+	}
+	return rc;
+}
+
+static int
+walk_object(struct mavis_dec *d, GMimeObject *root, struct mavis_dec_part *parent,
+	    unsigned level, bool top)
+{
+	struct walk w = {
+		.d = d, .level = level, .top = top, .exquota = top,
+	};
+	const char *base = parent ? mavis_dec_placement(d, parent->pub.placement, 1) : "1";
+	int rc;
+
+	rc = pass1(&w, root, 0);
+	if (rc >= 0)
+		rc = pass2(&w, root, parent, base, 0);
+	if (w.too_deep) {
+		if (top)
+			mavis_dec_mime_error(d, "MIME nesting too deep");
+		mavis_dec_hold(d, "MIME nesting deeper than %u levels", MAVIS_DEC_MIME_NESTING);
+	}
+	free(w.leaves);
+	return rc < 0 ? rc : 1;
+}
+
+int
+mavis_dec_mime_walk_message(struct mavis_dec *d, void *gmime_message,
+			    struct mavis_dec_part *parent, unsigned level)
+{
+	GMimeObject *root = g_mime_message_get_mime_part(gmime_message);
+
+	if (root == NULL)
+		return 0;
+	return walk_object(d, root, parent, level, false);
+}
+
+int
+mavis_dec_mime_parse(struct mavis_dec *d, const void *data, size_t len,
+		     struct mavis_dec_part *parent, unsigned level, bool top)
+{
+	GMimeStream *stream;
+	GMimeParser *parser;
+	GMimeParserOptions *opts;
+	GMimeMessage *msg;
+	GMimeObject *root;
+
+	mavis_dec_gmime_init();
+	if (len > G_MAXINT)
+		return 0;	/* GMime sizes are int; no MTA passes 2 GiB mail */
+	stream = g_mime_stream_mem_new_with_buffer(data, len);
+	parser = g_mime_parser_new_with_stream(stream);
+	g_object_unref(stream);
+	opts = g_mime_parser_options_new();
+	if (top)
+		g_mime_parser_options_set_warning_callback(opts, parser_warning, d);
+	msg = g_mime_parser_construct_message(parser, opts);
+	g_mime_parser_options_free(opts);
+	g_object_unref(parser);
+	if (msg == NULL)
+		return 0;
+	mavis_dec_keep_gobject(d, msg);
+	root = g_mime_message_get_mime_part(msg);
+	if (root == NULL)
+		return 0;
+	return walk_object(d, root, parent, level, top);
+}
