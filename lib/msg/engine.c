@@ -54,6 +54,20 @@ state_new(struct mavis_config *cfg, struct engine_state *prev, struct engine_sta
 	atomic_init(&st->refs, 1);
 	st->cfg = mavis_config_ref(cfg);
 	st->arena = mavis_arena_new(1024);
+	rc = mavis_decode_init(err);
+	if (rc < 0) {
+		engine_state_unpin(&st);
+		return rc;
+	}
+	const char *rules = mavis_config_get(cfg, MAVIS_KEY_BANNED_RULES_FILE)->u.s;
+	if (rules && *rules) {
+		rc = mavis_banned_load_file(rules, &st->banned, err);
+		if (rc < 0) {
+			mavis_error_prefix(err, "banned_rules_file: ");
+			engine_state_unpin(&st);
+			return rc;
+		}
+	}
 	if (av_configured(cfg)) {
 		struct mavis_av_settings set;
 
@@ -95,6 +109,7 @@ engine_state_unpin(struct engine_state **pst)
 	if (atomic_fetch_sub(&st->refs, 1) != 1)
 		return;
 	mavis_av_free(&st->av);
+	mavis_banned_free(&st->banned);
 	mavis_config_unref(&st->cfg);
 	mavis_arena_free(&st->arena);
 	free(st);

@@ -45,7 +45,7 @@ is_bulk(const struct msg *m)
    message (on_scanner_failure = tempfail). */
 static struct mavis_verdict *
 virus_scan(struct mavis_session *s, struct msg *m, const void *raw, size_t rawlen,
-	   struct decide_msg *dm)
+	   const struct mavis_decoded *d, struct decide_msg *dm)
 {
 	const char *lid = mavis_session_log_id(s);
 	struct mavis_av_result res;
@@ -58,13 +58,29 @@ virus_scan(struct mavis_session *s, struct msg *m, const void *raw, size_t rawle
 			needed = true;
 	if (!needed)
 		return NULL;
+	if (d != NULL && d->hold != NULL) {
+		/* amavisd: a decoder limit makes the mail UNCHECKED, no scan. */
+		mavis_log_notice(lid, "NOTICE: Virus scanning skipped: %s", d->hold);
+		return NULL;
+	}
 	if (s->st->av == NULL) {
 		mavis_log_err(lid, "AV: ALL VIRUS SCANNERS FAILED: %s", s->st->av_error);
 		res.status = MAVIS_AV_FAILED;
 	} else {
-		struct mavis_av_buf buf = { raw, rawlen, "MAIL" };
+		size_t nparts = d ? d->nparts : 0, n = 0;
+		struct mavis_av_buf *bufs = mavis_arena_calloc(m->arena, nparts + 1, sizeof(*bufs));
 
-		mavis_av_scan(s->st->av, &buf, 1, m->arena, &res);
+		/* The decoded parts, and the raw message so that libclamav's own
+		   parsers see what ours may have missed. */
+		for (size_t i = 0; i < nparts; i++) {
+			const struct mavis_part *p = d->parts[i];
+
+			if (p->scan && p->data != NULL && p->len > 0)
+				bufs[n++] = (struct mavis_av_buf){ p->data, p->len,
+					mavis_arena_printf(m->arena, "p%03u", p->id) };
+		}
+		bufs[n++] = (struct mavis_av_buf){ raw, rawlen, "MAIL" };
+		mavis_av_scan(s->st->av, bufs, n, m->arena, &res);
 		for (size_t i = 0; i < res.n_log; i++)
 			mavis_log(res.log[i].level, lid, "%s", res.log[i].text);
 	}
@@ -86,6 +102,79 @@ virus_scan(struct mavis_session *s, struct msg *m, const void *raw, size_t rawle
 	if (v != NULL)
 		return v;
 	dm->unchecked_minor = MAVIS_UNCHECKED_SCANNER_FAILED;
+	return NULL;
+}
+
+static bool
+need_decoding(struct mavis_session *s, const struct msg *m)
+{
+	bool av = av_wanted(s->st), banned = s->st->banned != NULL;
+
+	for (size_t i = 0; i < m->nrcpts; i++)
+		if ((av && !m->rcpts[i].bypass_virus) || (banned && !m->rcpts[i].bypass_banned))
+			return true;
+	return false;
+}
+
+static void
+decode_limits(const struct mavis_view *v, struct mavis_decode_limits *lim)
+{
+	mavis_decode_limits_default(lim);
+	lim->max_levels = (unsigned)mavis_view_int(v, MAVIS_KEY_MAX_LEVELS);
+	lim->max_files = (unsigned)mavis_view_int(v, MAVIS_KEY_MAX_FILES);
+	lim->min_expansion_quota = (uint64_t)mavis_view_int(v, MAVIS_KEY_MIN_EXPANSION_QUOTA);
+	lim->max_expansion_quota = (uint64_t)mavis_view_int(v, MAVIS_KEY_MAX_EXPANSION_QUOTA);
+	lim->min_expansion_factor = (unsigned)mavis_view_int(v, MAVIS_KEY_MIN_EXPANSION_FACTOR);
+	lim->max_expansion_factor = (unsigned)mavis_view_int(v, MAVIS_KEY_MAX_EXPANSION_FACTOR);
+}
+
+static bool
+allowed_test(const struct mavis_view *v, const char *name)
+{
+	const struct mavis_value *l = mavis_view_get(v, MAVIS_KEY_ALLOWED_HEADER_TESTS);
+
+	for (size_t i = 0; i < l->u.list.n; i++)
+		if (strcasecmp(l->u.list.v[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Banned parts per recipient: each one's rule sets (banned_filename_maps);
+   recipients with the same sets share one check. */
+static struct mavis_verdict *
+banned_check(struct mavis_session *s, struct msg *m, const struct mavis_decoded *d,
+	     struct decide_rcpt *dr)
+{
+	const char *lid = mavis_session_log_id(s);
+	const char *last_sets = NULL, *last_reason = NULL;
+	struct mavis_error err = { 0 };
+
+	if (s->st->banned == NULL || d == NULL)
+		return NULL;
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		const struct msg_rcpt *r = &m->rcpts[i];
+		const char *sets = r->banned_rulesets ? r->banned_rulesets : "DEFAULT";
+		struct mavis_banned_result res;
+
+		if (r->bypass_banned)
+			continue;
+		if (last_sets != NULL && strcmp(sets, last_sets) == 0) {
+			dr[i].banned_reason = last_reason;
+			continue;
+		}
+		if (mavis_banned_check(s->st->banned, sets, d, m->arena, &res, &err) < 0) {
+			msg_fail(s, m, err.status, "banned check failed: %s", err.text);
+			return mavis_reply_for_failure(s->view, err.status, lid, m->mail_id, m->arena);
+		}
+		if (res.unknown_set)
+			mavis_log_info(lid, "banned_filename_maps names an unknown rule set %s",
+				       res.unknown_set);
+		last_sets = sets;
+		last_reason = res.banned ? res.reason : NULL;
+		dr[i].banned_reason = last_reason;
+		if (res.banned)
+			mavis_log_info(lid, "p.path BANNED:1 %s: \"%s\"", r->addr, res.path);
+	}
 	return NULL;
 }
 
@@ -120,11 +209,32 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 	struct mavis_error err = { 0 };
 	if (mavis_spool_view(m->spool, &raw, &rawlen, &err) < 0)
 		return mavis_reply_for_failure(s->view, err.status, lid, m->mail_id, m->arena);
-	struct mavis_verdict *early = virus_scan(s, m, raw, rawlen, &dm);
+	struct mavis_decoded *d = NULL;
+	if (need_decoding(s, m)) {
+		struct mavis_decode_limits lim;
+
+		decode_limits(s->view, &lim);
+		if (mavis_decode_message(raw, rawlen, &lim, m->arena, &d, &err) < 0) {
+			msg_fail(s, m, err.status, "decoding failed: %s", err.text);
+			return mavis_reply_for_failure(s->view, err.status, lid, m->mail_id, m->arena);
+		}
+		if (d->hold)
+			mavis_log_notice(lid, "NOTICE: HOLD reason: %s", d->hold);
+		if (d->unchecked_minor >= 0)
+			dm.unchecked_minor = d->unchecked_minor;
+		if (d->mime_error && dm.badh_minor < 1 && allowed_test(s->view, "mime")) {
+			dm.badh_minor = 1;
+			dm.badh_text = mavis_arena_printf(m->arena, "MIME error: %s", d->mime_error);
+		}
+	}
+	struct mavis_verdict *early = virus_scan(s, m, raw, rawlen, d, &dm);
 	if (early != NULL)
 		return early;
 
 	dr = mavis_arena_calloc(m->arena, m->nrcpts ? m->nrcpts : 1, sizeof(*dr));
+	early = banned_check(s, m, d, dr);
+	if (early != NULL)
+		return early;
 	for (size_t i = 0; i < m->nrcpts; i++) {
 		const struct msg_rcpt *r = &m->rcpts[i];
 
