@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test_pipeline.c - whole messages through sessions: verdicts, replies, edits */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mavis/buf.h>
+#include <mavis/config.h>
+#include <mavis/log.h>
+#include <mavis/session.h>
+
+#include "harness.h"
+#include "testmsg.h"
+
+static const char eicar[] =
+	"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
+struct rcpt_want {
+	const char *addr;
+	const char *ccat;	/* short name */
+	const char *destiny;
+};
+
+struct scan {
+	const struct mavis_verdict *v;
+	struct mavis_session *s;
+	struct mavis_engine *e;
+	struct mavis_config *cfg;
+	struct mavis_buf json;
+};
+
+static const char *
+base_conf(void)
+{
+	static char buf[2048];
+
+	snprintf(buf, sizeof(buf),
+		 "myhostname = mx.example.com\n"
+		 "local_domains_maps = .example.com\n"
+		 "tmp_dir = %s\n"
+		 "clamav_database_dir = %s\n"
+		 "banned_rules_file = %s/etc/banned-rules.conf\n",
+		 test_tmpdir(), test_data_path("clamav"),
+		 getenv("MAVIS_SOURCE_DIR") ? getenv("MAVIS_SOURCE_DIR") : ".");
+	return buf;
+}
+
+/* Run msg through a fresh engine built from base_conf + extra, recipients
+   rcpts (NULL-terminated). The scan struct owns everything; scan_done frees. */
+static int
+scan_msg(struct scan *sc, const char *extra, const char *const *rcpts, const char *msg, size_t len)
+{
+	struct mavis_error err = { 0 };
+	struct mavis_buf conf = { 0 };
+	struct mavis_reply reply;
+	struct mavis_session_info info = { .client_addr = "203.0.113.7", .daemon_name = "mx" };
+
+	memset(sc, 0, sizeof(*sc));
+	mavis_buf_puts(&conf, base_conf());
+	mavis_buf_puts(&conf, extra ? extra : "");
+	if (mavis_config_load_string(mavis_buf_str(&conf), "pipeline.conf", NULL, &sc->cfg, &err) < 0 ||
+	    mavis_engine_new(sc->cfg, &sc->e, &err) < 0 ||
+	    mavis_session_new(sc->e, &info, &sc->s, &err) < 0 ||
+	    mavis_session_mail(sc->s, "sender@example.net", NULL, &err) < 0) {
+		test_fail(__FILE__, __LINE__, "setup: %s", err.text);
+		mavis_buf_free(&conf);
+		return -1;
+	}
+	mavis_buf_free(&conf);
+	for (size_t i = 0; rcpts[i]; i++)
+		if (mavis_session_rcpt(sc->s, rcpts[i], &reply, &err) != 0)
+			test_fail(__FILE__, __LINE__, "rcpt %s refused", rcpts[i]);
+	mavis_session_raw_message(sc->s, msg, len);
+	sc->v = mavis_session_eom(sc->s);
+	mavis_verdict_to_json(sc->v, &sc->json);
+	return 0;
+}
+
+static void
+scan_done(struct scan *sc)
+{
+	mavis_buf_free(&sc->json);
+	mavis_session_free(&sc->s);
+	mavis_engine_free(&sc->e);
+	mavis_config_unref(&sc->cfg);
+}
+
+static const struct mavis_edit *
+find_edit(const struct mavis_verdict *v, enum mavis_edit_op op, const char *name_or_rcpt)
+{
+	for (size_t i = 0; i < v->nedits; i++) {
+		const struct mavis_edit *e = &v->edits[i];
+		const char *k = e->name ? e->name : e->rcpt;
+
+		if (e->op == op && k && strcmp(k, name_or_rcpt) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+static void
+check_rcpts(const struct scan *sc, const struct rcpt_want *w, size_t n, int line)
+{
+	if (sc->v->nrcpts != n) {
+		test_fail(__FILE__, line, "%zu recipients, want %zu: %s", sc->v->nrcpts, n,
+			  mavis_buf_str(&sc->json));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct mavis_rcpt_verdict *r = &sc->v->rcpts[i];
+		const char *ccat = mavis_ccat_short_name(r->ccat.major, r->ccat.minor);
+
+		if (strcmp(r->address, w[i].addr) || strcmp(ccat, w[i].ccat) ||
+		    strcmp(mavis_destiny_name(r->destiny), w[i].destiny))
+			test_fail(__FILE__, line, "rcpt %s: %s/%s, want %s/%s/%s", r->address, ccat,
+				  mavis_destiny_name(r->destiny), w[i].addr, w[i].ccat, w[i].destiny);
+	}
+}
+
+static void
+check_reply(const struct scan *sc, enum mavis_action action, const char *rcode,
+	    const char *xcode, const char *text_part, int line)
+{
+	if (sc->v->action != action || strcmp(sc->v->rcode, rcode) || strcmp(sc->v->xcode, xcode) ||
+	    (text_part && !strstr(sc->v->text, text_part)))
+		test_fail(__FILE__, line, "reply %s %s %s %s, want %s %s %s ...%s...: %s",
+			  mavis_action_name(sc->v->action), sc->v->rcode, sc->v->xcode, sc->v->text,
+			  mavis_action_name(action), rcode, xcode, text_part ? text_part : "",
+			  mavis_buf_str(&sc->json));
+}
+
+static const char clean_msg[] =
+	"From: Sender <sender@example.net>\r\n"
+	"To: bob@example.com\r\n"
+	"Subject: lunch\r\n"
+	"Date: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
+	"Message-ID: <lunch@example.net>\r\n"
+	"\r\n"
+	"Noon?\r\n";
+
+static void
+test_clean(void)
+{
+	static const char *const rc[] = { "bob@example.com", NULL };
+	static const struct rcpt_want w[] = { { "bob@example.com", "CLEAN", "pass" } };
+	struct scan sc;
+
+	if (scan_msg(&sc, NULL, rc, clean_msg, sizeof(clean_msg) - 1) == 0) {
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+		check_rcpts(&sc, w, 1, __LINE__);
+		/* Mail mavisd does not touch gets no edits at all. */
+		CHECK_INT(sc.v->nedits, 0);
+		CHECK(!sc.v->virus_scanned);
+		CHECK_INT(strlen(sc.v->mail_id), 12);
+	}
+	scan_done(&sc);
+
+	/* With the virus scanner on, the X-Virus-Scanned field is the only edit. */
+	if (scan_msg(&sc, "av_scanners = clamav\n", rc, clean_msg, sizeof(clean_msg) - 1) == 0) {
+		const struct mavis_edit *e = find_edit(sc.v, MAVIS_EDIT_INSERT_HEADER, "X-Virus-Scanned");
+
+		CHECK(sc.v->virus_scanned);
+		CHECK(e != NULL && strcmp(e->value, " mavis at mx.example.com") == 0);
+		CHECK_INT(sc.v->nedits, 1);
+	}
+	scan_done(&sc);
+}
+
+static void
+test_virus(void)
+{
+	static const char *const rc[] = { "bob@example.com", NULL };
+	static const char *const rc2[] = { "bob@example.com", "lover@example.com", NULL };
+	struct mavis_buf m = { 0 }, zi = { 0 }, zo = { 0 };
+	struct scan sc;
+
+	test_mail_attachment(&m, "application/octet-stream", "eicar.txt", eicar, sizeof(eicar) - 1);
+	if (scan_msg(&sc, "av_scanners = clamav\n", rc, m.data, m.len) == 0) {
+		static const struct rcpt_want w[] = { { "bob@example.com", "VIRUS", "reject" } };
+
+		check_reply(&sc, MAVIS_ACTION_REJECT, "554", "5.7.0", "INFECTED: Eicar", __LINE__);
+		check_rcpts(&sc, w, 1, __LINE__);
+	}
+	scan_done(&sc);
+
+	/* One virus lover, one not: accept, delete bob, alert for the lover. */
+	if (scan_msg(&sc, "av_scanners = clamav\nvirus_lovers_maps = lover@example.com\n", rc2,
+		     m.data, m.len) == 0) {
+		static const struct rcpt_want w[] = { { "bob@example.com", "VIRUS", "reject" },
+						      { "lover@example.com", "VIRUS", "pass" } };
+
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+		check_rcpts(&sc, w, 2, __LINE__);
+		CHECK(find_edit(sc.v, MAVIS_EDIT_DELETE_RCPT, "bob@example.com") != NULL);
+		CHECK(find_edit(sc.v, MAVIS_EDIT_DELETE_RCPT, "lover@example.com") == NULL);
+		const struct mavis_edit *a = find_edit(sc.v, MAVIS_EDIT_INSERT_HEADER, "X-Mavis-Alert");
+		CHECK(a != NULL && strstr(a->value, "INFECTED, message contains virus: Eicar"));
+		/* local recipient: ***INFECTED*** subject tag */
+		const struct mavis_edit *s = find_edit(sc.v, MAVIS_EDIT_CHANGE_HEADER, "Subject");
+		CHECK(s != NULL && strcmp(s->value, " ***INFECTED*** test") == 0);
+	}
+	scan_done(&sc);
+	mavis_buf_free(&m);
+
+	/* amavisd: a virus lover is still blocked by a lower ccat (here BANNED:
+	   the name ends in .com) - "blocking ccat differs from ccat_maj". */
+	test_mail_attachment(&m, "application/octet-stream", "eicar.com", eicar, sizeof(eicar) - 1);
+	if (scan_msg(&sc, "av_scanners = clamav\nvirus_lovers_maps = lover@example.com\n", rc2,
+		     m.data, m.len) == 0) {
+		CHECK_INT(sc.v->rcpts[1].ccat.major, MAVIS_CC_VIRUS);
+		CHECK_INT(sc.v->rcpts[1].blocking.major, MAVIS_CC_BANNED);
+		check_reply(&sc, MAVIS_ACTION_REJECT, "554", "5.7.0", "INFECTED", __LINE__);
+	}
+	scan_done(&sc);
+	mavis_buf_free(&m);
+
+	/* EICAR inside a zip inside a zip. */
+	struct test_entry e1 = { "eicar.txt", eicar, sizeof(eicar) - 1, 0, 0 };
+	CHECK_INT(test_archive("zip", NULL, NULL, NULL, &e1, 1, &zi), 0);
+	struct test_entry e2 = { "inner.zip", zi.data, zi.len, 0, 0 };
+	CHECK_INT(test_archive("zip", NULL, NULL, NULL, &e2, 1, &zo), 0);
+	test_mail_attachment(&m, "application/zip", "outer.zip", zo.data, zo.len);
+	if (scan_msg(&sc, "av_scanners = clamav\nfinal_virus_destiny = discard\n", rc, m.data, m.len) == 0)
+		check_reply(&sc, MAVIS_ACTION_DISCARD, "250", "2.7.0", "Ok, discarded", __LINE__);
+	scan_done(&sc);
+	if (scan_msg(&sc, "av_scanners = clamav\nfinal_virus_destiny = tempfail\n", rc, m.data, m.len) == 0)
+		check_reply(&sc, MAVIS_ACTION_TEMPFAIL, "450", "4.7.0", "INFECTED", __LINE__);
+	scan_done(&sc);
+	if (scan_msg(&sc, "av_scanners = clamav\nsoft_bounce = yes\n", rc, m.data, m.len) == 0)
+		check_reply(&sc, MAVIS_ACTION_TEMPFAIL, "450", "4.7.0", "(soft_bounce)", __LINE__);
+	scan_done(&sc);
+	/* bypass_virus_checks: no scan, clean for that recipient */
+	if (scan_msg(&sc, "av_scanners = clamav\nbypass_virus_checks_maps = .example.com\n", rc, m.data, m.len) == 0) {
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+		CHECK(!sc.v->virus_scanned);
+	}
+	scan_done(&sc);
+	mavis_buf_free(&m);
+	mavis_buf_free(&zi);
+	mavis_buf_free(&zo);
+}
+
+/* A scanner that fails never yields CLEAN. */
+static void
+test_scanner_failure(void)
+{
+	static const char *const rc[] = { "bob@example.com", NULL };
+	struct scan sc;
+
+	if (scan_msg(&sc, "av_scanners = clamd:/nonexistent/clamd.sock\n", rc, clean_msg,
+		     sizeof(clean_msg) - 1) == 0) {
+		check_reply(&sc, MAVIS_ACTION_TEMPFAIL, "451", "4.7.1", "virus scanning failed", __LINE__);
+		CHECK(sc.v->internal_error);
+	}
+	scan_done(&sc);
+	/* primary fails, backup works: clean and scanned */
+	if (scan_msg(&sc, "av_scanners = clamd:/nonexistent/clamd.sock\nav_scanners_backup = clamav\n",
+		     rc, clean_msg, sizeof(clean_msg) - 1) == 0) {
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+		CHECK(sc.v->virus_scanned);
+	}
+	scan_done(&sc);
+	/* on_scanner_failure = pass: UNCHECKED, delivered with the tag */
+	if (scan_msg(&sc, "av_scanners = clamd:/nonexistent/clamd.sock\non_scanner_failure = pass\n",
+		     rc, clean_msg, sizeof(clean_msg) - 1) == 0) {
+		static const struct rcpt_want w[] = { { "bob@example.com", "UNCHECKED", "pass" } };
+
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+		check_rcpts(&sc, w, 1, __LINE__);
+		const struct mavis_edit *s = find_edit(sc.v, MAVIS_EDIT_CHANGE_HEADER, "Subject");
+		CHECK(s != NULL && strcmp(s->value, " ***UNCHECKED*** lunch") == 0);
+		CHECK(find_edit(sc.v, MAVIS_EDIT_INSERT_HEADER, "X-Virus-Scanned") == NULL);
+	}
+	scan_done(&sc);
+	/* missing database with degraded start: the engine starts, mail tempfails */
+	if (scan_msg(&sc, "av_scanners = clamav\nclamav_database_dir = /nonexistent\nav_degraded_start = yes\n",
+		     rc, clean_msg, sizeof(clean_msg) - 1) == 0)
+		check_reply(&sc, MAVIS_ACTION_TEMPFAIL, "451", "4.7.1", NULL, __LINE__);
+	scan_done(&sc);
+	/* ... and without it, the engine refuses to start */
+	struct mavis_config *cfg = NULL;
+	struct mavis_engine *e = NULL;
+	struct mavis_error err = { 0 };
+	CHECK_INT(mavis_config_load_string("av_scanners = clamav\nclamav_database_dir = /nonexistent\n",
+					   "x", NULL, &cfg, &err), 0);
+	CHECK(cfg != NULL && mavis_engine_new(cfg, &e, &err) < 0);
+	CHECK(e == NULL);
+	mavis_config_unref(&cfg);
+}
+
+static void
+test_banned(void)
+{
+	static const char *const rc[] = { "bob@example.com", NULL };
+	static const char *const rc2[] = { "bob@example.com", "arch@example.com", NULL };
+	unsigned char pe[1024];
+	size_t pelen = test_pe(pe, sizeof(pe), 0);
+	struct mavis_buf m = { 0 }, zi = { 0 };
+	struct scan sc;
+
+	struct test_entry e1 = { "invoice.pdf.exe", pe, pelen, 0, 0 };
+	CHECK_INT(test_archive("zip", NULL, NULL, NULL, &e1, 1, &zi), 0);
+	test_mail_attachment(&m, "application/zip", "invoice.zip", zi.data, zi.len);
+	if (scan_msg(&sc, NULL, rc, m.data, m.len) == 0) {
+		static const struct rcpt_want w[] = { { "bob@example.com", "BANNED", "reject" } };
+
+		check_reply(&sc, MAVIS_ACTION_REJECT, "554", "5.7.0", "BANNED:", __LINE__);
+		check_rcpts(&sc, w, 1, __LINE__);
+	}
+	scan_done(&sc);
+	/* one recipient bypasses banned checks: mixed -> accept, delete bob */
+	if (scan_msg(&sc, "bypass_banned_checks_maps = arch@example.com\n", rc2, m.data, m.len) == 0) {
+		static const struct rcpt_want w[] = { { "bob@example.com", "BANNED", "reject" },
+						      { "arch@example.com", "CLEAN", "pass" } };
+
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+		check_rcpts(&sc, w, 2, __LINE__);
+		CHECK(find_edit(sc.v, MAVIS_EDIT_DELETE_RCPT, "bob@example.com") != NULL);
+	}
+	scan_done(&sc);
+	/* banned files lover gets it with an alert */
+	if (scan_msg(&sc, "banned_files_lovers_maps = bob@example.com\n", rc, m.data, m.len) == 0) {
+		const struct mavis_edit *a = find_edit(sc.v, MAVIS_EDIT_INSERT_HEADER, "X-Mavis-Alert");
+
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+		CHECK(a != NULL && strstr(a->value, " BANNED, message contains ") == a->value);
+	}
+	scan_done(&sc);
+	mavis_buf_free(&m);
+	mavis_buf_free(&zi);
+}
+
+static void
+test_unchecked(void)
+{
+	static const char *const rc[] = { "bob@example.com", NULL };
+	struct mavis_buf m = { 0 }, z = { 0 };
+	struct scan sc;
+
+	struct test_entry e1 = { "secret.txt", "top secret", 10, 0, 0 };
+	CHECK_INT(test_archive("zip", NULL, "zip:encryption=zipcrypt", "pw", &e1, 1, &z), 0);
+	test_mail_attachment(&m, "application/zip", "secret.zip", z.data, z.len);
+	if (scan_msg(&sc, NULL, rc, m.data, m.len) == 0) {
+		static const struct rcpt_want w[] = { { "bob@example.com", "UNCHECKED", "pass" } };
+
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+		check_rcpts(&sc, w, 1, __LINE__);
+		CHECK_INT(sc.v->rcpts[0].ccat.minor, 1);
+		CHECK(find_edit(sc.v, MAVIS_EDIT_CHANGE_HEADER, "Subject") != NULL);
+	}
+	scan_done(&sc);
+	if (scan_msg(&sc, "final_unchecked_destiny = reject\n", rc, m.data, m.len) == 0)
+		check_reply(&sc, MAVIS_ACTION_REJECT, "554", "5.7.0", "UNCHECKED: encrypted", __LINE__);
+	scan_done(&sc);
+	mavis_buf_free(&m);
+	mavis_buf_free(&z);
+
+	/* CVE-2024-28054: two boundary= parameters: ambiguous, for everyone */
+	static const char amb[] =
+		"From: a@example.net\nTo: bob@example.com\nSubject: amb\n"
+		"Date: Mon, 1 Jan 2024 10:00:00 +0000\nMIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=\"a\"; boundary=\"b\"\n\n"
+		"--a\nContent-Type: text/plain\n\none\n--b\nContent-Type: text/plain\n\ntwo\n--a--\n";
+	if (scan_msg(&sc, "final_unchecked_destiny = reject\nbypass_virus_checks_maps = .\n", rc,
+		     amb, sizeof(amb) - 1) == 0)
+		check_reply(&sc, MAVIS_ACTION_REJECT, "554", "5.7.0", "UNCHECKED: ambiguous content", __LINE__);
+	scan_done(&sc);
+}
+
+static void
+test_sizes(void)
+{
+	static const char *const rc[] = { "small@example.com", "big@example.com", NULL };
+	static const char *const rc1[] = { "small@example.com", NULL };
+	struct scan sc;
+
+	if (scan_msg(&sc, "message_size_limit_maps = inline:{small@example.com=100}\n", rc, clean_msg,
+		     sizeof(clean_msg) - 1) == 0) {
+		static const struct rcpt_want w[] = { { "small@example.com", "OVERSIZED", "reject" },
+						      { "big@example.com", "CLEAN", "pass" } };
+
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+		check_rcpts(&sc, w, 2, __LINE__);
+	}
+	scan_done(&sc);
+	if (scan_msg(&sc, "message_size_limit_maps = inline:{small@example.com=100}\n", rc1, clean_msg,
+		     sizeof(clean_msg) - 1) == 0)
+		check_reply(&sc, MAVIS_ACTION_REJECT, "552", "5.3.4",
+			    "Message size exceeds recipient's size limit", __LINE__);
+	scan_done(&sc);
+
+	/* A body larger than body_memory_limit spills to tmp_dir; same verdict. */
+	struct mavis_buf big = { 0 };
+	mavis_buf_puts(&big, "From: a@example.net\nTo: b@example.com\nSubject: big\n\n");
+	for (int i = 0; i < 4000; i++)
+		mavis_buf_puts(&big, "0123456789012345678901234567890123456789012345678901234567890123456789\n");
+	if (scan_msg(&sc, "body_memory_limit = 64K\n", rc1, big.data, big.len) == 0)
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+	scan_done(&sc);
+	/* ... and if tmp_dir is unusable, the message tempfails: never lost */
+	if (scan_msg(&sc, "body_memory_limit = 64K\ntmp_dir = /nonexistent/dir\n", rc1, big.data, big.len) == 0) {
+		check_reply(&sc, MAVIS_ACTION_TEMPFAIL, "451", "4.7.1", NULL, __LINE__);
+		CHECK(sc.v->internal_error);
+	}
+	scan_done(&sc);
+	/* over message_size_limit: OVERSIZED for everyone, memory bounded */
+	if (scan_msg(&sc, "message_size_limit = 64K\n", rc, big.data, big.len) == 0)
+		check_reply(&sc, MAVIS_ACTION_REJECT, "552", "5.3.4", NULL, __LINE__);
+	scan_done(&sc);
+	mavis_buf_free(&big);
+}
+
+/* Several messages on one session; each reset frees the message. */
+static void
+test_session_reuse(void)
+{
+	struct mavis_config *cfg = NULL;
+	struct mavis_engine *e = NULL;
+	struct mavis_session *s = NULL;
+	struct mavis_error err = { 0 };
+	struct mavis_reply reply;
+	struct mavis_session_info info = { .client_addr = "10.0.0.1" };
+	char ids[3][16];
+
+	CHECK_INT(mavis_config_load_string(base_conf(), "x", NULL, &cfg, &err), 0);
+	CHECK_INT(mavis_engine_new(cfg, &e, &err), 0);
+	CHECK_INT(mavis_session_new(e, &info, &s, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(mavis_session_mail(s, "a@example.net", i == 1 ? "alice" : NULL, &err), 0);
+		CHECK_INT(mavis_session_rcpt(s, "b@example.com", &reply, &err), 0);
+		if (i == 2) {	/* RSET in the middle of the body */
+			mavis_session_header(s, "Subject", " x");
+			mavis_session_body(s, "part", 4);
+			mavis_session_reset(s);
+			continue;
+		}
+		mavis_session_raw_message(s, clean_msg, sizeof(clean_msg) - 1);
+		const struct mavis_verdict *v = mavis_session_eom(s);
+		CHECK_INT(v->action, MAVIS_ACTION_ACCEPT);
+		snprintf(ids[i], sizeof(ids[i]), "%s", v->mail_id);
+		mavis_session_reset(s);
+	}
+	CHECK(strcmp(ids[0], ids[1]) != 0);
+	mavis_session_free(&s);
+	mavis_engine_free(&e);
+	mavis_config_unref(&cfg);
+}
+
+int
+main(void)
+{
+	mavis_log_set_level(MAVIS_LOG_ERR);
+	TEST_RUN(test_clean);
+	TEST_RUN(test_virus);
+	TEST_RUN(test_scanner_failure);
+	TEST_RUN(test_banned);
+	TEST_RUN(test_unchecked);
+	TEST_RUN(test_sizes);
+	TEST_RUN(test_session_reuse);
+	return test_exit();
+}
