@@ -33,7 +33,10 @@ mavis_error_prefix(struct mavis_error *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->text, sizeof(old));
-	snprintf(err->text, sizeof(err->text), "%s%s", prefix, old);
+	/* Truncation is acceptable here: the text is for humans. Using the
+	   result keeps -Wformat-truncation quiet without a pragma. */
+	if (snprintf(err->text, sizeof(err->text), "%s%s", prefix, old) < 0)
+		err->text[0] = '\0';
 }
 
 void
