@@ -59,8 +59,9 @@ mavis_session_log_verdict(struct mavis_session *s, const struct mavis_verdict *v
 	mavis_buf_printf(&line, "[%s] <%s> ->", *s->client_addr ? s->client_addr : "unknown", m->sender);
 	for (size_t i = 0; i < m->nrcpts; i++)
 		mavis_buf_printf(&line, "%s <%s>", i ? "," : "", m->rcpts[i].addr);
-	const struct msg_header *mid = msg_header_find(m, "Message-ID", 1);
-	const char *midv = mid ? mid->value : "-";
+	const char *midv = msg_header_value(m, "Message-ID", 1);
+	if (midv == NULL)
+		midv = "-";
 	while (*midv == ' ' || *midv == '\t')
 		midv++;
 	mavis_buf_printf(&line, ", Queue-ID: %s, Message-ID: %s, mail_id: %s, size: %llu, %ld ms",

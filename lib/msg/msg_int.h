@@ -10,7 +10,9 @@
 
 #include <mavis/arena.h>
 #include <mavis/av.h>
+#include <mavis/badh.h>
 #include <mavis/banned.h>
+#include <mavis/headers.h>
 #include <mavis/parts.h>
 #include <mavis/config.h>
 #include <mavis/session.h>
@@ -49,12 +51,6 @@ struct msg_rcpt {
 	const char *banned_rulesets;	/* banned_filename_maps value */
 };
 
-/* A header field as received. */
-struct msg_header {
-	const char *name;
-	const char *value;	/* leading space and folding kept */
-};
-
 struct msg {
 	struct mavis_arena *arena;
 	const char *sender;
@@ -63,8 +59,9 @@ struct msg {
 	char secret_id[MAVIS_MAIL_ID_LEN + 1];
 	struct msg_rcpt *rcpts;
 	size_t nrcpts, caprcpts;
-	struct msg_header *headers;
-	size_t nheaders, capheaders;
+	struct mavis_headers *headers;	/* as received, byte-exact */
+	struct mavis_badh_result *badh;	/* header checks, run at EOH */
+	unsigned badh_allowed;		/* allowed_header_tests as bits */
 	uint64_t header_bytes;
 	bool header_overflow;	/* max_header_count / max_header_size hit */
 	bool eoh_done;
@@ -98,7 +95,8 @@ struct mavis_verdict *msg_run_checks(struct mavis_session *s, struct msg *m);
 void msg_fail(struct mavis_session *s, struct msg *m, int status, const char *fmt, ...)
 	MAVIS_PRINTF(4, 5);
 
-/* Find the n-th (1-based) header named name (case-insensitive), or NULL. */
-const struct msg_header *msg_header_find(const struct msg *m, const char *name, int n);
+/* Value (leading space kept) of the n-th (1-based) field named name
+   (case-insensitive), or NULL. */
+const char *msg_header_value(const struct msg *m, const char *name, size_t n);
 
 #endif

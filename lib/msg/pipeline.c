@@ -25,17 +25,17 @@ is_bulk(const struct msg *m)
 {
 	static const char *const list_fields[] = { "List-Id", "List-Post", "List-Unsubscribe",
 						   "Mailing-List", NULL };
-	const struct msg_header *h;
+	const char *h;
 
 	for (int i = 0; list_fields[i]; i++)
-		if (msg_header_find(m, list_fields[i], 1))
+		if (msg_header_value(m, list_fields[i], 1))
 			return true;
-	h = msg_header_find(m, "Precedence", 1);
-	if (h && (strcasestr(h->value, "list") || strcasestr(h->value, "bulk") ||
-		  strcasestr(h->value, "junk") || strcasestr(h->value, "auto_reply")))
+	h = msg_header_value(m, "Precedence", 1);
+	if (h && (strcasestr(h, "list") || strcasestr(h, "bulk") || strcasestr(h, "junk") ||
+		  strcasestr(h, "auto_reply")))
 		return true;
-	h = msg_header_find(m, "Auto-Submitted", 1);
-	if (h && !strcasestr(h->value, "no"))
+	h = msg_header_value(m, "Auto-Submitted", 1);
+	if (h && !strcasestr(h, "no"))
 		return true;
 	return m->sender[0] == '\0';
 }
@@ -128,17 +128,6 @@ decode_limits(const struct mavis_view *v, struct mavis_decode_limits *lim)
 	lim->max_expansion_factor = (unsigned)mavis_view_int(v, MAVIS_KEY_MAX_EXPANSION_FACTOR);
 }
 
-static bool
-allowed_test(const struct mavis_view *v, const char *name)
-{
-	const struct mavis_value *l = mavis_view_get(v, MAVIS_KEY_ALLOWED_HEADER_TESTS);
-
-	for (size_t i = 0; i < l->u.list.n; i++)
-		if (strcasecmp(l->u.list.v[i], name) == 0)
-			return true;
-	return false;
-}
-
 /* Banned parts per recipient: each one's rule sets (banned_filename_maps);
    recipients with the same sets share one check. */
 static struct mavis_verdict *
@@ -191,17 +180,17 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 		.badh_minor = -1,
 	};
 	struct decide_rcpt *dr;
-	const struct msg_header *subj;
+	const char *subj;
 
 	if (m->fail_status)
 		return mavis_reply_for_failure(s->view, m->fail_status, lid, m->mail_id, m->arena);
 	dm.bulk = is_bulk(m);
-	subj = msg_header_find(m, "Subject", 1);
+	subj = msg_header_value(m, "Subject", 1);
 	dm.has_subject = subj != NULL;
-	dm.subject = subj ? subj->value : NULL;
+	dm.subject = subj;
 	dm.oversized_all = m->oversized;
 	if (m->header_overflow) {
-		dm.badh_minor = 5;
+		dm.badh_minor = MAVIS_BADH_LONG;
 		dm.badh_text = "Header section over limits";
 	}
 	const void *raw = "";
@@ -222,10 +211,15 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 			mavis_log_notice(lid, "NOTICE: HOLD reason: %s", d->hold);
 		if (d->unchecked_minor >= 0)
 			dm.unchecked_minor = d->unchecked_minor;
-		if (d->mime_error && dm.badh_minor < 1 && allowed_test(s->view, "mime")) {
-			dm.badh_minor = 1;
-			dm.badh_text = mavis_arena_printf(m->arena, "MIME error: %s", d->mime_error);
-		}
+		if (d->mime_error && m->badh != NULL)
+			mavis_badh_add_mime_error(m->badh, m->badh_allowed, d->mime_error);
+	}
+	if (m->badh != NULL && mavis_badh_minor(m->badh) > 0 &&
+	    (int)mavis_badh_minor(m->badh) > dm.badh_minor) {
+		dm.badh_minor = (int)mavis_badh_minor(m->badh);
+		dm.badh_text = mavis_badh_first(m->badh);
+		dm.badh_alert = mavis_badh_alert(m->badh);
+		mavis_log_info(lid, "bad header: %s", dm.badh_text);
 	}
 	struct mavis_verdict *early = virus_scan(s, m, raw, rawlen, d, &dm);
 	if (early != NULL)

@@ -123,6 +123,14 @@ mavis_session_mail(struct mavis_session *s, const char *sender, const char *auth
 	mavis_view_select_sender(s->view, auth_authen);
 	m->spool = mavis_spool_new(mavis_view_str(s->view, MAVIS_KEY_TMP_DIR),
 				   (size_t)mavis_view_int(s->view, MAVIS_KEY_BODY_MEMORY_LIMIT));
+	struct mavis_headers_limits hl = {
+		.max_fields = (size_t)mavis_view_int(s->view, MAVIS_KEY_MAX_HEADER_COUNT),
+		.max_bytes = (size_t)mavis_view_int(s->view, MAVIS_KEY_MAX_HEADER_SIZE),
+	};
+	m->headers = mavis_headers_new(m->arena, &hl);
+	const struct mavis_value *tests = mavis_view_get(s->view, MAVIS_KEY_ALLOWED_HEADER_TESTS);
+	for (size_t i = 0; i < tests->u.list.n; i++)
+		m->badh_allowed |= mavis_badh_test_bit(tests->u.list.v[i]);
 	s->msg = m;
 	return 0;
 }
@@ -205,31 +213,20 @@ static void
 add_header(struct mavis_session *s, struct msg *m, const char *name, const char *value)
 {
 	size_t nlen = strlen(name), vlen = strlen(value);
+	struct mavis_error err = { 0 };
 
 	m->header_bytes += nlen + vlen + 3;
-	if (m->nheaders >= (size_t)mavis_view_int(s->view, MAVIS_KEY_MAX_HEADER_COUNT) ||
-	    m->header_bytes > (uint64_t)mavis_view_int(s->view, MAVIS_KEY_MAX_HEADER_SIZE)) {
+	if (mavis_headers_add(m->headers, name, nlen, value, vlen) == MAVIS_ERR_LIMIT) {
+		/* Fields past the bound are not kept; the section is a bad header
+		   (over limits) and the bytes still count for the size. */
 		if (!m->header_overflow)
 			mavis_log_warn(mavis_session_log_id(s),
 				       "header section over limits (%zu fields, %llu bytes)",
-				       m->nheaders, (unsigned long long)m->header_bytes);
+				       mavis_headers_count(m->headers),
+				       (unsigned long long)m->header_bytes);
 		m->header_overflow = true;
 		return;
 	}
-	if (m->nheaders == m->capheaders) {
-		size_t cap = m->capheaders ? m->capheaders * 2 : 32;
-		struct msg_header *nh = mavis_arena_calloc(m->arena, cap, sizeof(*nh));
-
-		if (m->nheaders)
-			memcpy(nh, m->headers, m->nheaders * sizeof(*nh));
-		m->headers = nh;
-		m->capheaders = cap;
-	}
-	m->headers[m->nheaders].name = mavis_arena_strndup(m->arena, name, nlen);
-	m->headers[m->nheaders].value = mavis_arena_strndup(m->arena, value, vlen);
-	m->nheaders++;
-
-	struct mavis_error err = { 0 };
 	if (mavis_spool_write(m->spool, name, nlen, &err) < 0 ||
 	    mavis_spool_write(m->spool, ":", 1, &err) < 0 ||
 	    mavis_spool_write(m->spool, value, vlen, &err) < 0 ||
@@ -256,6 +253,13 @@ mavis_session_eoh(struct mavis_session *s)
 	m->eoh_done = true;
 	if (mavis_spool_write(m->spool, "\r\n", 2, &err) < 0)
 		msg_fail(s, m, err.status, "spool: %s", err.text);
+	/* Header checks need no body: done here, at the earliest stage. */
+	bool wanted = false;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		if (!m->rcpts[i].bypass_header)
+			wanted = true;
+	if (wanted || m->nrcpts == 0)
+		m->badh = mavis_badh_check(m->headers, m->badh_allowed, false, NULL, m->arena);
 }
 
 void
@@ -355,13 +359,14 @@ mavis_session_raw_message(struct mavis_session *s, const void *data, size_t len)
 	mavis_buf_free(&chunk);
 }
 
-const struct msg_header *
-msg_header_find(const struct msg *m, const char *name, int n)
+const char *
+msg_header_value(const struct msg *m, const char *name, size_t n)
 {
-	for (size_t i = 0; i < m->nheaders; i++)
-		if (strcasecmp(m->headers[i].name, name) == 0 && --n == 0)
-			return &m->headers[i];
-	return NULL;
+	size_t idx;
+
+	if (mavis_headers_find(m->headers, name, n, &idx) < 0)
+		return NULL;
+	return mavis_headers_nth(m->headers, idx)->value;
 }
 
 const struct mavis_verdict *

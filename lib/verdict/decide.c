@@ -218,8 +218,9 @@ header_edits(const struct decide_msg *m, const struct decide_rcpt *r,
 		alert = mavis_arena_printf(a, " BANNED, message contains %s", r->banned_reason);
 		break;
 	case MAVIS_CC_BADH:
-		alert = mavis_arena_printf(a, " BAD HEADER SECTION, %s",
-					   m->badh_text ? m->badh_text : badh_reason(rv->ccat.minor));
+		alert = m->badh_alert ? mavis_arena_printf(a, " %s", m->badh_alert)
+			: mavis_arena_printf(a, " BAD HEADER SECTION, %s",
+					     m->badh_text ? m->badh_text : badh_reason(rv->ccat.minor));
 		break;
 	}
 	if (alert)

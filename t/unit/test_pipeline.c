@@ -312,7 +312,7 @@ test_banned(void)
 	/* one recipient bypasses banned checks: mixed -> accept, delete bob */
 	if (scan_msg(&sc, "bypass_banned_checks_maps = arch@example.com\n", rc2, m.data, m.len) == 0) {
 		static const struct rcpt_want w[] = { { "bob@example.com", "BANNED", "reject" },
-						      { "arch@example.com", "CLEAN", "pass" } };
+						      { "arch@example.com", "BADH", "pass" } };	/* no Date: BadHdrMissing */
 
 		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
 		check_rcpts(&sc, w, 2, __LINE__);
@@ -447,6 +447,82 @@ test_session_reuse(void)
 	mavis_config_unref(&cfg);
 }
 
+/* The bad-header minors through the whole pipeline (amavisd §5). */
+static void
+test_bad_headers(void)
+{
+	static const char *const rc[] = { "bob@example.com", NULL };
+	static const struct {
+		const char *head;	/* fields after From/To/Date */
+		int minor;
+		const char *reply;
+	} cases[] = {
+		{ "Subject: a\nSubject: b\n", 8, "554 5.6.0 BAD HEADER: duplicate header field" },
+		{ "Subject: caf\xe9\n", 2, "554 5.6.3 BAD HEADER: nonencoded 8-bit character" },
+		{ "Subject: a\n\t   \n", 4, "554 5.6.0 BAD HEADER: line made up entirely of whitespace" },
+		{ "X-Long: LONG\n", 5, "554 5.6.0 BAD HEADER: line longer than RFC 5322 limit" },
+		{ "Bad Name: x\n", 6, "554 5.6.0 BAD HEADER: syntax error" },
+		{ "Subject: ok\n", 0, NULL },
+	};
+	char longline[1200];
+
+	memset(longline, 'x', sizeof(longline) - 1);
+	longline[sizeof(longline) - 1] = '\0';
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mavis_buf m = { 0 };
+		struct scan sc;
+		const char *h = cases[i].head;
+
+		mavis_buf_puts(&m, "From: a@example.net\nTo: bob@example.com\n"
+				   "Date: Mon, 1 Jan 2024 10:00:00 +0000\n");
+		if (strstr(h, "LONG")) {
+			mavis_buf_puts(&m, "X-Long: ");
+			mavis_buf_puts(&m, longline);
+			mavis_buf_puts(&m, "\n");
+		} else {
+			mavis_buf_puts(&m, h);
+		}
+		mavis_buf_puts(&m, "\nbody\n");
+		if (scan_msg(&sc, "final_bad_header_destiny = reject\n", rc, m.data, m.len) == 0) {
+			if (cases[i].minor == 0) {
+				check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+			} else {
+				char want[200];
+
+				CHECK_INT(sc.v->rcpts[0].ccat.major, MAVIS_CC_BADH);
+				CHECK_INT(sc.v->rcpts[0].ccat.minor, cases[i].minor);
+				snprintf(want, sizeof(want), "%.9s Reject, id=", cases[i].reply);
+				CHECK(strncmp(sc.v->rcpts[0].smtp_reply, want, strlen(want)) == 0);
+				CHECK(strstr(sc.v->rcpts[0].smtp_reply, cases[i].reply + 10) != NULL);
+			}
+		}
+		scan_done(&sc);
+		/* passed (the default): delivered with the alert field */
+		if (cases[i].minor && scan_msg(&sc, NULL, rc, m.data, m.len) == 0) {
+			const struct mavis_edit *a = find_edit(sc.v, MAVIS_EDIT_INSERT_HEADER, "X-Mavis-Alert");
+
+			check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+			CHECK(a != NULL && strncmp(a->value, " BAD HEADER SECTION, ", 21) == 0);
+		}
+		if (cases[i].minor)
+			scan_done(&sc);
+		mavis_buf_free(&m);
+	}
+	/* missing From and Date: minor 7; bypass_header_checks: clean */
+	static const char nofrom[] = "To: bob@example.com\nSubject: x\n\nbody\n";
+	struct scan sc;
+	if (scan_msg(&sc, NULL, rc, nofrom, sizeof(nofrom) - 1) == 0)
+		CHECK_INT(sc.v->rcpts[0].ccat.minor, 7);
+	scan_done(&sc);
+	if (scan_msg(&sc, "bypass_header_checks_maps = .example.com\n", rc, nofrom, sizeof(nofrom) - 1) == 0)
+		CHECK_INT(sc.v->rcpts[0].ccat.major, MAVIS_CC_CLEAN);
+	scan_done(&sc);
+	/* allowed_header_tests without "missing" */
+	if (scan_msg(&sc, "allowed_header_tests = mime syntax\n", rc, nofrom, sizeof(nofrom) - 1) == 0)
+		CHECK_INT(sc.v->rcpts[0].ccat.major, MAVIS_CC_CLEAN);
+	scan_done(&sc);
+}
+
 int
 main(void)
 {
@@ -457,6 +533,7 @@ main(void)
 	TEST_RUN(test_banned);
 	TEST_RUN(test_unchecked);
 	TEST_RUN(test_sizes);
+	TEST_RUN(test_bad_headers);
 	TEST_RUN(test_session_reuse);
 	return test_exit();
 }
