@@ -29,18 +29,24 @@ mavisd_setreply(SMFICTX *ctx, const char *rcode, const char *xcode, const char *
 }
 
 static int
-apply_edit(SMFICTX *ctx, const struct mavis_edit *e)
+apply_edit(SMFICTX *ctx, const struct mavis_edit *e, bool leadspc)
 {
 	char rcpt[1100];
+	const char *value = e->value;
+
+	/* Verdict values carry the space after the colon; without HDR_LEADSPC
+	   the MTA adds its own. */
+	if (!leadspc && value != NULL && *value == ' ')
+		value++;
 
 	switch (e->op) {
 	case MAVIS_EDIT_ADD_HEADER:
-		return smfi_addheader(ctx, UNCONST(e->name), UNCONST(e->value));
+		return smfi_addheader(ctx, UNCONST(e->name), UNCONST(value));
 	case MAVIS_EDIT_INSERT_HEADER:
 		return smfi_insheader(ctx, e->index < 0 ? 0 : e->index, UNCONST(e->name),
-				      UNCONST(e->value));
+				      UNCONST(value));
 	case MAVIS_EDIT_CHANGE_HEADER:
-		return smfi_chgheader(ctx, UNCONST(e->name), e->index, UNCONST(e->value));
+		return smfi_chgheader(ctx, UNCONST(e->name), e->index, UNCONST(value));
 	case MAVIS_EDIT_DELETE_HEADER:
 		return smfi_chgheader(ctx, UNCONST(e->name), e->index, NULL);
 	case MAVIS_EDIT_DELETE_RCPT:
@@ -57,7 +63,7 @@ apply_edit(SMFICTX *ctx, const struct mavis_edit *e)
 
 sfsistat
 mavisd_apply_verdict(SMFICTX *ctx, const struct mavis_verdict *v, bool non_smtpd,
-		     int non_smtpd_action, const char *log_id)
+		     int non_smtpd_action, bool leadspc, const char *log_id)
 {
 	enum mavis_action action = v->action;
 
@@ -87,7 +93,7 @@ mavisd_apply_verdict(SMFICTX *ctx, const struct mavis_verdict *v, bool non_smtpd
 		break;
 	}
 	for (size_t i = 0; i < v->nedits; i++) {
-		if (apply_edit(ctx, &v->edits[i]) != MI_SUCCESS) {
+		if (apply_edit(ctx, &v->edits[i], leadspc) != MI_SUCCESS) {
 			/* A half-applied verdict must not be delivered. */
 			mavis_log_err(log_id, "MTA refused edit %s %s: tempfail",
 				      mavis_edit_op_name(v->edits[i].op),

@@ -250,8 +250,21 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *c = conn_of(ctx);
 
-	if (c && c->s && c->in_message)
-		mavis_session_header(c->s, name, value);
+	if (c && c->s && c->in_message) {
+		if (c->pflags & SMFIP_HDR_LEADSPC) {
+			mavis_session_header(c->s, name, value);
+		} else {
+			/* Without HDR_LEADSPC the MTA stripped the space after the
+			   colon; put the usual one back so the bytes match the mail. */
+			size_t n = strlen(value);
+			char *v = mavis_xmalloc(n + 2);
+
+			v[0] = ' ';
+			memcpy(v + 1, value, n + 1);
+			mavis_session_header(c->s, name, v);
+			free(v);
+		}
+	}
 	return cont(c, SMFIP_NR_HDR);
 }
 
@@ -296,7 +309,7 @@ cb_eom(SMFICTX *ctx)
 	st = mavisd_apply_verdict(ctx, v, c->non_smtpd,
 				  mavis_view_get(mavis_session_view(c->s),
 						 MAVIS_KEY_NON_SMTPD_REJECT_ACTION)->u.e,
-				  log_id(c));
+				  (c->pflags & SMFIP_HDR_LEADSPC) != 0, log_id(c));
 	mavis_session_log_verdict(c->s, v);
 	mavis_session_reset(c->s);
 	c->in_message = false;

@@ -31,7 +31,7 @@ int mavisd_sessions_active(void);
 
 /* apply.c: apply a verdict at end of message; returns the SMFIS_* code. */
 sfsistat mavisd_apply_verdict(SMFICTX *ctx, const struct mavis_verdict *v, bool non_smtpd,
-			      int non_smtpd_action, const char *log_id);
+			      int non_smtpd_action, bool leadspc, const char *log_id);
 /* Escape '%' for smfi_setreply and set the reply; returns MI_SUCCESS/FAILURE. */
 int mavisd_setreply(SMFICTX *ctx, const char *rcode, const char *xcode, const char *text);
 

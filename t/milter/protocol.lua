@@ -101,6 +101,19 @@ expect(conn, SMFIR_REPLYCODE, "fourth recipient refused")
 check(mt.abort(conn) == nil, "abort 6")
 mt.disconnect(conn)
 
+-- 5b. A bad header section (no Date, duplicate Subject) passes by default
+--     with an X-Mavis-Alert field inserted at the top.
+check(mt.mailfrom(conn, "<alice@example.net>") == nil, "mail 6b")
+check(rcpt(conn, "bob@test.example") == nil, "rcpt 6b")
+check(mt.header(conn, "From", " alice@example.net") == nil, "From 6b")
+check(mt.header(conn, "Subject", " one") == nil, "Subject 6b")
+check(mt.header(conn, "Subject", " two") == nil, "Subject 6b 2")
+check(mt.eoh(conn) == nil, "eoh 6b")
+check(mt.bodystring(conn, "body\r\n") == nil, "body 6b")
+check(mt.eom(conn) == nil, "eom 6b")
+check(mt.getreply(conn) == SMFIR_CONTINUE or mt.getreply(conn) == SMFIR_ACCEPT, "bad header passed")
+check(mt.eom_check(conn, MT_HDRINSERT, "X-Mavis-Alert"), "X-Mavis-Alert inserted")
+
 -- 6. A connection that closes in the middle of a message frees it.
 conn = open()
 check(mt.mailfrom(conn, "<alice@example.net>") == nil, "mail 7")
