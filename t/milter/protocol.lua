@@ -99,7 +99,6 @@ end
 check(rcpt(conn, "r4@test.example") == nil, "rcpt 6.4")
 expect(conn, SMFIR_REPLYCODE, "fourth recipient refused")
 check(mt.abort(conn) == nil, "abort 6")
-mt.disconnect(conn)
 
 -- 5b. A bad header section (no Date, duplicate Subject) passes by default
 --     with an X-Mavis-Alert field inserted at the top.
@@ -113,6 +112,8 @@ check(mt.bodystring(conn, "body\r\n") == nil, "body 6b")
 check(mt.eom(conn) == nil, "eom 6b")
 check(mt.getreply(conn) == SMFIR_CONTINUE or mt.getreply(conn) == SMFIR_ACCEPT, "bad header passed")
 check(mt.eom_check(conn, MT_HDRINSERT, "X-Mavis-Alert"), "X-Mavis-Alert inserted")
+
+mt.disconnect(conn)
 
 -- 6. A connection that closes in the middle of a message frees it.
 conn = open()
