@@ -10,6 +10,7 @@
 #include <mavis/buf.h>
 #include <mavis/error.h>
 #include <mavis/quarantine.h>
+#include <mavis/submit.h>
 
 /* qformat.c: the envelope prefix of a quarantine file. */
 
@@ -26,5 +27,27 @@ int store_prefix_build(const struct mavis_quarantine_in *in, const char *eol,
    points into data. 0 or a negative status. */
 int store_prefix_parse(const char *data, size_t len, struct mavis_arena *arena,
 		       struct mavis_quarantine_entry *e, struct mavis_error *err);
+
+/* submit.c: the message as the MTA wants it. */
+
+enum store_enc {
+	STORE_ENC_SMTP,	/* CRLF line ends, dot-stuffing, final ".\r\n" */
+	STORE_ENC_LF,	/* LF line ends (sendmail -i reads text as is) */
+};
+typedef int (*store_sink_fn)(void *ctx, const char *data, size_t len, struct mavis_error *err);
+/* Re-encode the parts, in pieces of bounded size, into sink. The last line
+   gets a line end when it has none. 0 or the sink's negative status. */
+int store_encode(const struct mavis_submit_part *parts, size_t nparts, enum store_enc enc,
+		 store_sink_fn sink, void *ctx, struct mavis_error *err);
+/* Set code and reply of the recipients that have no verdict yet (code 0),
+   of those with a 2xx (accepted so far), or of all. */
+enum store_which { STORE_RCPT_UNSET, STORE_RCPT_ACCEPTED, STORE_RCPT_ALL };
+void store_rcpt_verdict(struct mavis_submit_rcpt *r, size_t n, enum store_which which, int code,
+			const char *reply);
+
+/* smtp_client.c: the SMTP side of mavis_submit; returns the accepted count. */
+int store_smtp_submit(const struct mavis_submit_method *m, const struct mavis_submit_opts *o,
+		      const char *sender, struct mavis_submit_rcpt *r, size_t n,
+		      const struct mavis_submit_part *parts, size_t nparts, int eightbit, int utf8);
 
 #endif
