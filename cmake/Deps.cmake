@@ -16,6 +16,7 @@ mavis_require_pkg(PQ libpq libpq-dev)
 mavis_require_pkg(CLAMAV libclamav libclamav-dev)
 mavis_require_pkg(OPENDKIM opendkim libopendkim-dev)
 mavis_require_pkg(ARCHIVE libarchive libarchive-dev)
+mavis_require_pkg(ZLIB zlib zlib1g-dev)
 
 find_library(MILTER_LIBRARY milter)
 find_path(MILTER_INCLUDE_DIR libmilter/mfapi.h)

@@ -16,6 +16,7 @@ static const struct {
 	{ "config", ctl_cmd_config, "config [-c FILE] [-d | -a] [-b BANK] [check]  print or check the configuration" },
 	{ "check", ctl_cmd_check, "check [-c FILE]  validate the configuration (exit 0 or 1)" },
 	{ "scan", ctl_cmd_scan, "scan [-c FILE] [--sender A] [--rcpt A]... [--json] FILE.eml  scan a message file" },
+	{ "release", ctl_cmd_release, "release [-c FILE] [--rcpt A]... [--requested-by A] [--dry-run] MAIL_ID  re-send a quarantined message" },
 };
 
 static int
