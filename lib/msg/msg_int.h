@@ -49,6 +49,7 @@ struct msg_rcpt {
 	bool has_size_limit;
 	uint64_t size_limit;
 	const char *banned_rulesets;	/* banned_filename_maps value */
+	const char *quarantine_to[MAVIS_CC_COUNT];	/* *_quarantine_to_maps, "" = none */
 };
 
 struct msg {
@@ -87,6 +88,12 @@ struct mavis_session {
 	char queue_id[64];
 	struct msg *msg;
 };
+
+/* quarantine.c: store the copies the verdict calls for and add the
+   X-Quarantine-ID edit. Returns NULL, or a tempfail verdict when a copy could
+   not be stored (the mail stays with the MTA). */
+struct mavis_verdict *msg_quarantine(struct mavis_session *s, struct msg *m,
+				     struct mavis_verdict *v, const void *raw, size_t rawlen);
 
 /* pipeline.c: every end-of-message check, then the verdict. */
 struct mavis_verdict *msg_run_checks(struct mavis_session *s, struct msg *m);

@@ -246,5 +246,7 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 				       (unsigned long long)(m->size + m->header_bytes),
 				       (unsigned long long)r->size_limit);
 	}
-	return mavis_decide(&dm, dr, m->nrcpts, m->arena);
+	struct mavis_verdict *v = mavis_decide(&dm, dr, m->nrcpts, m->arena);
+	struct mavis_verdict *qfail = msg_quarantine(s, m, v, raw, rawlen);
+	return qfail ? qfail : v;
 }

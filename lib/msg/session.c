@@ -202,6 +202,23 @@ mavis_session_rcpt(struct mavis_session *s, const char *rcpt, struct mavis_reply
 		failed = rc;
 	else if (rc > 0)
 		r->banned_rulesets = res.value;
+	static const struct {
+		int ccat;
+		enum mavis_key key;
+	} qto[] = {
+		{ MAVIS_CC_VIRUS, MAVIS_KEY_VIRUS_QUARANTINE_TO_MAPS },
+		{ MAVIS_CC_BANNED, MAVIS_KEY_BANNED_QUARANTINE_TO_MAPS },
+		{ MAVIS_CC_UNCHECKED, MAVIS_KEY_UNCHECKED_QUARANTINE_TO_MAPS },
+		{ MAVIS_CC_SPAM, MAVIS_KEY_SPAM_QUARANTINE_TO_MAPS },
+		{ MAVIS_CC_BADH, MAVIS_KEY_BAD_HEADER_QUARANTINE_TO_MAPS },
+	};
+	for (size_t q = 0; q < sizeof(qto) / sizeof(qto[0]); q++) {
+		rc = mavis_view_lookup(s->view, qto[q].key, rcpt, m->arena, &res, err);
+		if (rc < 0)
+			failed = rc;
+		r->quarantine_to[qto[q].ccat] = rc > 0 ? res.value : "";
+	}
+	r->quarantine_to[MAVIS_CC_SPAMMY] = r->quarantine_to[MAVIS_CC_SPAM];
 	if (failed < 0)
 		return failed;
 	m->nrcpts++;

@@ -179,6 +179,19 @@ edit_add(struct mavis_verdict *v, size_t *cap, struct mavis_arena *a, struct mav
 	v->edits[v->nedits++] = e;
 }
 
+void
+mavis_verdict_add_edit(struct mavis_verdict *v, struct mavis_arena *a, const struct mavis_edit *e)
+{
+	struct mavis_edit *ne = mavis_arena_calloc(a, v->nedits + 1, sizeof(*ne));
+
+	/* Rare (quarantine id): a copy is simpler than tracking capacity. */
+	if (v->nedits)
+		memcpy(ne, v->edits, v->nedits * sizeof(*ne));
+	ne[v->nedits] = *e;
+	v->edits = ne;
+	v->nedits++;
+}
+
 /* Subject tag by ccat (%subject_tag_maps_by_ccat), for local recipients. */
 static const char *
 subject_tag_of(const struct decide_msg *m, const struct rcpt_work *w)

@@ -42,6 +42,10 @@ struct decide_msg {
 struct mavis_verdict *mavis_decide(const struct decide_msg *m, const struct decide_rcpt *r,
 				   size_t nrcpts, struct mavis_arena *arena);
 
+/* Append one edit to v (arena memory). */
+void mavis_verdict_add_edit(struct mavis_verdict *v, struct mavis_arena *arena,
+			    const struct mavis_edit *e);
+
 /* The one function that maps a failure status to a verdict, by config:
    on_internal_error (MAVIS_ERR_INTERNAL, _IO, _LIMIT, _PARSE),
    on_scanner_failure (MAVIS_ERR_SCANNER), on_sql_failure (MAVIS_ERR_SQL).

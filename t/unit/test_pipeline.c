@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <mavis/buf.h>
 #include <mavis/config.h>
@@ -523,6 +524,50 @@ test_bad_headers(void)
 	scan_done(&sc);
 }
 
+static void
+test_quarantine(void)
+{
+	static const char *const rc[] = { "bob@example.com", "lover@example.com", NULL };
+	struct mavis_buf m = { 0 }, conf = { 0 };
+	struct scan sc;
+	char qdir[600], path[800];
+
+	snprintf(qdir, sizeof(qdir), "%s/quarantine", test_tmpdir());
+	mkdir(qdir, 0700);
+	mavis_buf_printf(&conf, "av_scanners = clamav\nvirus_lovers_maps = lover@example.com\n"
+				"quarantine_dir = %s\nquarantine_subdir_levels = 0\n", qdir);
+	test_mail_attachment(&m, "application/octet-stream", "eicar.txt", eicar, sizeof(eicar) - 1);
+	if (scan_msg(&sc, conf.data, rc, m.data, m.len) == 0) {
+		const struct mavis_edit *q = NULL;
+
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+		for (size_t i = 0; i < sc.v->nedits; i++)
+			if (sc.v->edits[i].op == MAVIS_EDIT_QUARANTINE)
+				q = &sc.v->edits[i];
+		CHECK(q != NULL);
+		const struct mavis_edit *h = find_edit(sc.v, MAVIS_EDIT_INSERT_HEADER, "X-Quarantine-ID");
+		CHECK(h != NULL && strstr(h->value, sc.v->mail_id) != NULL);
+		snprintf(path, sizeof(path), "%s/virus-%s", qdir, sc.v->mail_id);
+		FILE *f = fopen(path, "r");
+		char line[200] = "";
+		CHECK(f != NULL);
+		if (f) {
+			CHECK(fgets(line, sizeof(line), f) != NULL);
+			CHECK(strncmp(line, "X-Envelope-From: <sender@example.net>", 37) == 0);
+			fclose(f);
+		}
+	}
+	scan_done(&sc);
+	/* quarantine_dir that cannot be written: tempfail, never lost */
+	mavis_buf_reset(&conf);
+	mavis_buf_printf(&conf, "av_scanners = clamav\nquarantine_dir = %s/nonexistent\n", qdir);
+	if (scan_msg(&sc, conf.data, rc, m.data, m.len) == 0)
+		check_reply(&sc, MAVIS_ACTION_TEMPFAIL, "451", "4.7.1", NULL, __LINE__);
+	scan_done(&sc);
+	mavis_buf_free(&conf);
+	mavis_buf_free(&m);
+}
+
 int
 main(void)
 {
@@ -534,6 +579,7 @@ main(void)
 	TEST_RUN(test_unchecked);
 	TEST_RUN(test_sizes);
 	TEST_RUN(test_bad_headers);
+	TEST_RUN(test_quarantine);
 	TEST_RUN(test_session_reuse);
 	return test_exit();
 }
