@@ -191,6 +191,8 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		return cont(c, SMFIP_NR_MAIL);
 	}
 	c->in_message = true;
+	/* Postfix's smtpd already knows the queue id at MAIL FROM. */
+	note_queue_id(ctx, c);
 	return cont(c, SMFIP_NR_MAIL);
 }
 
