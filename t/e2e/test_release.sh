@@ -190,6 +190,12 @@ rc=0
 release ../../etc/passwd >"$T/bad.out" 2>&1 || rc=$?
 [ "$rc" -eq 2 ] || fail "bad id: exit $rc"
 
+# The listing shows each copy by id, category and type.
+"$MAVISCTL" quarantine -c "$T/mavisd.conf" list >"$T/list.out" || fail "quarantine list failed"
+grep -q "^RelSmtp00001	spam	F	[0-9]*	[^	]*	R/spam-RelSmtp00001\$" "$T/list.out" &&
+	grep -q "^SendmailGz01	virus	Z	[0-9]*	[^	]*	S/virus-SendmailGz01.gz\$" "$T/list.out" ||
+	fail "quarantine list: $(cat "$T/list.out")"
+
 # Nothing else arrives: three messages in all, the queue is empty.
 pf_sleep 1
 [ "$(pf_sink_count "$T")" -eq 3 ] || fail "sink has $(pf_sink_count "$T") messages, want 3: $(pf_sink_list "$T")"
