@@ -67,28 +67,20 @@ release_id(char out[MAVIS_QUARANTINE_ID_MAX + 1])
 	return 0;
 }
 
-/* "Name: <a>,EOL\t<b>EOL", one address per line like the quarantine prefix. */
+/* "Name: <a>,EOL\t<b>EOL", one address per line like the quarantine prefix;
+   eol is the message's own line end. */
 static void
 put_list(struct mavis_buf *b, const char *name, const char *const *addrs, size_t n, const char *eol)
 {
 	mavis_buf_printf(b, "%s:", name);
-	for (size_t i = 0; i < n; i++)
-		mavis_buf_printf(b, "%s<%s>", i ? ",\n\t" : " ", addrs[i]);
-	mavis_buf_puts(b, "\n");
-	/* The line ends follow the message's own. */
-	if (strcmp(eol, "\n") != 0) {
-		struct mavis_buf t = { 0 };
-
-		for (size_t i = 0; i < b->len; i++) {
-			if (b->data[i] == '\n' && (i == 0 || b->data[i - 1] != '\r'))
-				mavis_buf_puts(&t, eol);
-			else
-				mavis_buf_putc(&t, b->data[i]);
-		}
-		mavis_buf_reset(b);
-		mavis_buf_append(b, t.data, t.len);
-		mavis_buf_free(&t);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			mavis_buf_printf(b, ",%s\t", eol);
+		else
+			mavis_buf_putc(b, ' ');
+		mavis_buf_printf(b, "<%s>", addrs[i]);
 	}
+	mavis_buf_puts(b, eol);
 }
 
 /* The enhanced status code of a reply ("250 2.1.5 Ok" -> "2.1.5"), or the
@@ -245,7 +237,6 @@ ctl_cmd_release(int argc, char **argv)
 	char date[64];
 	time_t now = time(NULL);
 	struct tm tm;
-	struct mavis_buf list = { 0 };
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
@@ -254,9 +245,7 @@ ctl_cmd_release(int argc, char **argv)
 				 eol);
 	else
 		mavis_buf_printf(&head, "Resent-From: %s%s", self, eol);
-	put_list(&list, "Resent-To", rcpts, nrcpts, eol);
-	mavis_buf_append(&head, list.data, list.len);
-	mavis_buf_free(&list);
+	put_list(&head, "Resent-To", rcpts, nrcpts, eol);
 	mavis_buf_printf(&head, "Resent-Date: %s%s", date, eol);
 	mavis_buf_printf(&head, "Resent-Message-ID: <%s-rel-%s@%s>%s", mail_id, rel_id, host, eol);
 

@@ -130,7 +130,7 @@ mavis_submit_parse(const char *spec, struct mavis_arena *arena, struct mavis_sub
 		s[n - 1] = '\0';
 	m->spec = s;
 	for (const char *p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
 			return mavis_error_set(err, MAVIS_ERR_CONFIG,
 					       "release method: control character");
 	if (strncmp(s, "sendmail:", 9) == 0)

@@ -94,9 +94,10 @@ int mavis_quarantine_store(const struct mavis_quarantine_in *in,
  * other one (a quarantine that changed layout keeps its old files). When
  * several files carry the id (an archive copy beside a spam copy), the
  * category order virus, banned, spam, badh, unchecked, clean, archive, then
- * any other decides. Returns 0 with *path_r (dir/.../name, allocated from
- * arena), MAVIS_ERR_NOTFOUND, or MAVIS_ERR_PARSE (invalid mail_id) /
- * MAVIS_ERR_IO (dir unreadable), err set.
+ * any other decides (the smaller name among equals). Returns 0 with
+ * *path_r (dir/.../name, allocated from arena); MAVIS_ERR_NOTFOUND;
+ * MAVIS_ERR_PARSE (invalid mail_id), MAVIS_ERR_CONFIG (dir empty) or
+ * MAVIS_ERR_IO (dir missing or unreadable); err set on every failure.
  */
 int mavis_quarantine_find(const char *dir, int subdir_levels, const char *mail_id,
 			  struct mavis_arena *arena, const char **path_r,
