@@ -332,7 +332,9 @@ struct addr_list {
 
 struct addr_item {
 	struct mavis_buf phrase;	/* display words, single-spaced */
-	struct mavis_buf spec;		/* addr-spec outside angle brackets */
+	struct mavis_buf spec;		/* addr-spec outside angle brackets:
+					   the current blank-separated run */
+	struct mavis_buf best;		/* first earlier run holding an '@' */
 	struct mavis_buf angle;		/* inside <...> */
 	struct mavis_buf comment;	/* first comment of the item */
 	struct mavis_buf group;		/* current group name */
@@ -342,6 +344,7 @@ struct addr_item {
 	bool have_comment;
 	bool space_pending;
 	bool multiword;			/* spec came from several words */
+	bool last_at;			/* the last token was '@' */
 	bool in_group;
 };
 
@@ -379,6 +382,7 @@ item_reset(struct addr_item *it)
 {
 	mavis_buf_reset(&it->phrase);
 	mavis_buf_reset(&it->spec);
+	mavis_buf_reset(&it->best);
 	mavis_buf_reset(&it->angle);
 	mavis_buf_reset(&it->comment);
 	it->route_end = 0;
@@ -387,6 +391,7 @@ item_reset(struct addr_item *it)
 	it->have_comment = false;
 	it->space_pending = false;
 	it->multiword = false;
+	it->last_at = false;
 }
 
 static const char *
@@ -408,6 +413,10 @@ item_finish(struct addr_list *l, struct addr_item *it)
 		addr = mavis_buf_str(&it->angle) + it->route_end;
 		alen = it->angle.len - it->route_end;
 		display = arena_copy_buf(l->arena, &it->phrase);
+	} else if (it->best.len > 0) {
+		/* "a@b junk": keep the first run that looks like an address. */
+		addr = it->best.data;
+		alen = it->best.len;
 	} else {
 		addr = mavis_buf_str(&it->spec);
 		alen = it->spec.len;
@@ -451,8 +460,17 @@ item_word(struct addr_item *it, const char *raw, size_t rawlen, const char *text
 	if (it->in_angle) {
 		append_clean(&it->angle, raw, rawlen);
 	} else if (!it->angle_seen) {
-		if (it->spec.len > 0 && it->space_pending)
+		/* A blank between two words starts a new run, except around
+		   '@' and '.' where RFC 5322's obsolete syntax allows CFWS
+		   ("john @ example.com", "john. smith@x"). The runs without
+		   '@' are display words ("John Smith john@x"). */
+		if (it->spec.len > 0 && it->space_pending && !it->last_at &&
+		    it->spec.data[it->spec.len - 1] != '.' && raw[0] != '.') {
 			it->multiword = true;
+			if (it->best.len == 0 && memchr(it->spec.data, '@', it->spec.len))
+				mavis_buf_append(&it->best, it->spec.data, it->spec.len);
+			mavis_buf_reset(&it->spec);
+		}
 		append_clean(&it->spec, raw, rawlen);
 		if (it->phrase.len > 0 && it->space_pending)
 			mavis_buf_putc(&it->phrase, ' ');
@@ -461,6 +479,7 @@ item_word(struct addr_item *it, const char *raw, size_t rawlen, const char *text
 	/* Words after a closed <...> are ignored, as RFC 5322 allows only
 	   CFWS there. */
 	it->space_pending = false;
+	it->last_at = false;
 }
 
 static int
@@ -515,21 +534,12 @@ parse_list(struct addr_list *l, const char *p, size_t len)
 			}
 			end = depth == 0 ? j - 1 : j;
 			if (!it.have_comment) {
+				while (start < end && is_wsp((unsigned char)p[start]))
+					start++;
 				append_clean(&it.comment, p + start, end - start);
 				while (it.comment.len > 0 &&
 				       is_wsp((unsigned char)it.comment.data[it.comment.len - 1]))
 					it.comment.data[--it.comment.len] = '\0';
-				/* Leading blanks: drop by rebuilding only if any. */
-				if (it.comment.len > 0 && is_wsp((unsigned char)it.comment.data[0])) {
-					size_t k = 0;
-
-					while (k < it.comment.len &&
-					       is_wsp((unsigned char)it.comment.data[k]))
-						k++;
-					memmove(it.comment.data, it.comment.data + k,
-						it.comment.len - k + 1);
-					it.comment.len -= k;
-				}
 				it.have_comment = it.comment.len > 0;
 			}
 			it.space_pending = true;
@@ -585,6 +595,7 @@ parse_list(struct addr_list *l, const char *p, size_t len)
 				mavis_buf_putc(&it.phrase, '@');
 			}
 			it.space_pending = false;
+			it.last_at = true;
 			i++;
 		} else if (c == ':') {
 			if (it.in_angle) {
@@ -630,6 +641,7 @@ parse_list(struct addr_list *l, const char *p, size_t len)
 		item_finish(l, &it);
 	mavis_buf_free(&it.phrase);
 	mavis_buf_free(&it.spec);
+	mavis_buf_free(&it.best);
 	mavis_buf_free(&it.angle);
 	mavis_buf_free(&it.comment);
 	mavis_buf_free(&it.group);

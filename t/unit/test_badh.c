@@ -2,6 +2,7 @@
 /* test_badh.c - bad-header checks against amavisd-new 2.13 Validity.pm */
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -453,6 +454,93 @@ test_keys(void)
 	CHECK(MAVIS_BADH_TESTS_DEFAULT & MAVIS_BADH_T_SYNTAX);
 }
 
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decode hex from p up to a stop byte into b; returns the stop position. */
+static const char *
+unhex(struct mavis_buf *b, const char *p)
+{
+	mavis_buf_reset(b);
+	while (hexval(p[0]) >= 0 && hexval(p[1]) >= 0) {
+		mavis_buf_putc(b, (char)(hexval(p[0]) * 16 + hexval(p[1])));
+		p += 2;
+	}
+	return p;
+}
+
+/*
+ * Cases whose expected output was produced by amavisd-new 2.13's own
+ * check_header_validity (Validity.pm run under perl on random sections).
+ */
+static void
+test_amavisd_golden(void)
+{
+	FILE *fp = fopen(test_data_path("badh/amavisd-golden.tsv"), "r");
+	char line[65536];
+	struct mavis_buf block = {0}, text = {0};
+	int ncases = 0;
+
+	CHECK(fp != NULL);
+	if (fp == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char *f[5], *p = line, *save = NULL;
+		unsigned allowed = 0;
+		struct mavis_arena *a;
+		struct mavis_badh_result *r;
+		size_t k = 0;
+		const char *q;
+		int i;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		/* Split on every TAB: the block or the text list may be empty. */
+		p[strcspn(p, "\n")] = '\0';
+		for (i = 0; i < 5 && p != NULL; i++) {
+			f[i] = p;
+			p = strchr(p, '\t');
+			if (p != NULL)
+				*p++ = '\0';
+		}
+		if (i != 5) {
+			CHECK(i == 5);
+			continue;
+		}
+		for (char *t = strtok_r(f[0], ",", &save); t; t = strtok_r(NULL, ",", &save))
+			allowed |= mavis_badh_test_bit(t);
+		unhex(&block, f[2]);
+		a = mavis_arena_new(0);
+		r = run(a, block.data ? block.data : "", block.len, allowed, f[1][0] == '1',
+			NULL);
+		test_current = f[2];
+		CHECK_INT(mavis_badh_header_minor(r), atoi(f[3]));
+		for (q = f[4]; *q; k++) {
+			q = unhex(&text, q);
+			if (*q == ',')
+				q++;
+			CHECK(k < mavis_badh_count(r));
+			if (k < mavis_badh_count(r))
+				CHECK_STR(mavis_badh_nth(r, k)->text, mavis_buf_str(&text));
+		}
+		CHECK_INT(mavis_badh_count(r), k);
+		mavis_arena_free(&a);
+		ncases++;
+	}
+	fclose(fp);
+	test_current = "test_amavisd_golden";
+	CHECK(ncases >= 50);
+	mavis_buf_free(&block);
+	mavis_buf_free(&text);
+}
+
 int
 main(void)
 {
@@ -464,5 +552,6 @@ main(void)
 	TEST_RUN(test_mime_later);
 	TEST_RUN(test_reasons);
 	TEST_RUN(test_keys);
+	TEST_RUN(test_amavisd_golden);
 	return test_exit();
 }
