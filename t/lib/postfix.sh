@@ -245,6 +245,50 @@ pf_sink_list() {
 	"$PF_PYTHON" "$PF_LIBDIR/sinkmsg.py" "$1/sink" --list ${_sk_pid:+--sink-pid "$_sk_pid"}
 }
 
+# pf_sink_new DIR N TIMEOUT - wait until N messages arrived in the sink since
+# the last pf_sink_new call (or the start), print their files, oldest first,
+# and mark them seen. Fails (with a dump) on timeout, and when more than N
+# arrived: tests that send one thing at a time get exact accounting.
+pf_sink_new() {
+	_sn_dir=$1 _sn_want=$2 _sn_tmo=$3
+	touch "$_sn_dir/sink.seen"
+	_sn_end=$(($(date +%s) + _sn_tmo))
+	while :; do
+		pf_sink_list "$_sn_dir" | cut -f1 | grep -vxF -f "$_sn_dir/sink.seen" >"$_sn_dir/sink.new" || true
+		_sn_n=$(wc -l <"$_sn_dir/sink.new")
+		[ "$_sn_n" -ge "$_sn_want" ] && break
+		if [ "$(date +%s)" -ge "$_sn_end" ]; then
+			pf_note "pf_sink_new: $_sn_n of $_sn_want new messages in the sink after ${_sn_tmo}s"
+			pf_dump "$_sn_dir" >&2
+			return 1
+		fi
+		pf_sleep 0.2
+	done
+	cat "$_sn_dir/sink.new" >>"$_sn_dir/sink.seen"
+	if [ "$_sn_n" -gt "$_sn_want" ]; then
+		pf_note "pf_sink_new: $_sn_n new messages in the sink, expected $_sn_want:"
+		cat "$_sn_dir/sink.new" >&2
+		return 1
+	fi
+	cat "$_sn_dir/sink.new"
+}
+
+# pf_sink_none DIR [SECONDS] - nothing new arrived in the sink, also after
+# waiting SECONDS (default 1) for stragglers.
+pf_sink_none() {
+	pf_sleep "${2:-1}"
+	touch "$1/sink.seen"
+	_sn_new=$(pf_sink_list "$1" | cut -f1 | grep -vxF -f "$1/sink.seen" || true)
+	if [ -n "$_sn_new" ]; then
+		pf_note "pf_sink_none: unexpected messages in the sink:"
+		printf '%s\n' "$_sn_new" | while IFS= read -r _f; do
+			pf_note "  $_f: $("$PF_PYTHON" "$PF_LIBDIR/sinkmsg.py" --envelope "$_f" | tr '\n' ' ')"
+		done
+		return 1
+	fi
+	return 0
+}
+
 # ---------------------------------------------------------------- Postfix
 
 # pf_postconf DIR postconf-args... - postconf(1) on the instance, e.g.

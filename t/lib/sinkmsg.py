@@ -11,6 +11,8 @@ turned into LF and dots unstuffed, then one empty line.
   sinkmsg.py DIR/sink --list  [--sink-pid PID]   FILE<TAB>SENDER<TAB>RCPT,RCPT<TAB>Subject
   sinkmsg.py --header NAME FILE...               every value of NAME, in order
   sinkmsg.py --envelope FILE...                  MAIL <addr> / RCPT <addr> lines (<> = null sender)
+  sinkmsg.py --raw-headers FILE...               the header section as delivered, byte for byte
+                                                 (folded fields stay on their lines)
   sinkmsg.py --body FILE                         the body, as delivered
 
 A directory argument stands for all its complete messages, oldest first.
@@ -155,6 +157,7 @@ def main():
     mode.add_argument("--header", metavar="NAME", help="every value of header NAME")
     mode.add_argument("--envelope", action="store_true", help="MAIL/RCPT lines")
     mode.add_argument("--body", action="store_true", help="message body")
+    mode.add_argument("--raw-headers", action="store_true", help="header lines as delivered")
     ap.add_argument("--sink-pid", type=int, help="smtp-sink pid: skip files it has open")
     a = ap.parse_args()
 
@@ -185,6 +188,11 @@ def main():
                 print("RCPT %s" % r)
         elif a.body:
             sys.stdout.write(m.body)
+        elif a.raw_headers:
+            sys.stdout.flush()
+            for n, v in m.headers:
+                sys.stdout.buffer.write(("%s:%s\n" % (n, v)).encode("utf-8", "surrogateescape"))
+            sys.stdout.buffer.flush()
     return 0
 
 
