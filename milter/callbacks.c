@@ -229,6 +229,10 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	memcpy(rcpt, a, n);
 	rcpt[n] = '\0';
 	note_queue_id(ctx, c);
+	/* Only now is it known whether this is non-SMTP mail; the session must
+	   know too, or it refuses (and drops from the verdict) recipients past
+	   max_recipients that the milter cannot refuse. */
+	mavis_session_set_non_smtpd(c->s, c->non_smtpd);
 	rc = mavis_session_rcpt(c->s, rcpt, &reply, &err);
 	if (rc < 0) {
 		mavis_log_err(log_id(c), "RCPT TO <%s>: %s", rcpt, err.text);
