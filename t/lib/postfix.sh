@@ -273,6 +273,12 @@ pf_sink_new() {
 	cat "$_sn_dir/sink.new"
 }
 
+# pf_sink_seen DIR - mark every message now in the sink as seen (after a
+# bulk check with pf_wait_delivered / pf_sink_count).
+pf_sink_seen() {
+	pf_sink_list "$1" | cut -f1 >>"$1/sink.seen"
+}
+
 # pf_sink_none DIR [SECONDS] - nothing new arrived in the sink, also after
 # waiting SECONDS (default 1) for stragglers.
 pf_sink_none() {
@@ -280,8 +286,8 @@ pf_sink_none() {
 	touch "$1/sink.seen"
 	_sn_new=$(pf_sink_list "$1" | cut -f1 | grep -vxF -f "$1/sink.seen" || true)
 	if [ -n "$_sn_new" ]; then
-		pf_note "pf_sink_none: unexpected messages in the sink:"
-		printf '%s\n' "$_sn_new" | while IFS= read -r _f; do
+		pf_note "pf_sink_none: $(printf '%s\n' "$_sn_new" | wc -l) unexpected messages in the sink, the first ones:"
+		printf '%s\n' "$_sn_new" | head -n 5 | while IFS= read -r _f; do
 			pf_note "  $_f: $("$PF_PYTHON" "$PF_LIBDIR/sinkmsg.py" --envelope "$_f" | tr '\n' ' ')"
 		done
 		return 1
