@@ -6,6 +6,7 @@
               [FILE.eml | -] [--expect 250|2|4xx|451|5xx|554,...] [--ehlo NAME]
               [--count N --concurrency C] [--per-connection K]
               [--repeat N] [--pause-at-dot FLAG]
+  smtpsend.py --port P --batch LIST --batch-out DIR
 
 Single message: prints one line per recipient, "RCPT <addr> <code> <text>",
 then "RESULT <code> <text>" for the answer that decided the transaction (the
@@ -30,6 +31,13 @@ N results match --expect.
 the final ".", create the file FLAG.ready, wait (up to --timeout) until the
 file FLAG.go exists, then send the "." and read the answer. Lets a test do
 something (signal the milter, say) while the server is mid-DATA.
+
+--batch LIST sends many different messages from one process (python starts
+slowly on a loaded machine): each line of LIST is "NAME SENDER RCPT[,RCPT...]
+FILE" (# comments; SENDER "<>" for the null sender), sent one after the
+other, each on its own connection; the single-message output for NAME goes
+to DIR/NAME.smtp. Exit status 0 when every message was sent (whatever the
+answers; --expect does not apply).
 
 Without FILE a small message is generated (--subject sets its Subject).
 """
@@ -196,13 +204,36 @@ def build_message(a):
     return "\r\n".join(lines).encode("ascii")
 
 
+def print_result(res, out):
+    for addr, code, text in res.rcpts:
+        out.write("RCPT %s %03d %s\n" % (addr, code, text))
+    out.write("RESULT %03d %s\n" % (res.code, res.text))
+
+
+def batch(a):
+    with open(a.batch) as f:
+        lines = [ln.split() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+    for fields in lines:
+        if len(fields) != 4:
+            sys.exit("smtpsend.py: bad --batch line: %s" % " ".join(fields))
+        name, sender, rcpts, path = fields
+        a.sender = "" if sender == "<>" else sender
+        a.to = rcpts.split(",")
+        a.file = path
+        res = send_batch(a, build_message(a), 1)[0]
+        with open(os.path.join(a.batch_out, name + ".smtp"), "w") as out:
+            print_result(res, out)
+        print("%s RESULT %03d %s" % (name, res.code, res.text))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("file", nargs="?", help="message file (- for stdin); generated if omitted")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--from", dest="sender", required=True, help="envelope sender ('' for <>)")
-    ap.add_argument("--to", action="append", required=True, help="envelope recipient (repeatable)")
+    ap.add_argument("--from", dest="sender", help="envelope sender ('' for <>)")
+    ap.add_argument("--to", action="append", help="envelope recipient (repeatable)")
     ap.add_argument("--expect", default="2", help="expected result code prefix(es), e.g. 250, 4xx, 451,554")
     ap.add_argument("--ehlo", default="client.mavis.test", help="EHLO name")
     ap.add_argument("--helo", action="store_true", help="send HELO instead of EHLO")
@@ -215,7 +246,15 @@ def main():
                     help="send N transactions on one connection, RSET between them")
     ap.add_argument("--pause-at-dot", metavar="FLAG",
                     help="stop before the final dot: create FLAG.ready, wait for FLAG.go")
+    ap.add_argument("--batch", metavar="LIST", help="send every message listed in LIST")
+    ap.add_argument("--batch-out", metavar="DIR", help="with --batch: write DIR/NAME.smtp")
     a = ap.parse_args()
+    if a.batch:
+        if not a.batch_out:
+            ap.error("--batch needs --batch-out")
+        return batch(a)
+    if a.sender is None or not a.to:
+        ap.error("--from and --to are required")
     if a.pause_at_dot and (a.count > 0 or a.repeat > 1):
         ap.error("--pause-at-dot sends a single message")
 
