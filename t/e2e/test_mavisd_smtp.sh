@@ -9,7 +9,7 @@
 #     big@ only (envelope checked);
 #  4. header section over max_header_count / max_header_size with
 #     final_bad_header_destiny = pass: delivered with X-Mavis-Alert;
-#     = reject (after a reload): 554 5.6.0;
+#     = reject (after a reload): 554 5.6.0 naming the cause;
 #  5. max_recipients = 2 with three RCPTs: the third gets 452 4.5.3, the
 #     message goes to the first two;
 #  6. soft_bounce = yes turns the rejects into 450;
@@ -176,9 +176,10 @@ hcount-rej alice@example.org big@example.com $D/many-headers.eml
 hsize-rej  alice@example.org big@example.com $D/long-header.eml
 EOF
 batch reject
-# 4b.
-has hcount-rej '^RESULT 554 5\.6\.0 Reject, id=[0-9A-F]+ - BAD HEADER'
-has hsize-rej '^RESULT 554 5\.6\.0 Reject, id=[0-9A-F]+ - BAD HEADER'
+# 4b. The reply names the real cause, like the X-Mavis-Alert field does (not
+# "line longer than RFC 5322 limit", which no line here is).
+has hcount-rej '^RESULT 554 5\.6\.0 Reject, id=[0-9A-F]+ - BAD HEADER: Header section over limits$'
+has hsize-rej '^RESULT 554 5\.6\.0 Reject, id=[0-9A-F]+ - BAD HEADER: Header section over limits$'
 echo "ok 4b bad header section with destiny reject: 554 5.6.0"
 
 # 7. Two transactions on one connection, RSET between: each starts afresh.
