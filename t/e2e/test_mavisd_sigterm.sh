@@ -61,9 +61,9 @@ release() {
 	wait "$HOLD_PID" || fail "$1: smtpsend failed: $(cat "$T/out.$1")"
 	sed "s/^/$1: /" "$T/out.$1"
 }
-# stop_wait SECONDS - the parent must exit 0 within SECONDS; sets STOP_SECS.
+# stop_wait SECONDS - the parent must exit 0 within SECONDS.
 stop_wait() {
-	STOP_SECS=$(wait_gone "$MAVISD_PID" "$1")
+	wait_gone "$MAVISD_PID" "$1" >/dev/null
 	_rc=0
 	wait "$MAVISD_PID" || _rc=$?
 	[ "$_rc" = 0 ] || fail "mavisd exited with status $_rc: $(tail -n 20 "$MAVISD_LOG")"

@@ -198,7 +198,7 @@ q1=$(sed -n 's/^RESULT 250 .*queued as \([0-9A-F]*\).*/\1/p' "$T/twice.smtp" | s
 q2=$(sed -n 's/^RESULT 250 .*queued as \([0-9A-F]*\).*/\1/p' "$T/twice.smtp" | sed -n 2p)
 { [ -n "$q1" ] && [ -n "$q2" ] && [ "$q1" != "$q2" ]; } || fail "twice: queue ids '$q1' '$q2'"
 arrived 2
-for n in $(cut -f1 "$T/d/ids"); do
+cut -f1 "$T/d/ids" | while IFS= read -r n; do
 	envelope "$T/d/$n" big@example.com
 done
 echo "ok 7 two messages on one connection, both handled"

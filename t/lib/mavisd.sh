@@ -173,6 +173,7 @@ mavisd_e2e_stop() {
 		fi
 		pf_sleep 0.1
 	done
+	# shellcheck disable=SC2034 # for the caller
 	MAVISD_STOP_SECS=$(($(date +%s) - _me_t0))
 	_me_rc=0
 	wait "$MAVISD_PID" 2>/dev/null || _me_rc=$?
