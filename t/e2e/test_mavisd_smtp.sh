@@ -16,7 +16,7 @@
 #  7. two transactions on one SMTP connection (RSET between) are each
 #     handled on their own (recipient count and size limit start afresh).
 # Messages of one configuration go out in one smtpsend.py --batch and are
-# checked from one sinkmsg.py --split: python starts slowly on a loaded
+# checked from one sinkmsg.py --split (pf_sink_arrived): python starts slowly on a loaded
 # machine, and this keeps the test well inside its time.
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -eu
@@ -31,7 +31,6 @@ T=$(pf_mktemp e2e-smtp)
 pf_cleanup_on_exit "$T"
 D=$MAVIS_SOURCE_DIR/t/data/e2e
 t0=$(date +%s)
-mkdir "$T/d"
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -51,20 +50,13 @@ has() {
 	grep -Eq -- "$2" "$T/$1.smtp" || fail "$1: no line matching '$2' in: $(cat "$T/$1.smtp")"
 }
 
-# arrived N - wait for N new messages in the sink, split them into $T/d;
-# $T/d/ids maps sink file names to Message-IDs.
+# arrived N - exactly N new messages in the sink, split (pf_sink_arrived).
 arrived() {
-	_files=$(pf_sink_new "$T" "$1" 30) || fail "expected $1 new messages in the sink"
-	# shellcheck disable=SC2086 # one argument per file
-	"$PF_PYTHON" "$PF_LIBDIR/sinkmsg.py" --split "$T/d" $_files >"$T/d/ids" ||
-		fail "sinkmsg.py --split failed"
+	pf_sink_arrived "$T" "$1" 30 || fail "expected $1 new messages in the sink"
 }
-
-# msg MESSAGE-ID - $T/d/NAME of the (one) new message with that Message-ID.
+# msg MESSAGE-ID - the base name of the new message with that Message-ID.
 msg() {
-	_n=$(awk -F '\t' -v id="$1" '$2 == id { print $1 }' "$T/d/ids")
-	[ "$(printf '%s\n' "$_n" | grep -c .)" = 1 ] || fail "not one new message with Message-ID $1: '$_n'"
-	echo "$T/d/$_n"
+	pf_sink_msg "$T" "$1" || fail "no single message $1"
 }
 
 # envelope BASE RCPT... - exactly these recipients, in order.
@@ -198,8 +190,8 @@ q1=$(sed -n 's/^RESULT 250 .*queued as \([0-9A-F]*\).*/\1/p' "$T/twice.smtp" | s
 q2=$(sed -n 's/^RESULT 250 .*queued as \([0-9A-F]*\).*/\1/p' "$T/twice.smtp" | sed -n 2p)
 { [ -n "$q1" ] && [ -n "$q2" ] && [ "$q1" != "$q2" ]; } || fail "twice: queue ids '$q1' '$q2'"
 arrived 2
-cut -f1 "$T/d/ids" | while IFS= read -r n; do
-	envelope "$T/d/$n" big@example.com
+cut -f1 "$T/split/ids" | while IFS= read -r n; do
+	envelope "$T/split/$n" big@example.com
 done
 echo "ok 7 two messages on one connection, both handled"
 

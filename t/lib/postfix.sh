@@ -273,6 +273,28 @@ pf_sink_new() {
 	cat "$_sn_dir/sink.new"
 }
 
+# pf_sink_arrived DIR N TIMEOUT - pf_sink_new, then split the N new messages
+# with one sinkmsg.py --split into DIR/split/: for each, NAME.env (MAIL/RCPT
+# lines), NAME.hdr (raw header section), NAME.body; DIR/split/ids maps NAME
+# to Message-ID for pf_sink_msg. One python start for all the checks.
+pf_sink_arrived() {
+	_sa_files=$(pf_sink_new "$1" "$2" "$3") || return 1
+	mkdir -p "$1/split"
+	# shellcheck disable=SC2086 # one argument per file
+	"$PF_PYTHON" "$PF_LIBDIR/sinkmsg.py" --split "$1/split" $_sa_files >"$1/split/ids"
+}
+
+# pf_sink_msg DIR MESSAGE-ID - DIR/split/NAME of the one message of the last
+# pf_sink_arrived with that Message-ID (fails unless there is exactly one).
+pf_sink_msg() {
+	_sm_n=$(awk -F '\t' -v id="$2" '$2 == id { print $1 }' "$1/split/ids")
+	if [ "$(printf '%s\n' "$_sm_n" | grep -c .)" != 1 ]; then
+		pf_note "pf_sink_msg: not one new message with Message-ID $2: '$_sm_n'"
+		return 1
+	fi
+	echo "$1/split/$_sm_n"
+}
+
 # pf_sink_seen DIR - mark every message now in the sink as seen (after a
 # bulk check with pf_wait_delivered / pf_sink_count).
 pf_sink_seen() {
