@@ -16,6 +16,7 @@
 
 static struct mavis_engine *engine;
 static atomic_int sessions_active;
+static atomic_bool draining;	/* stopping: no new sessions */
 
 /* Per connection: the libmavis session and what only the milter knows. */
 struct conn {
@@ -57,6 +58,18 @@ int
 mavisd_sessions_active(void)
 {
 	return atomic_load(&sessions_active);
+}
+
+void
+mavisd_callbacks_drain(void)
+{
+	atomic_store(&draining, true);
+}
+
+bool
+mavisd_callbacks_draining(void)
+{
+	return atomic_load(&draining);
 }
 
 static struct conn *
@@ -108,6 +121,10 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	unsigned long want_proto = SMFIP_HDR_LEADSPC | SMFIP_RCPT_REJ | SMFIP_NOUNKNOWN |
 				   SMFIP_NODATA;
 
+	/* While stopping, connect must be answerable: new sessions get a
+	   tempfail there (cb_connect). */
+	if (atomic_load(&draining))
+		no_reply &= ~SMFIP_NR_CONN;
 	/* Ask only for what the MTA offers, or libmilter refuses the session. */
 	*pf0 = want_actions & f0;
 	*pf1 = (no_reply | want_proto) & f1;
@@ -139,6 +156,15 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	struct mavis_error err = { 0 };
 	char addr[INET6_ADDRSTRLEN] = "";
 
+	if (atomic_load(&draining)) {
+		/* Stopping: sessions in flight finish, new ones are not filtered
+		   (451 4.7.1). If draining began after negotiate, connect has no
+		   reply: the first stage that has one answers (c->failed). */
+		c->failed = true;
+		if (c->pflags & SMFIP_NR_CONN)
+			return SMFIS_NOREPLY;
+		return SMFIS_TEMPFAIL;
+	}
 	if (hostaddr != NULL && hostaddr->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)hostaddr)->sin_addr, addr, sizeof(addr));
 	else if (hostaddr != NULL && hostaddr->sa_family == AF_INET6)
@@ -231,6 +257,10 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	memcpy(rcpt, a, n);
 	rcpt[n] = '\0';
 	note_queue_id(ctx, c);
+	/* Only now is it known whether this is non-SMTP mail; the session must
+	   know too, or it refuses (and drops from the verdict) recipients past
+	   max_recipients that the milter cannot refuse. */
+	mavis_session_set_non_smtpd(c->s, c->non_smtpd);
 	rc = mavis_session_rcpt(c->s, rcpt, &reply, &err);
 	if (rc < 0) {
 		mavis_log_err(log_id(c), "RCPT TO <%s>: %s", rcpt, err.text);

@@ -57,6 +57,9 @@ drain_sessions(const struct mavis_config *cfg)
 	struct timespec tick = { 0, 100 * 1000 * 1000 };
 	long long waited_ms = 0;
 
+	/* A graceful stop (reload.c) has waited for the sessions already. */
+	if (mavisd_callbacks_draining())
+		return;
 	while (mavisd_sessions_active() > 0 && waited_ms < limit * 1000) {
 		nanosleep(&tick, NULL);
 		waited_ms += 100;
@@ -77,10 +80,11 @@ run_filter(const struct mavisd_opts *opts)
 	sigset_t set;
 	int rc;
 
-	/* Every thread inherits this mask: USR1 goes to the reload thread only;
-	   libmilter's own thread waits for HUP, TERM and INT. */
+	/* Every thread inherits this mask: USR1 and USR2 go to the reload
+	   thread only; libmilter's own thread waits for HUP, TERM and INT. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

@@ -28,6 +28,10 @@ struct mavisd_opts {
 extern struct smfiDesc mavisd_filter;
 void mavisd_callbacks_init(struct mavis_engine *engine);
 int mavisd_sessions_active(void);
+/* Graceful stop: from now on new connections are refused with a tempfail
+   while the sessions in flight go on. */
+void mavisd_callbacks_drain(void);
+bool mavisd_callbacks_draining(void);
 
 /* apply.c: apply a verdict at end of message; returns the SMFIS_* code. */
 sfsistat mavisd_apply_verdict(SMFICTX *ctx, const struct mavis_verdict *v, bool non_smtpd,
@@ -41,11 +45,14 @@ int mavisd_prepare_dirs(const struct mavis_config *cfg);
 int mavisd_socket_perms(const struct mavis_config *cfg, const char *socket);
 int mavisd_drop_privileges(const struct mavis_config *cfg);
 
-/* reload.c: the sigwait thread of the filter process (SIGUSR1 = reload). */
+/* reload.c: the sigwait thread of the filter process: SIGUSR1 = reload,
+   SIGUSR2 = graceful stop (refuse new sessions, wait up to
+   shutdown_timeout for the ones in flight, then smfi_stop). */
 int mavisd_reload_thread_start(struct mavis_engine *engine, const char *config_path);
 
-/* supervise.c: the parent process: forwards SIGHUP/SIGUSR1 as a reload and
-   SIGTERM/SIGINT as a stop to the filter process, restarts it if it dies.
+/* supervise.c: the parent process: forwards SIGHUP/SIGUSR1 as a reload
+   (SIGUSR1) and SIGTERM/SIGINT as a graceful stop (SIGUSR2) to the filter
+   process, restarts it if it dies.
    run_filter is called in the child and returns its exit status. */
 int mavisd_supervise(const struct mavisd_opts *opts, const struct mavis_config *cfg,
 		     int (*run_filter)(const struct mavisd_opts *));

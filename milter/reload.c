@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* reload.c - the filter process's reload thread (SIGUSR1) */
+/* reload.c - the filter process's signal thread: reload (SIGUSR1), graceful stop (SIGUSR2) */
 
 #include <pthread.h>
 #include <signal.h>
@@ -50,6 +50,36 @@ check_interval(struct mavis_engine *engine)
 	return secs;
 }
 
+/*
+ * Graceful stop. libmilter's own stop (smfi_stop, or SIGTERM reaching its
+ * signal thread) abandons every open session at once: its worker pool stops
+ * serving them and closes their sockets without xxfi_close, so a message in
+ * flight gets the MTA's milter_default_action. So first refuse new sessions
+ * and let the open ones finish, bounded by shutdown_timeout, then stop
+ * libmilter (its listener notices within 5 s).
+ */
+static void
+stop_gracefully(struct reload_arg *ra)
+{
+	struct mavis_config *cfg = mavis_engine_config(ra->engine);
+	long long limit_ms = mavis_config_get(cfg, MAVIS_KEY_SHUTDOWN_TIMEOUT)->u.i * 1000;
+	struct timespec tick = { 0, 100 * 1000 * 1000 };
+	long long waited_ms = 0;
+
+	mavis_config_unref(&cfg);
+	mavisd_callbacks_drain();
+	mavis_log_notice(NULL, "stopping: %d session(s) in flight, waiting up to %llds",
+			 mavisd_sessions_active(), limit_ms / 1000);
+	while (mavisd_sessions_active() > 0 && waited_ms < limit_ms) {
+		nanosleep(&tick, NULL);
+		waited_ms += 100;
+	}
+	if (mavisd_sessions_active() > 0)
+		mavis_log_warn(NULL, "stopping with %d session(s) still open after %llds",
+			       mavisd_sessions_active(), limit_ms / 1000);
+	smfi_stop();
+}
+
 static void *
 reload_main(void *arg)
 {
@@ -60,6 +90,7 @@ reload_main(void *arg)
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	for (;;) {
 		struct timespec tmo = { 1, 0 };
 		int sig = sigtimedwait(&set, NULL, &tmo);
@@ -67,6 +98,9 @@ reload_main(void *arg)
 		if (sig == SIGUSR1) {
 			reload_once(ra);
 			mavis_engine_check_signatures(ra->engine, true, &err);
+		} else if (sig == SIGUSR2) {
+			if (!mavisd_callbacks_draining())
+				stop_gracefully(ra);
 		} else if (time(NULL) >= next_check) {
 			long long iv = check_interval(ra->engine);
 

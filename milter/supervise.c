@@ -18,7 +18,9 @@
  * Why a parent process: libmilter's own signal thread treats SIGHUP as "stop"
  * and would race any sigwait of ours for the same signal. The parent owns
  * the admin-facing signals; the filter process only ever sees SIGUSR1
- * (reload) and SIGTERM (stop) from it.
+ * (reload) and SIGUSR2 (graceful stop: finish the sessions in flight) from
+ * it. A SIGTERM sent to the filter process directly stays libmilter's
+ * immediate stop (run under systemd with KillMode=mixed).
  */
 
 static void
@@ -56,7 +58,9 @@ int
 mavisd_supervise(const struct mavisd_opts *opts, const struct mavis_config *cfg,
 		 int (*run_filter)(const struct mavisd_opts *))
 {
-	long long stop_wait = mavis_config_get(cfg, MAVIS_KEY_SHUTDOWN_TIMEOUT)->u.i + 5;
+	/* The filter drains for up to shutdown_timeout, then libmilter's
+	   listener takes up to 5 s more to notice the stop. */
+	long long stop_wait = mavis_config_get(cfg, MAVIS_KEY_SHUTDOWN_TIMEOUT)->u.i + 10;
 	sigset_t set;
 	pid_t child;
 	bool stopping = false;
@@ -91,7 +95,7 @@ mavisd_supervise(const struct mavisd_opts *opts, const struct mavis_config *cfg,
 				stopping = true;
 				stop_deadline = time(NULL) + stop_wait;
 				if (child > 0)
-					kill(child, SIGTERM);
+					kill(child, SIGUSR2);
 			}
 		}
 		if (stopping && child > 0 && time(NULL) > stop_deadline) {

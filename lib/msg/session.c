@@ -83,6 +83,12 @@ mavis_session_helo(struct mavis_session *s, const char *helo)
 }
 
 void
+mavis_session_set_non_smtpd(struct mavis_session *s, bool non_smtpd)
+{
+	s->non_smtpd = non_smtpd;
+}
+
+void
 mavis_session_set_queue_id(struct mavis_session *s, const char *qid)
 {
 	if (qid && *qid && strlen(qid) < sizeof(s->queue_id))

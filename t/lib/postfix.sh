@@ -245,6 +245,78 @@ pf_sink_list() {
 	"$PF_PYTHON" "$PF_LIBDIR/sinkmsg.py" "$1/sink" --list ${_sk_pid:+--sink-pid "$_sk_pid"}
 }
 
+# pf_sink_new DIR N TIMEOUT - wait until N messages arrived in the sink since
+# the last pf_sink_new call (or the start), print their files, oldest first,
+# and mark them seen. Fails (with a dump) on timeout, and when more than N
+# arrived: tests that send one thing at a time get exact accounting.
+pf_sink_new() {
+	_sn_dir=$1 _sn_want=$2 _sn_tmo=$3
+	touch "$_sn_dir/sink.seen"
+	_sn_end=$(($(date +%s) + _sn_tmo))
+	while :; do
+		pf_sink_list "$_sn_dir" | cut -f1 | grep -vxF -f "$_sn_dir/sink.seen" >"$_sn_dir/sink.new" || true
+		_sn_n=$(wc -l <"$_sn_dir/sink.new")
+		[ "$_sn_n" -ge "$_sn_want" ] && break
+		if [ "$(date +%s)" -ge "$_sn_end" ]; then
+			pf_note "pf_sink_new: $_sn_n of $_sn_want new messages in the sink after ${_sn_tmo}s"
+			pf_dump "$_sn_dir" >&2
+			return 1
+		fi
+		pf_sleep 0.2
+	done
+	cat "$_sn_dir/sink.new" >>"$_sn_dir/sink.seen"
+	if [ "$_sn_n" -gt "$_sn_want" ]; then
+		pf_note "pf_sink_new: $_sn_n new messages in the sink, expected $_sn_want:"
+		cat "$_sn_dir/sink.new" >&2
+		return 1
+	fi
+	cat "$_sn_dir/sink.new"
+}
+
+# pf_sink_arrived DIR N TIMEOUT - pf_sink_new, then split the N new messages
+# with one sinkmsg.py --split into DIR/split/: for each, NAME.env (MAIL/RCPT
+# lines), NAME.hdr (raw header section), NAME.body; DIR/split/ids maps NAME
+# to Message-ID for pf_sink_msg. One python start for all the checks.
+pf_sink_arrived() {
+	_sa_files=$(pf_sink_new "$1" "$2" "$3") || return 1
+	mkdir -p "$1/split"
+	# shellcheck disable=SC2086 # one argument per file
+	"$PF_PYTHON" "$PF_LIBDIR/sinkmsg.py" --split "$1/split" $_sa_files >"$1/split/ids"
+}
+
+# pf_sink_msg DIR MESSAGE-ID - DIR/split/NAME of the one message of the last
+# pf_sink_arrived with that Message-ID (fails unless there is exactly one).
+pf_sink_msg() {
+	_sm_n=$(awk -F '\t' -v id="$2" '$2 == id { print $1 }' "$1/split/ids")
+	if [ "$(printf '%s\n' "$_sm_n" | grep -c .)" != 1 ]; then
+		pf_note "pf_sink_msg: not one new message with Message-ID $2: '$_sm_n'"
+		return 1
+	fi
+	echo "$1/split/$_sm_n"
+}
+
+# pf_sink_seen DIR - mark every message now in the sink as seen (after a
+# bulk check with pf_wait_delivered / pf_sink_count).
+pf_sink_seen() {
+	pf_sink_list "$1" | cut -f1 >>"$1/sink.seen"
+}
+
+# pf_sink_none DIR [SECONDS] - nothing new arrived in the sink, also after
+# waiting SECONDS (default 1) for stragglers.
+pf_sink_none() {
+	pf_sleep "${2:-1}"
+	touch "$1/sink.seen"
+	_sn_new=$(pf_sink_list "$1" | cut -f1 | grep -vxF -f "$1/sink.seen" || true)
+	if [ -n "$_sn_new" ]; then
+		pf_note "pf_sink_none: $(printf '%s\n' "$_sn_new" | wc -l) unexpected messages in the sink, the first ones:"
+		printf '%s\n' "$_sn_new" | head -n 5 | while IFS= read -r _f; do
+			pf_note "  $_f: $("$PF_PYTHON" "$PF_LIBDIR/sinkmsg.py" --envelope "$_f" | tr '\n' ' ')"
+		done
+		return 1
+	fi
+	return 0
+}
+
 # ---------------------------------------------------------------- Postfix
 
 # pf_postconf DIR postconf-args... - postconf(1) on the instance, e.g.

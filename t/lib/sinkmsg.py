@@ -11,6 +11,13 @@ turned into LF and dots unstuffed, then one empty line.
   sinkmsg.py DIR/sink --list  [--sink-pid PID]   FILE<TAB>SENDER<TAB>RCPT,RCPT<TAB>Subject
   sinkmsg.py --header NAME FILE...               every value of NAME, in order
   sinkmsg.py --envelope FILE...                  MAIL <addr> / RCPT <addr> lines (<> = null sender)
+  sinkmsg.py --raw-headers FILE...               the header section as delivered, byte for byte
+                                                 (folded fields stay on their lines)
+  sinkmsg.py --split OUTDIR FILE...              for each message write OUTDIR/NAME.env (the
+                                                 --envelope lines), NAME.hdr (--raw-headers) and
+                                                 NAME.body, NAME = the sink file's name; print
+                                                 "NAME<TAB>Message-ID" per message (one python
+                                                 start for many checks)
   sinkmsg.py --body FILE                         the body, as delivered
 
 A directory argument stands for all its complete messages, oldest first.
@@ -155,6 +162,8 @@ def main():
     mode.add_argument("--header", metavar="NAME", help="every value of header NAME")
     mode.add_argument("--envelope", action="store_true", help="MAIL/RCPT lines")
     mode.add_argument("--body", action="store_true", help="message body")
+    mode.add_argument("--raw-headers", action="store_true", help="header lines as delivered")
+    mode.add_argument("--split", metavar="OUTDIR", help="envelope, headers, body of each into OUTDIR")
     ap.add_argument("--sink-pid", type=int, help="smtp-sink pid: skip files it has open")
     a = ap.parse_args()
 
@@ -185,6 +194,26 @@ def main():
                 print("RCPT %s" % r)
         elif a.body:
             sys.stdout.write(m.body)
+        elif a.split:
+            name = os.path.basename(path)
+            base = os.path.join(a.split, name)
+            sender = m.sender()
+            with open(base + ".env", "w") as out:
+                out.write("MAIL %s\n" % ("<>" if sender == "" else sender))
+                for r in m.recipients():
+                    out.write("RCPT %s\n" % r)
+            with open(base + ".hdr", "wb") as out:
+                for n, v in m.headers:
+                    out.write(("%s:%s\n" % (n, v)).encode("utf-8", "surrogateescape"))
+            with open(base + ".body", "wb") as out:
+                out.write(m.body.encode("utf-8", "surrogateescape"))
+            mid = m.header("message-id")
+            print("%s\t%s" % (name, mid[0] if mid else ""))
+        elif a.raw_headers:
+            sys.stdout.flush()
+            for n, v in m.headers:
+                sys.stdout.buffer.write(("%s:%s\n" % (n, v)).encode("utf-8", "surrogateescape"))
+            sys.stdout.buffer.flush()
     return 0
 
 

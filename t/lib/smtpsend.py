@@ -5,6 +5,8 @@
   smtpsend.py --port P [--host 127.0.0.1] --from A --to B [--to C ...]
               [FILE.eml | -] [--expect 250|2|4xx|451|5xx|554,...] [--ehlo NAME]
               [--count N --concurrency C] [--per-connection K]
+              [--repeat N] [--pause-at-dot FLAG]
+  smtpsend.py --port P --batch LIST --batch-out DIR
 
 Single message: prints one line per recipient, "RCPT <addr> <code> <text>",
 then "RESULT <code> <text>" for the answer that decided the transaction (the
@@ -20,10 +22,28 @@ With --count N the message is sent N times over C parallel connections
 real clients). Prints "SENT ok=X tempfail=Y reject=Z error=W" plus a
 "TIME ..." line; exits 0 when every result matched --expect.
 
+--repeat N sends the message N times over one connection, with RSET before
+each transaction after the first; every transaction prints its RCPT and
+RESULT lines (preceded by "TRANSACTION i"), and the exit status is 0 when all
+N results match --expect.
+
+--pause-at-dot FLAG (single message): send the whole message text but not
+the final ".", create the file FLAG.ready, wait (up to --timeout) until the
+file FLAG.go exists, then send the "." and read the answer. Lets a test do
+something (signal the milter, say) while the server is mid-DATA.
+
+--batch LIST sends many different messages from one process (python starts
+slowly on a loaded machine): each line of LIST is "NAME SENDER RCPT[,RCPT...]
+FILE" (# comments; SENDER "<>" for the null sender), sent one after the
+other, each on its own connection; the single-message output for NAME goes
+to DIR/NAME.smtp. Exit status 0 when every message was sent (whatever the
+answers; --expect does not apply).
+
 Without FILE a small message is generated (--subject sets its Subject).
 """
 
 import argparse
+import os
 import re
 import smtplib
 import socket
@@ -85,12 +105,36 @@ def transaction(conn, a, data, res):
         res.code, res.text = first_reject
         conn.rset()
         return
-    try:
-        code, msg = conn.data(data)
-    except smtplib.SMTPDataError as e:  # DATA itself refused
-        code, msg = e.smtp_code, e.smtp_error
-        conn.rset()
+    if a.pause_at_dot:
+        code, msg = data_paused(conn, a, data)
+    else:
+        try:
+            code, msg = conn.data(data)
+        except smtplib.SMTPDataError as e:  # DATA itself refused
+            code, msg = e.smtp_code, e.smtp_error
+            conn.rset()
     res.code, res.text = code, text_of(msg)
+
+
+def data_paused(conn, a, data):
+    """DATA with a pause before the final dot (see --pause-at-dot)."""
+    conn.putcmd("data")
+    code, msg = conn.getreply()
+    if code != 354:
+        return code, msg
+    q = smtplib._quote_periods(data)  # dot-stuffing, as SMTP.data() does
+    if q[-2:] != b"\r\n":
+        q += b"\r\n"
+    conn.send(q)
+    with open(a.pause_at_dot + ".ready", "w"):
+        pass
+    deadline = time.monotonic() + a.timeout
+    while not os.path.exists(a.pause_at_dot + ".go"):
+        if time.monotonic() > deadline:
+            raise socket.timeout("no %s.go after %ss" % (a.pause_at_dot, a.timeout))
+        time.sleep(0.05)
+    conn.send(b".\r\n")
+    return conn.getreply()
 
 
 def open_conn(a):
@@ -104,15 +148,20 @@ def open_conn(a):
     return conn
 
 
-def send_batch(a, data, n):
-    """Send n messages over one connection (reconnecting after a failure)."""
+def send_batch(a, data, n, rset=False):
+    """Send n messages over one connection (reconnecting after a failure);
+    with rset, an RSET goes before every transaction but the first."""
     results = []
     conn = None
-    for _ in range(n):
+    for i in range(n):
         res = Result()
         try:
             if conn is None:
                 conn = open_conn(a)
+            elif rset and i > 0:
+                code, msg = conn.rset()
+                if code != 250:
+                    raise smtplib.SMTPResponseException(code, msg)
             transaction(conn, a, data, res)
         except smtplib.SMTPResponseException as e:
             res.code, res.text = e.smtp_code, text_of(e.smtp_error)
@@ -155,13 +204,36 @@ def build_message(a):
     return "\r\n".join(lines).encode("ascii")
 
 
+def print_result(res, out):
+    for addr, code, text in res.rcpts:
+        out.write("RCPT %s %03d %s\n" % (addr, code, text))
+    out.write("RESULT %03d %s\n" % (res.code, res.text))
+
+
+def batch(a):
+    with open(a.batch) as f:
+        lines = [ln.split() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+    for fields in lines:
+        if len(fields) != 4:
+            sys.exit("smtpsend.py: bad --batch line: %s" % " ".join(fields))
+        name, sender, rcpts, path = fields
+        a.sender = "" if sender == "<>" else sender
+        a.to = rcpts.split(",")
+        a.file = path
+        res = send_batch(a, build_message(a), 1)[0]
+        with open(os.path.join(a.batch_out, name + ".smtp"), "w") as out:
+            print_result(res, out)
+        print("%s RESULT %03d %s" % (name, res.code, res.text))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("file", nargs="?", help="message file (- for stdin); generated if omitted")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--from", dest="sender", required=True, help="envelope sender ('' for <>)")
-    ap.add_argument("--to", action="append", required=True, help="envelope recipient (repeatable)")
+    ap.add_argument("--from", dest="sender", help="envelope sender ('' for <>)")
+    ap.add_argument("--to", action="append", help="envelope recipient (repeatable)")
     ap.add_argument("--expect", default="2", help="expected result code prefix(es), e.g. 250, 4xx, 451,554")
     ap.add_argument("--ehlo", default="client.mavis.test", help="EHLO name")
     ap.add_argument("--helo", action="store_true", help="send HELO instead of EHLO")
@@ -170,16 +242,36 @@ def main():
     ap.add_argument("--count", type=int, default=0, help="send N copies (load mode)")
     ap.add_argument("--concurrency", type=int, default=1, help="parallel connections in load mode")
     ap.add_argument("--per-connection", type=int, default=1, help="messages per connection in load mode")
+    ap.add_argument("--repeat", type=int, default=0,
+                    help="send N transactions on one connection, RSET between them")
+    ap.add_argument("--pause-at-dot", metavar="FLAG",
+                    help="stop before the final dot: create FLAG.ready, wait for FLAG.go")
+    ap.add_argument("--batch", metavar="LIST", help="send every message listed in LIST")
+    ap.add_argument("--batch-out", metavar="DIR", help="with --batch: write DIR/NAME.smtp")
     a = ap.parse_args()
+    if a.batch:
+        if not a.batch_out:
+            ap.error("--batch needs --batch-out")
+        return batch(a)
+    if a.sender is None or not a.to:
+        ap.error("--from and --to are required")
+    if a.pause_at_dot and (a.count > 0 or a.repeat > 1):
+        ap.error("--pause-at-dot sends a single message")
 
     data = build_message(a)
 
     if a.count <= 0:
-        res = send_batch(a, data, 1)[0]
-        for addr, code, text in res.rcpts:
-            print("RCPT %s %03d %s" % (addr, code, text))
-        print("RESULT %03d %s" % (res.code, res.text))
-        return 0 if matches(res.code, a.expect) else 1
+        n = max(1, a.repeat)
+        results = send_batch(a, data, n, rset=True)
+        ok = True
+        for i, res in enumerate(results):
+            if a.repeat > 0:
+                print("TRANSACTION %d" % (i + 1))
+            for addr, code, text in res.rcpts:
+                print("RCPT %s %03d %s" % (addr, code, text))
+            print("RESULT %03d %s" % (res.code, res.text))
+            ok = ok and matches(res.code, a.expect)
+        return 0 if ok else 1
 
     # Load mode: workers take batches of --per-connection messages from a
     # shared counter until N messages have been attempted.

@@ -79,6 +79,11 @@ int mavis_session_mail(struct mavis_session *s, const char *sender, const char *
    negative status. */
 int mavis_session_rcpt(struct mavis_session *s, const char *rcpt, struct mavis_reply *reply,
 		       struct mavis_error *err);
+/* Mark the session as non-SMTP mail (pickup/sendmail via cleanup) or not.
+   A milter learns this only at the first RCPT (no {rcpt_mailer}), after the
+   session was created; mavis_session_rcpt then never refuses a recipient
+   and keeps every one of them in the message. */
+void mavis_session_set_non_smtpd(struct mavis_session *s, bool non_smtpd);
 /* The MTA's queue id, as soon as it is known. */
 void mavis_session_set_queue_id(struct mavis_session *s, const char *qid);
 /* One header field as received (value byte-exact: leading space, folding). */
