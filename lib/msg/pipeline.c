@@ -192,6 +192,7 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 	if (m->header_overflow) {
 		dm.badh_minor = MAVIS_BADH_LONG;
 		dm.badh_text = "Header section over limits";
+		dm.badh_reason = "BAD HEADER: Header section over limits";
 	}
 	const void *raw = "";
 	size_t rawlen = 0;

@@ -78,10 +78,10 @@ reason_of(const struct decide_msg *m, const struct decide_rcpt *r, struct mavis_
 	case MAVIS_CC_SPAM: return "spam";
 	case MAVIS_CC_SPAMMY: return c.minor ? "spammy (tag3)" : "spammy";
 	case MAVIS_CC_BADH:
-		/* The finding itself when there is one: the reply must name the
-		   same cause as X-Mavis-Alert, not just the minor's generic text. */
-		if (m->badh_text != NULL)
-			return mavis_arena_printf(a, "BAD HEADER: %s", m->badh_text);
+		/* amavisd's generic text per minor; a section over our own bounds
+		   has no amavisd minor of its own and says so instead. */
+		if (m->badh_reason != NULL)
+			return m->badh_reason;
 		return badh_reason(c.minor);
 	case MAVIS_CC_OVERSIZED: return "Message size exceeds recipient's size limit";
 	case MAVIS_CC_CLEAN: return "CLEAN";

@@ -30,6 +30,7 @@ struct decide_msg {
 	int badh_minor;			/* -1 = none */
 	const char *badh_text;		/* first bad-header finding */
 	const char *badh_alert;		/* X-Mavis-Alert text (one line), or NULL */
+	const char *badh_reason;	/* reply reason overriding the minor's, or NULL */
 	bool has_subject;		/* message has a Subject field */
 	const char *subject;		/* its value (leading space kept), or NULL */
 	bool oversized_all;		/* over message_size_limit: OVERSIZED for all */
