@@ -220,6 +220,7 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 		dm.badh_minor = (int)mavis_badh_minor(m->badh);
 		dm.badh_text = mavis_badh_first(m->badh);
 		dm.badh_alert = mavis_badh_alert(m->badh);
+		dm.badh_reason = NULL;
 		mavis_log_info(lid, "bad header: %s", dm.badh_text);
 	}
 	struct mavis_verdict *early = virus_scan(s, m, raw, rawlen, d, &dm);
