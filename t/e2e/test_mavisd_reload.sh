@@ -53,9 +53,11 @@ pf_smtpsend "$T" --from alice@example.org --to probe@example.com "$D/big.eml" --
 pf_sink_new "$T" 1 20 >/dev/null
 
 # The stream.
-pf_smtpsend "$T" --from stream@example.org --to stream@example.com --subject reload-stream \
-	--count 200 --concurrency 4 --per-connection 2 --expect 250 >"$T/stream.out" 2>&1 &
-stream=$!
+# (pf_spawn'ed: cleanup stops it if the test fails.)
+pf_spawn "$T" stream "$PF_PYTHON" "$PF_LIBDIR/smtpsend.py" --port "$(cat "$T/smtp.port")" \
+	--from stream@example.org --to stream@example.com --subject reload-stream \
+	--count 200 --concurrency 4 --per-connection 2 --expect 250
+stream=$(pf_spawn_pid "$T" stream)
 
 # Reloads while it runs, one after the other (each waits until the filter
 # logged the outcome, so none coalesce): alternate SIGUSR1 and SIGHUP (the
@@ -88,7 +90,9 @@ echo "reloads: $good good, $bad broken; $during of them while the stream ran"
 [ $bad = 1 ] || fail "the broken configuration was not refused exactly once (bad=$bad)"
 [ $during -ge 5 ] || fail "only $during reloads happened during the stream"
 
-wait "$stream" || fail "stream: $(cat "$T/stream.out")"
+wait "$stream" || fail "stream: $(cat "$T/spawn/stream.log")"
+rm -f "$T/spawn/stream.pid"
+cp "$T/spawn/stream.log" "$T/stream.out"
 cat "$T/stream.out"
 grep -q '^SENT ok=200 tempfail=0 reject=0 error=0$' "$T/stream.out" || fail "stream: not 200 ok"
 # Nothing lost: 200 stream messages + the two probes.

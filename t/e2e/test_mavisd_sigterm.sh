@@ -47,18 +47,21 @@ wait_gone() {
 	done
 	echo $(($(date +%s) - _w0))
 }
-# hold NAME - start a message that stops before its final dot (background);
-# sets HOLD_PID; $T/NAME.ready appears when the server is mid-DATA.
+# hold NAME - start a message that stops before its final dot (in the
+# background, pf_spawn'ed so that cleanup stops it if the test fails);
+# $T/NAME.ready appears when the server is mid-DATA.
 hold() {
-	pf_smtpsend "$T" --from alice@example.org --to big@example.com \
-		--pause-at-dot "$T/$1" --timeout 60 "$D/clean.eml" --expect 2,4,5 >"$T/out.$1" 2>&1 &
-	HOLD_PID=$!
+	pf_spawn "$T" "$1" "$PF_PYTHON" "$PF_LIBDIR/smtpsend.py" --port "$(cat "$T/smtp.port")" \
+		--from alice@example.org --to big@example.com \
+		--pause-at-dot "$T/$1" --timeout 60 "$D/clean.eml" --expect 2,4,5
 	wait_file "$T/$1.ready" 30
 }
-# release NAME - send the dot, wait for the client's answer.
+# release NAME - send the dot, wait for the client's answer ($T/out.NAME).
 release() {
 	touch "$T/$1.go"
-	wait "$HOLD_PID" || fail "$1: smtpsend failed: $(cat "$T/out.$1")"
+	wait "$(pf_spawn_pid "$T" "$1")" || fail "$1: smtpsend failed: $(cat "$T/spawn/$1.log")"
+	rm -f "$T/spawn/$1.pid"
+	cp "$T/spawn/$1.log" "$T/out.$1"
 	sed "s/^/$1: /" "$T/out.$1"
 }
 # stop_wait SECONDS - the parent must exit 0 within SECONDS.
@@ -96,7 +99,9 @@ stop_wait 30
 took=$(($(date +%s) - ts))
 after=$(($(date +%s) - tr))
 [ "$took" -le 20 ] || fail "mavisd took $took s to stop, shutdown_timeout is 20 s"
-[ "$after" -le 8 ] || fail "mavisd took $after s to stop after the last session ended"
+# Not the whole shutdown_timeout: up to 5 s for libmilter's listener to see
+# the stop, 1 s for the parent to notice, and slack for a loaded machine.
+[ "$after" -le 12 ] || fail "mavisd took $after s to stop after the last session ended"
 f=$(pf_sink_new "$T" 1 20)
 [ "$(sm --header Message-ID "$f")" = "<clean.1@e2e.mavis.test>" ] || fail "the sink got $f, not the held message"
 grep -q 'Passed CLEAN .*Message-ID: <clean.1@e2e.mavis.test>' "$MAVISD_LOG" ||

@@ -118,6 +118,9 @@ mavisd_e2e_start() {
 		pf_spawn "$_me_dir" mavisd "$MAVISD" -f -c "$_me_dir/mavisd.conf" \
 			-s "inet:$MAVISD_PORT@127.0.0.1"
 		MAVISD_PID=$(pf_spawn_pid "$_me_dir" mavisd)
+		# pf_stop (also on a failed test) must give the graceful stop its
+		# time: shutdown_timeout + libmilter's 5 s, or it kills the parent.
+		echo 30 >"$_me_dir/spawn/mavisd.grace"
 		_me_i=0
 		while [ $_me_i -lt 150 ]; do
 			pf_alive "$MAVISD_PID" || break

@@ -204,22 +204,29 @@ pf_spawn_pid() {
 	cat "$1/spawn/$2.pid" 2>/dev/null || true
 }
 
-# pf_unspawn DIR NAME [SIGNAL] - stop it (TERM, KILL after 5 s) and reap it.
-# Returns the process's exit status when it was our child, else 0.
+# pf_unspawn DIR NAME [SIGNAL] - stop it (TERM, KILL after 5 s, or after the
+# seconds in DIR/spawn/NAME.grace) and reap it. When it has to be killed, its
+# child processes are killed too (by pid, from ps --ppid), so a supervisor
+# such as mavisd leaves no orphan behind. Returns the process's exit status
+# when it was our child, else 0.
 pf_unspawn() {
 	_sp_dir=$1 _sp_name=$2 _sp_sig=${3:-TERM}
 	_sp_pid=$(pf_spawn_pid "$_sp_dir" "$_sp_name")
 	[ -n "$_sp_pid" ] || return 0
+	_sp_grace=$(cat "$_sp_dir/spawn/$_sp_name.grace" 2>/dev/null || echo 5)
 	_sp_i=0
 	if pf_alive "$_sp_pid"; then
 		kill "-$_sp_sig" "$_sp_pid" 2>/dev/null || true
-		while pf_alive "$_sp_pid" && [ $_sp_i -lt 50 ]; do
+		while pf_alive "$_sp_pid" && [ $_sp_i -lt $((_sp_grace * 10)) ]; do
 			pf_sleep 0.1
 			_sp_i=$((_sp_i + 1))
 		done
 		if pf_alive "$_sp_pid"; then
-			pf_note "$_sp_name ($_sp_pid) ignored SIG$_sp_sig for 5 s, killing it"
+			_sp_kids=$(ps -o pid= --ppid "$_sp_pid" 2>/dev/null || true)
+			pf_note "$_sp_name ($_sp_pid) ignored SIG$_sp_sig for $_sp_grace s, killing it${_sp_kids:+ and its children}"
 			kill -9 "$_sp_pid" 2>/dev/null || true
+			# shellcheck disable=SC2086 # a list of pids
+			[ -z "$_sp_kids" ] || kill -9 $_sp_kids 2>/dev/null || true
 		fi
 	fi
 	rm -f "$_sp_dir/spawn/$_sp_name.pid"
