@@ -342,7 +342,16 @@ cb_eom(SMFICTX *ctx)
 				  mavis_view_get(mavis_session_view(c->s),
 						 MAVIS_KEY_NON_SMTPD_REJECT_ACTION)->u.e,
 				  (c->pflags & SMFIP_HDR_LEADSPC) != 0, log_id(c));
-	mavis_session_log_verdict(c->s, v);
+	if (st == SMFIS_DISCARD && v->action != MAVIS_ACTION_DISCARD) {
+		/* non_smtpd_reject_action turned a reject into a discard: log
+		   what was done, not what was decided. */
+		struct mavis_verdict done = *v;
+
+		done.action = MAVIS_ACTION_DISCARD;
+		mavis_session_log_verdict(c->s, &done);
+	} else {
+		mavis_session_log_verdict(c->s, v);
+	}
 	mavis_session_reset(c->s);
 	c->in_message = false;
 	return st;
