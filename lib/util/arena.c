@@ -83,8 +83,22 @@ mavis_arena_reset(struct mavis_arena *a)
 	a->total_used = 0;
 }
 
+static void *arena_get(struct mavis_arena *a, size_t size, int zero);
+
 void *
 mavis_arena_alloc(struct mavis_arena *a, size_t size)
+{
+	return arena_get(a, size, 1);
+}
+
+void *
+mavis_arena_alloc_uninit(struct mavis_arena *a, size_t size)
+{
+	return arena_get(a, size, 0);
+}
+
+static void *
+arena_get(struct mavis_arena *a, size_t size, int zero)
 {
 	struct arena_block *b = a->head;
 	size_t need;
@@ -109,7 +123,8 @@ mavis_arena_alloc(struct mavis_arena *a, size_t size)
 			b->next = big;
 			big->used = need;
 			a->total_used += size;
-			memset(big->data, 0, need);
+			if (zero)
+				memset(big->data, 0, need);
 			return big->data;
 		}
 		if (bsize > 1024 * 1024)
@@ -121,7 +136,8 @@ mavis_arena_alloc(struct mavis_arena *a, size_t size)
 	p = b->data + b->used;
 	b->used += need;
 	a->total_used += size;
-	memset(p, 0, need);
+	if (zero)
+		memset(p, 0, need);
 	return p;
 }
 
