@@ -527,17 +527,18 @@ test_expansion_bomb(void)
 		char want[160];
 
 		CHECK_INT(d->quota, 32 * 1024 * 1024);
+		/* amavisd: "...; last chunk N bytes", N the read that crossed */
 		snprintf(want, sizeof(want),
-			 "Exceeded storage quota %d bytes by do_unzip; last chunk 65536 bytes",
+			 "Exceeded storage quota %d bytes by do_unzip; last chunk ",
 			 32 * 1024 * 1024);
-		CHECK_STR(d->hold, want);
+		CHECK(d->hold != NULL && strncmp(d->hold, want, strlen(want)) == 0);
 		CHECK(d->total_bytes <= d->quota);
 		CHECK_INT(d->unchecked_minor, 2);
 	}
 	/* 1 GiB of zeros behind it; memory stays near the quota: the arena,
 	   one member's heap copy, libarchive (and ASan's quarantine) */
 	printf("bomb: message %zu bytes, maxrss +%ld KiB\n", m.len, after - before);
-	CHECK(after - before < 4 * 32 * 1024 + 32 * 1024);
+	CHECK(after - before < 2 * 32 * 1024 + 48 * 1024);
 	mavis_buf_free(&m);
 }
 
