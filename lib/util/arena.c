@@ -77,6 +77,9 @@ void
 mavis_arena_reset(struct mavis_arena *a)
 {
 	free_blocks_until(a->head, a->first);
+	/* Big allocations are linked behind the block that was the head then;
+	   when that was the first block they sit behind it: free those too. */
+	free_blocks_until(a->first->next, NULL);
 	a->first->next = NULL;
 	a->first->used = 0;
 	a->head = a->first;
