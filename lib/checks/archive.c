@@ -235,27 +235,58 @@ static int
 read_member(struct mavis_dec *d, struct archive *a, struct mavis_dec_part *m,
 	    la_int64_t declared, const char *whom, bool *fatal_archive)
 {
+	uint64_t left = d->charged < d->quota ? d->quota - d->charged : 0;
 	unsigned char *buf;
 	size_t len = 0, cap;
-	uint64_t left = d->charged < d->quota ? d->quota - d->charged : 0;
-	int status = 0;
+	bool in_arena;
+	int status = 0, rc;
 
-	/* Room for the declared size (never more than the quota allows) so that
-	   honest members need no realloc; malloc does not touch the pages, so a
-	   lying size costs address space, not memory. Unknown: start small. */
-	if (declared >= 0)
-		cap = (size_t)((uint64_t)declared < left ? (uint64_t)declared : left) + CHUNK + 1;
-	else
+	/* With a declared size (zip, 7z, tar...) the member goes straight into
+	   the arena, in room for that size capped by the quota: the block is
+	   not zeroed, so a size that lies costs address space, not memory.
+	   Without one, or when more data comes than declared, a heap buffer
+	   grows and is copied into the arena at the end. */
+	if (declared >= 0) {
+		cap = (size_t)((uint64_t)declared < left ? (uint64_t)declared : left) + 1;
+		buf = mavis_arena_alloc_uninit(d->arena, cap);
+		in_arena = true;
+	} else {
 		cap = 4 * CHUNK + 1;
-	buf = mavis_xmalloc(cap);
+		buf = mavis_xmalloc(cap);
+		in_arena = false;
+	}
 	for (;;) {
+		size_t room = cap - 1 - len;
+		unsigned char probe[4096];
 		la_ssize_t n;
 
-		if (cap - len < CHUNK + 1) {
-			cap = cap * 2;
-			buf = mavis_xrealloc(buf, cap);
+		if (room == 0 && in_arena) {
+			/* Full at the declared size: usually the end, which
+			   takes one more read to see. Anything more moves the
+			   member to a growing heap buffer. */
+			n = archive_read_data(a, probe, sizeof(probe));
+			if (n > 0) {
+				size_t ncap = 2 * (len + CHUNK) + 1;
+				unsigned char *h = mavis_xmalloc(ncap);
+
+				memcpy(h, buf, len);
+				buf = h;
+				in_arena = false;
+				cap = ncap;
+				if (mavis_dec_charge(d, (uint64_t)n, false, whom) < 0)
+					break;
+				memcpy(buf + len, probe, (size_t)n);
+				len += (size_t)n;
+				continue;
+			}
+		} else {
+			if (room == 0) {
+				cap = 2 * cap;
+				buf = mavis_xrealloc(buf, cap);
+				room = cap - 1 - len;
+			}
+			n = archive_read_data(a, buf + len, room < CHUNK ? room : CHUNK);
 		}
-		n = archive_read_data(a, buf + len, CHUNK);
 		if (n == 0)
 			break;
 		if (n < 0) {
@@ -271,14 +302,11 @@ read_member(struct mavis_dec *d, struct archive *a, struct mavis_dec_part *m,
 			break;	/* hold set: keep what was read before */
 		len += (size_t)n;
 	}
-	buf[len] = '\0';
-	{
-		int rc = mavis_dec_take_data(d, m, buf, len);
-
-		if (rc < 0)
-			return rc;
-	}
-	return status;
+	if (in_arena)
+		rc = mavis_dec_keep_data(d, m, buf, len);
+	else
+		rc = mavis_dec_take_data(d, m, buf, len);
+	return rc < 0 ? rc : status;
 }
 
 /* One pass over an archive. Returns the number of members made, -1 when the

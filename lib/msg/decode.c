@@ -309,13 +309,25 @@ type_part(struct mavis_dec *d, struct mavis_dec_part *p)
 }
 
 int
-mavis_dec_set_data(struct mavis_dec *d, struct mavis_dec_part *p, const void *data,
-		   size_t len)
+mavis_dec_keep_data(struct mavis_dec *d, struct mavis_dec_part *p, unsigned char *data,
+		    size_t len)
 {
-	p->pub.data = mavis_arena_memdup(d->arena, len ? data : "", len);
+	data[len] = '\0';
+	p->pub.data = data;
 	p->pub.len = len;
 	d->out->total_bytes += len;
 	return type_part(d, p);
+}
+
+int
+mavis_dec_set_data(struct mavis_dec *d, struct mavis_dec_part *p, const void *data,
+		   size_t len)
+{
+	unsigned char *copy = mavis_arena_alloc_uninit(d->arena, len + 1);
+
+	if (len)
+		memcpy(copy, data, len);
+	return mavis_dec_keep_data(d, p, copy, len);
 }
 
 int

@@ -89,6 +89,10 @@ int mavis_dec_charge(struct mavis_dec *d, uint64_t n, bool exquota, const char *
    and type it with libmagic. Does not charge the quota. */
 int mavis_dec_set_data(struct mavis_dec *d, struct mavis_dec_part *p,
 		       const void *data, size_t len);
+/* Keep data that already lives in the arena (len + 1 bytes; the NUL is
+   written here) and type it. */
+int mavis_dec_keep_data(struct mavis_dec *d, struct mavis_dec_part *p,
+			unsigned char *data, size_t len);
 /* Adopt heap memory (mavis_xmalloc'd, len bytes, at least len+1 allocated):
    moved into the arena, the heap block freed, then typed. */
 int mavis_dec_take_data(struct mavis_dec *d, struct mavis_dec_part *p,

@@ -234,8 +234,11 @@ add_charset_name(struct mavis_dec *d, struct mavis_dec_part *p, const char *char
 	char *conv = NULL;
 	gsize outlen = 0;
 
-	if (charset != NULL && *charset != '\0' && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
-	    g_ascii_strcasecmp(charset, "us-ascii") != 0)
+	/* Only plausible charset names reach iconv_open(). */
+	if (charset != NULL && *charset != '\0' &&
+	    strspn(charset, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:") ==
+		    strlen(charset) &&
+	    g_ascii_strcasecmp(charset, "utf-8") != 0 && g_ascii_strcasecmp(charset, "us-ascii") != 0)
 		conv = g_convert(bytes, (gssize)len, "UTF-8", charset, NULL, &outlen, NULL);
 	if (conv != NULL) {
 		mavis_dec_add_name(d, p, conv, outlen);

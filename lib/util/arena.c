@@ -77,14 +77,31 @@ void
 mavis_arena_reset(struct mavis_arena *a)
 {
 	free_blocks_until(a->head, a->first);
+	/* Big allocations are linked behind the block that was the head then;
+	   when that was the first block they sit behind it: free those too. */
+	free_blocks_until(a->first->next, NULL);
 	a->first->next = NULL;
 	a->first->used = 0;
 	a->head = a->first;
 	a->total_used = 0;
 }
 
+static void *arena_get(struct mavis_arena *a, size_t size, int zero);
+
 void *
 mavis_arena_alloc(struct mavis_arena *a, size_t size)
+{
+	return arena_get(a, size, 1);
+}
+
+void *
+mavis_arena_alloc_uninit(struct mavis_arena *a, size_t size)
+{
+	return arena_get(a, size, 0);
+}
+
+static void *
+arena_get(struct mavis_arena *a, size_t size, int zero)
 {
 	struct arena_block *b = a->head;
 	size_t need;
@@ -109,7 +126,8 @@ mavis_arena_alloc(struct mavis_arena *a, size_t size)
 			b->next = big;
 			big->used = need;
 			a->total_used += size;
-			memset(big->data, 0, need);
+			if (zero)
+				memset(big->data, 0, need);
 			return big->data;
 		}
 		if (bsize > 1024 * 1024)
@@ -121,7 +139,8 @@ mavis_arena_alloc(struct mavis_arena *a, size_t size)
 	p = b->data + b->used;
 	b->used += need;
 	a->total_used += size;
-	memset(p, 0, need);
+	if (zero)
+		memset(p, 0, need);
 	return p;
 }
 

@@ -28,6 +28,11 @@ void mavis_arena_reset(struct mavis_arena *a);
 /* Zeroed memory, aligned for any type. size 0 gives a valid unique pointer. */
 void *mavis_arena_alloc(struct mavis_arena *a, size_t size);
 
+/* Like mavis_arena_alloc() but not zeroed: for buffers that are filled at
+   once (decoded data), where zeroing would cost a pass over every byte and,
+   for large blocks, make untouched pages resident. */
+void *mavis_arena_alloc_uninit(struct mavis_arena *a, size_t size);
+
 /* Array allocation with overflow check (aborts on overflow: a caller bug). */
 void *mavis_arena_calloc(struct mavis_arena *a, size_t n, size_t size);
 
