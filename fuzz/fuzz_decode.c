@@ -2,16 +2,8 @@
 /* fuzz_decode.c - libFuzzer: arbitrary bytes -> decode -> banned check */
 
 /*
- * Build by hand (no fuzz/CMakeLists.txt yet), from the top of the tree:
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *     -DMAVIS_SOURCE_DIR="\"$PWD\"" -Ilib/include -Ilib \
- *     $(pkg-config --cflags gmime-3.0 libarchive libpcre2-8) \
- *     fuzz/fuzz_decode.c $(find lib/util lib/msg -name '*.c') \
- *     lib/checks/filetype.c lib/checks/archive.c lib/checks/banned_*.c \
- *     $(pkg-config --libs gmime-3.0 libarchive libpcre2-8) -lmagic -lpthread \
- *     -o build/fuzz_decode
- *   build/fuzz_decode -max_total_time=60 -rss_limit_mb=1024 fuzz/corpus-decode
+ * Built by fuzz/CMakeLists.txt (-DMAVIS_FUZZ=ON, CC=clang) and run by
+ * fuzz/run-all; MAVIS_SOURCE_DIR locates etc/banned-rules.conf.
  *
  * Small limits keep every run quick: 6 levels, 64 files per level, 4 MiB.
  * Beyond "no crash, no leak", it checks the invariants the banned check and
