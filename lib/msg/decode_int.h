@@ -39,6 +39,8 @@ struct mavis_dec_part {
 	const char *types[MAVIS_FILETYPE_MAX_SHORT];
 	enum mavis_dec_kind kind;
 	void *gobj;			/* MESSAGE: the GMimeMessage (borrowed) */
+	const char *gsrc;		/* MESSAGE: the bytes gobj was parsed from */
+	size_t gsrclen;
 	bool retained;			/* decoding was partial: keep scanning data */
 };
 

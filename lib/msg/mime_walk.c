@@ -17,6 +17,8 @@
 /* One MIME parse being turned into parts. */
 struct walk {
 	struct mavis_dec *d;
+	const char *src;		/* the bytes GMime parsed (header offsets) */
+	size_t srclen;
 	unsigned level;
 	bool top;			/* the message itself: MIME errors count */
 	bool exquota;			/* charge without the quota check */
@@ -178,11 +180,52 @@ ambiguous(GMimeObject *obj)
 	return amb || boundaries > 1 || cts > 1;
 }
 
+/*
+ * The value of header field h as it is in the parsed bytes. GMime keeps
+ * header values as C strings, so a NUL cuts them short: in
+ * 'filename="set<NUL>up.exe"' it sees "set", while amavisd (and a MUA that
+ * skips the NUL) sees a name ending in .exe. The field starts at its
+ * offset: the name, optional WSP, ':', then lines up to one that is not
+ * followed by WSP. NULL when the offset does not lead to the field.
+ */
+static const char *
+source_value(const struct walk *w, GMimeHeader *h, const char *name, size_t *len)
+{
+	gint64 off = g_mime_header_get_offset(h);
+	size_t nl = strlen(name);
+	const char *s, *v, *end;
+
+	if (w->src == NULL || off < 0 || (guint64)off >= w->srclen)
+		return NULL;
+	s = w->src + off;
+	end = w->src + w->srclen;
+	if ((size_t)(end - s) <= nl || g_ascii_strncasecmp(s, name, nl) != 0)
+		return NULL;
+	v = s + nl;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	if (v == end || *v != ':')
+		return NULL;
+	v++;
+	for (const char *e = v; e < end; e++) {
+		e = memchr(e, '\n', (size_t)(end - e));
+		if (e == NULL)
+			break;
+		if (e + 1 == end || (e[1] != ' ' && e[1] != '\t')) {
+			*len = (size_t)(e - v) - (e > v && e[-1] == '\r');
+			return v;
+		}
+	}
+	*len = (size_t)(end - v);
+	return v;
+}
+
 /* Declared names in amavisd's order: Content-Disposition filename, then
    Content-Type name; GMime's decoded value, then every raw occurrence. */
 static void
-add_names(struct mavis_dec *d, struct mavis_dec_part *p, GMimeObject *obj)
+add_names(const struct walk *w, struct mavis_dec_part *p, GMimeObject *obj)
 {
+	struct mavis_dec *d = w->d;
 	static const struct {
 		const char *header, *param;
 	} src[] = { { "Content-Disposition", "filename" }, { "Content-Type", "name" } };
@@ -210,7 +253,15 @@ add_names(struct mavis_dec *d, struct mavis_dec_part *p, GMimeObject *obj)
 			const char *hn = h ? g_mime_header_get_name(h) : NULL;
 			const char *raw = h ? g_mime_header_get_raw_value(h) : NULL;
 
-			if (hn && raw && g_ascii_strcasecmp(hn, src[s].header) == 0)
+			const char *sv;
+			size_t sl;
+
+			if (hn == NULL || raw == NULL || g_ascii_strcasecmp(hn, src[s].header) != 0)
+				continue;
+			sv = source_value(w, h, hn, &sl);
+			if (sv != NULL && memchr(sv, '\0', sl) != NULL)
+				mavis_dec_param_names(d, p, sv, sl, src[s].param);
+			else
 				mavis_dec_param_names(d, p, raw, strlen(raw), src[s].param);
 		}
 	}
@@ -246,7 +297,7 @@ describe(struct walk *w, struct mavis_dec_part *p, GMimeObject *obj)
 		p->pub.attrs |= MAVIS_PART_UNDECIPHERABLE | MAVIS_PART_ENCRYPTED;
 	if (ambiguous(obj))
 		p->pub.attrs |= MAVIS_PART_AMBIGUOUS;
-	add_names(w->d, p, obj);
+	add_names(w, p, obj);
 }
 
 /* Body bytes of a part, transfer encoding removed, into the arena. */
@@ -365,6 +416,8 @@ pass1(struct walk *w, GMimeObject *obj, unsigned depth)
 				       m ? MAVIS_DEC_MESSAGE : MAVIS_DEC_CONTAINER);
 		if (p) {
 			p->gobj = m;
+			p->gsrc = w->src;	/* GMime's offsets in m point here */
+			p->gsrclen = w->srclen;
 			describe(w, p, obj);
 		}
 	} else if (GMIME_IS_PART(obj)) {
@@ -479,11 +532,11 @@ pass2(struct walk *w, GMimeObject *obj, struct mavis_dec_part *parent,
 }
 
 static int
-walk_object(struct mavis_dec *d, GMimeObject *root, struct mavis_dec_part *parent,
-	    unsigned level, bool top)
+walk_object(struct mavis_dec *d, GMimeObject *root, const char *src, size_t srclen,
+	    struct mavis_dec_part *parent, unsigned level, bool top)
 {
 	struct walk w = {
-		.d = d, .level = level, .top = top, .exquota = top,
+		.d = d, .src = src, .srclen = srclen, .level = level, .top = top, .exquota = top,
 	};
 	const char *base = parent ? mavis_dec_placement(d, parent->pub.placement, 1) : "1";
 	int rc;
@@ -508,7 +561,8 @@ mavis_dec_mime_walk_message(struct mavis_dec *d, void *gmime_message,
 
 	if (root == NULL)
 		return 0;
-	return walk_object(d, root, parent, level, false);
+	return walk_object(d, root, parent ? parent->gsrc : NULL, parent ? parent->gsrclen : 0,
+			   parent, level, false);
 }
 
 int
@@ -539,5 +593,5 @@ mavis_dec_mime_parse(struct mavis_dec *d, const void *data, size_t len,
 	root = g_mime_message_get_mime_part(msg);
 	if (root == NULL)
 		return 0;
-	return walk_object(d, root, parent, level, top);
+	return walk_object(d, root, data, len, parent, level, top);
 }
