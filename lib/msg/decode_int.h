@@ -91,8 +91,10 @@ int mavis_dec_charge(struct mavis_dec *d, uint64_t n, bool exquota, const char *
    and type it with libmagic. Does not charge the quota. */
 int mavis_dec_set_data(struct mavis_dec *d, struct mavis_dec_part *p,
 		       const void *data, size_t len);
-/* Adopt heap memory (mavis_xmalloc'd, len bytes, at least len+1 allocated):
-   moved into the arena, the heap block freed, then typed. */
+/* Take heap memory (mavis_xmalloc'd, len bytes, at least len+1 allocated)
+   as the part's content, then type it: small data is copied into the arena
+   and the block freed, a large block is shrunk to len+1 and adopted by the
+   arena (no copy). */
 int mavis_dec_take_data(struct mavis_dec *d, struct mavis_dec_part *p,
 			unsigned char *heap, size_t len);
 /* Set the hold (the first one wins) and stop decoding. */
