@@ -53,6 +53,7 @@ struct mavis_dec {
 	uint64_t charged;		/* bytes charged against quota */
 	unsigned *level_count;		/* parts per level, [0..max_levels] */
 	bool stopped;			/* a hold was set: no more decoding */
+	bool mime_cut;			/* the top-level parse saw only a prefix */
 	int fatal;			/* negative status: environment broken */
 	struct mavis_error *err;
 	struct mavis_buf mime_err;	/* joined MIME error texts (heap) */
