@@ -285,6 +285,10 @@ mavis_dec_charge(struct mavis_dec *d, uint64_t n, bool exquota, const char *whom
 	return 0;
 }
 
+/* Members up to this size are copied into the arena's blocks (no heap
+   block of their own); larger ones are adopted. */
+#define TAKE_COPY_MAX (64 * 1024)
+
 static int
 type_part(struct mavis_dec *d, struct mavis_dec_part *p)
 {
@@ -334,10 +338,24 @@ int
 mavis_dec_take_data(struct mavis_dec *d, struct mavis_dec_part *p, unsigned char *heap,
 		    size_t len)
 {
-	int rc = mavis_dec_set_data(d, p, heap, len);
+	int rc;
 
-	free(heap);
-	return rc;
+	if (len <= TAKE_COPY_MAX) {
+		rc = mavis_dec_set_data(d, p, heap, len);
+		free(heap);
+		return rc;
+	}
+	/* Kept where it was read: a copy would hold a member twice, and a
+	   decompression bomb read up to the quota would cost twice the quota.
+	   Shrinking returns what the reader reserved beyond len (glibc moves
+	   the pages of a large block, it does not copy them). */
+	heap = mavis_xrealloc(heap, len + 1);
+	heap[len] = '\0';
+	mavis_arena_adopt(d->arena, heap, len + 1);
+	p->pub.data = heap;
+	p->pub.len = len;
+	d->out->total_bytes += len;
+	return type_part(d, p);
 }
 
 void

@@ -39,6 +39,8 @@ struct mavis_dec_part {
 	const char *types[MAVIS_FILETYPE_MAX_SHORT];
 	enum mavis_dec_kind kind;
 	void *gobj;			/* MESSAGE: the GMimeMessage (borrowed) */
+	const char *gsrc;		/* MESSAGE: the bytes gobj was parsed from */
+	size_t gsrclen;
 	bool retained;			/* decoding was partial: keep scanning data */
 };
 
@@ -51,6 +53,7 @@ struct mavis_dec {
 	uint64_t charged;		/* bytes charged against quota */
 	unsigned *level_count;		/* parts per level, [0..max_levels] */
 	bool stopped;			/* a hold was set: no more decoding */
+	bool mime_cut;			/* the top-level parse saw only a prefix */
 	int fatal;			/* negative status: environment broken */
 	struct mavis_error *err;
 	struct mavis_buf mime_err;	/* joined MIME error texts (heap) */
@@ -93,8 +96,10 @@ int mavis_dec_set_data(struct mavis_dec *d, struct mavis_dec_part *p,
    written here) and type it. */
 int mavis_dec_keep_data(struct mavis_dec *d, struct mavis_dec_part *p,
 			unsigned char *data, size_t len);
-/* Adopt heap memory (mavis_xmalloc'd, len bytes, at least len+1 allocated):
-   moved into the arena, the heap block freed, then typed. */
+/* Take heap memory (mavis_xmalloc'd, len bytes, at least len+1 allocated)
+   as the part's content, then type it: small data is copied into the arena
+   and the block freed, a large block is shrunk to len+1 and adopted by the
+   arena (no copy). */
 int mavis_dec_take_data(struct mavis_dec *d, struct mavis_dec_part *p,
 			unsigned char *heap, size_t len);
 /* Set the hold (the first one wins) and stop decoding. */

@@ -231,11 +231,12 @@ mavis_session_rcpt(struct mavis_session *s, const char *rcpt, struct mavis_reply
 	return 0;
 }
 
-/* Store a header field and its bytes in the spool, within the bounds. */
+/* Store a header field and its bytes in the spool, within the bounds. The
+   lengths are explicit: a raw message may hold NUL bytes in a field. */
 static void
-add_header(struct mavis_session *s, struct msg *m, const char *name, const char *value)
+add_header(struct mavis_session *s, struct msg *m, const char *name, size_t nlen,
+	   const char *value, size_t vlen)
 {
-	size_t nlen = strlen(name), vlen = strlen(value);
 	struct mavis_error err = { 0 };
 
 	m->header_bytes += nlen + vlen + 3;
@@ -262,7 +263,9 @@ mavis_session_header(struct mavis_session *s, const char *name, const char *valu
 {
 	if (s->msg == NULL || s->msg->eoh_done)
 		return;
-	add_header(s, s->msg, name ? name : "", value ? value : "");
+	name = name ? name : "";
+	value = value ? value : "";
+	add_header(s, s->msg, name, strlen(name), value, strlen(value));
 }
 
 void
@@ -353,7 +356,11 @@ mavis_session_raw_message(struct mavis_session *s, const void *data, size_t len)
 			mavis_buf_append(&value, p, n2);
 			p = nl2 ? nl2 + 1 : end;
 		}
-		mavis_session_header(s, mavis_buf_str(&name), mavis_buf_str(&value));
+		/* Not mavis_session_header(): a NUL would cut the field short and
+		   hide it from the bad-header check (amavisd: BadHdrChar). */
+		if (!s->msg->eoh_done)
+			add_header(s, s->msg, mavis_buf_str(&name), name.len, mavis_buf_str(&value),
+				   value.len);
 	}
 	mavis_buf_free(&name);
 	mavis_buf_free(&value);

@@ -20,9 +20,16 @@ struct arena_block {
 	_Alignas(ARENA_ALIGN) unsigned char data[];
 };
 
+/* A heap block adopted by the arena (the node itself is arena memory). */
+struct arena_adopted {
+	struct arena_adopted *next;
+	void *heap;
+};
+
 struct mavis_arena {
 	struct arena_block *head;	/* current block; older blocks follow */
 	struct arena_block *first;	/* kept across resets */
+	struct arena_adopted *adopted;	/* freed before the blocks */
 	size_t total_used;
 };
 
@@ -51,6 +58,14 @@ mavis_arena_new(size_t first_block)
 }
 
 static void
+free_adopted(struct mavis_arena *a)
+{
+	for (struct arena_adopted *n = a->adopted; n != NULL; n = n->next)
+		free(n->heap);
+	a->adopted = NULL;
+}
+
+static void
 free_blocks_until(struct arena_block *b, const struct arena_block *stop)
 {
 	while (b != NULL && b != stop) {
@@ -69,6 +84,7 @@ mavis_arena_free(struct mavis_arena **ap)
 	if (a == NULL)
 		return;
 	*ap = NULL;
+	free_adopted(a);
 	free_blocks_until(a->head, NULL);
 	free(a);
 }
@@ -76,6 +92,7 @@ mavis_arena_free(struct mavis_arena **ap)
 void
 mavis_arena_reset(struct mavis_arena *a)
 {
+	free_adopted(a);
 	free_blocks_until(a->head, a->first);
 	/* Big allocations are linked behind the block that was the head then;
 	   when that was the first block they sit behind it: free those too. */
@@ -205,6 +222,17 @@ mavis_arena_printf(struct mavis_arena *a, const char *fmt, ...)
 	p = mavis_arena_vprintf(a, fmt, ap);
 	va_end(ap);
 	return p;
+}
+
+void
+mavis_arena_adopt(struct mavis_arena *a, void *heap, size_t size)
+{
+	struct arena_adopted *n = mavis_arena_alloc(a, sizeof(*n));
+
+	n->heap = heap;
+	n->next = a->adopted;
+	a->adopted = n;
+	a->total_used += size;
 }
 
 size_t

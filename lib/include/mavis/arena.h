@@ -45,6 +45,11 @@ char *mavis_arena_printf(struct mavis_arena *a, const char *fmt, ...)
 char *mavis_arena_vprintf(struct mavis_arena *a, const char *fmt, va_list ap)
 	MAVIS_PRINTF(2, 0);
 
+/* Hand over a block from mavis_xmalloc() (size bytes, for the accounting):
+   it is freed with the arena's memory, at reset or free. Large data built on
+   the heap then needs no copy. */
+void mavis_arena_adopt(struct mavis_arena *a, void *heap, size_t size);
+
 /* Bytes handed out since creation or the last reset (for accounting and tests). */
 size_t mavis_arena_used(const struct mavis_arena *a);
 
