@@ -35,6 +35,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sinkmsg  # noqa: E402  (t/lib/sinkmsg.py)
 import smtpsend  # noqa: E402  (t/lib/smtpsend.py)
