@@ -21,7 +21,9 @@
 #  H. reload under load: 100 messages (50 clean, 50 EICAR) over 4
 #     connections while SIGUSR1 reloads new signature files, with concurrent
 #     and with serial (clamav_concurrent_reload = no) reloads: every clean one
-#     delivered, every EICAR one rejected, none lost.
+#     delivered, every EICAR one rejected, none lost;
+#  I. no usable database: av_degraded_start = no refuses to start (one clear
+#     line); = yes runs and answers 451 until the database is repaired.
 # After every phase the sink holds exactly the messages expected so far, each
 # with X-Virus-Scanned unless phase G tagged it ***UNCHECKED***.
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -254,7 +256,8 @@ for i in 1 2 3 4 5; do
 done
 printf 'From: <sender@example.net>\nTo: <rcpt@example.com>\nSubject: queued-while-down\nDate: %s\nMessage-ID: <queued-while-down@av-faults.mavis.test>\n\nvia sendmail(1) while no scanner works\n' "$(date -R)" |
 	pf_sendmail "$T" -i -f sender@example.net rcpt@example.com
-pf_wait_log "$T" 'cleanup.*milter-reject: END-OF-MESSAGE.*4\.7\.1' 20 ||
+# (the pickup path's line is the one without proto=ESMTP at the end)
+pf_wait_log "$T" 'milter-reject: END-OF-MESSAGE .* 4\.7\.1 .*to=<rcpt@example\.com>$' 20 ||
 	fail "the sendmail message was not tempfailed by the milter"
 wait_log "AV: ALL VIRUS SCANNERS FAILED" $((failed_before + 5))
 nothing_new
@@ -405,6 +408,43 @@ clamav_concurrent_reload = $concurrent"
 		fail "no reload during the load loaded the new signature files"
 done
 nothing_new
+
+# ---------------------------------------------------------------- I. no usable database
+phase "I: no usable database: refuse to start, or run degraded (451) until repaired"
+mkdir "$T/db-broken"
+printf 'this is not a signature database\n' >"$T/db-broken/broken.ndb"
+# I1. av_degraded_start = no: a second mavisd (not the one Postfix uses)
+# refuses to start and says why in one line.
+RPORT=$(pf_free_port)
+printf '%s\nmilter_socket = inet:%s@127.0.0.1\nav_scanners = clamav\nclamav_database_dir = %s\nav_degraded_start = no\n' \
+	"$(printf '%s\n' "$BASE_CONF" | grep -v '^milter_socket')" "$RPORT" "$T/db-broken" >"$T/mavisd-refuse.conf"
+pf_spawn "$T" refuse "$MAVISD" -f -c "$T/mavisd-refuse.conf"
+i=0
+while pf_alive "$(pf_spawn_pid "$T" refuse)" && [ $i -lt 300 ]; do
+	pf_sleep 0.1
+	i=$((i + 1))
+done
+rc=0
+pf_unspawn "$T" refuse || rc=$?
+[ "$rc" != 0 ] || fail "mavisd started without a usable signature database"
+grep -q "cannot start: .*broken.ndb" "$T/spawn/refuse.log" ||
+	fail "no clear 'cannot start' line: $(cat "$T/spawn/refuse.log")"
+echo "  refused to start (exit $rc): $(grep "cannot start" "$T/spawn/refuse.log" | cut -c1-120)..."
+# I2. av_degraded_start = yes (the running mavisd, switched to the broken
+# directory): up, but every message 451 until the database is repaired.
+use_config degraded "av_scanners = clamav
+clamav_database_dir = $T/db-broken
+av_degraded_start = yes"
+grep -q "running degraded: .*broken.ndb" "$LOG" || fail "no 'running degraded' line"
+send degraded-1 clean "451 4.7.1" "virus scanning failed"
+send degraded-2 eicar "451 4.7.1" "virus scanning failed"
+nothing_new
+cp "$MAVIS_SOURCE_DIR"/t/data/clamav/*.?db "$T/db-broken/"
+rm "$T/db-broken/broken.ndb"
+usr1
+send repaired-clean clean 250
+delivered repaired-clean
+send repaired-eicar eicar "554 5.7.0" "INFECTED: Eicar-Signature"
 
 # ---------------------------------------------------------------- verdict
 phase "end"
