@@ -143,5 +143,8 @@ void av_engine_release(struct mavis_av *av, struct mavis_av_engine **e);
    made during the load triggers the next reload. Caller holds reload_lock
    or owns av alone. */
 void av_dbstat_reset(struct mavis_av *av);
+/* The database directory differs from the last av_dbstat_reset snapshot
+   (or there is none). Caller holds reload_lock or owns av alone. */
+bool av_dbdir_changed(struct mavis_av *av);
 
 #endif

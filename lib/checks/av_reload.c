@@ -186,8 +186,8 @@ reload_serial(struct mavis_av *av, struct mavis_av_reload_report *rep,
  * cl_statchkdir() only looks at the files present now, so a removed database
  * file goes unnoticed; comparing the number of files catches that too.
  */
-static bool
-dbdir_changed(struct mavis_av *av)
+bool
+av_dbdir_changed(struct mavis_av *av)
 {
 	struct cl_stat now;
 	bool changed;
@@ -224,7 +224,7 @@ mavis_av_reload(struct mavis_av *av, bool force, struct mavis_av_reload_report *
 		rep->old_signatures = mavis_av_engine_signatures(av->engine);
 	pthread_mutex_unlock(&av->lock);
 	/* Without an engine (a failed serial reload) retry every time. */
-	rep->changed = force || !have_engine || dbdir_changed(av);
+	rep->changed = force || !have_engine || av_dbdir_changed(av);
 	if (!rep->changed) {
 		pthread_mutex_unlock(&av->reload_lock);
 		return 0;

@@ -120,21 +120,28 @@ copy_engine_settings(struct mavis_av *av, const struct mavis_av_settings *s)
 	av->es.tmpdir = av->tmpdir;
 }
 
-/* The engine of prev, if it can serve s and the directory did not change. */
+/*
+ * The engine of prev, if it can serve s (same directory, same limits). A
+ * config reload shares it even when the signature files changed since it
+ * was loaded: loading them is the signature check's job (mavis_av_reload),
+ * which keeps the old engine when the new files do not load and honours
+ * concurrent_reload = no. *stale: they changed, the next check must load.
+ */
 static struct mavis_av_engine *
-engine_from_prev(struct mavis_av *prev, const struct mavis_av_settings *s)
+engine_from_prev(struct mavis_av *prev, const struct mavis_av_settings *s, bool *stale)
 {
 	struct mavis_av_engine *e;
-	bool changed = false;
 
+	*stale = false;
 	if (prev == NULL || (e = mavis_av_engine_get(prev)) == NULL)
 		return NULL;
-	pthread_mutex_lock(&prev->reload_lock);
-	if (prev->have_dbstat)
-		changed = cl_statchkdir(&prev->dbstat) == 1;
-	pthread_mutex_unlock(&prev->reload_lock);
-	if (changed || !av_engine_matches(e, s))
+	if (!av_engine_matches(e, s)) {
 		mavis_av_engine_unref(&e);
+		return NULL;
+	}
+	pthread_mutex_lock(&prev->reload_lock);
+	*stale = av_dbdir_changed(prev);
+	pthread_mutex_unlock(&prev->reload_lock);
 	return e;
 }
 
@@ -158,10 +165,18 @@ mavis_av_new(const struct mavis_av_settings *s, struct mavis_av *prev, struct ma
 		rc = list_parse(s->scanners_backup, s, "av_scanners_backup", &av->backup,
 				&av->n_backup, &av->want_engine, err);
 	if (rc == 0 && av->want_engine) {
+		bool stale;
+
 		av_dbstat_reset(av);
-		av->engine = engine_from_prev(prev, s);
-		if (av->engine == NULL)
+		av->engine = engine_from_prev(prev, s, &stale);
+		if (av->engine == NULL) {
 			rc = mavis_av_engine_load(&av->es, &av->engine, err);
+		} else if (stale && av->have_dbstat) {
+			/* The snapshot just taken is newer than the shared engine:
+			   drop it, so that the next check sees a change. */
+			cl_statfree(&av->dbstat);
+			av->have_dbstat = false;
+		}
 	}
 	if (rc < 0) {
 		mavis_av_free(&av);

@@ -1346,6 +1346,101 @@ test_reload_failures(void)
 	mavis_arena_free(&a);
 }
 
+/* A config reload (mavis_av_new with prev) shares prev's engine even when
+   the signature files changed: it neither fails on a broken database (in
+   mavisd with av_degraded_start, that left the process without scanners)
+   nor loads a second engine beside the old one (with concurrent_reload =
+   no, too). The signature check that follows it loads the change, with
+   the usual rules. */
+static void
+test_config_reload_shares_engine(void)
+{
+	const char *db = db_copy("config-reload-db");
+	struct mavis_av_settings s;
+	struct mavis_av *av = NULL, *av2 = NULL, *av3 = NULL;
+	struct mavis_av_engine *e, *e2;
+	struct mavis_av_reload_report rep;
+	struct mavis_error err;
+	struct mavis_arena *a = mavis_arena_new(0);
+	struct mavis_av_result r;
+	struct mavis_av_buf v = strbuf(eicar, "eicar");
+	struct mavis_av_buf c = strbuf("MAVIS-CONFIG-RELOAD-SIG here", "custom");
+	char path[700];
+
+	settings(&s, db, SCAN_CLAMAV, NULL);
+	CHECK_INT(mavis_av_new(&s, NULL, &av, &err), 0);
+	if (av == NULL) {
+		mavis_arena_free(&a);
+		return;
+	}
+	e = mavis_av_engine_get(av);
+
+	/* corrupt file: the config reload keeps the engine; the check that
+	   follows fails to load and keeps it too */
+	write_to(db, "broken.ndb", "this is not a signature\n");
+	CHECK_INT(mavis_av_new(&s, av, &av2, &err), 0);
+	if (av2 == NULL)
+		goto out;
+	e2 = mavis_av_engine_get(av2);
+	CHECK(e2 == e);
+	mavis_av_engine_unref(&e2);
+	CHECK_INT(mavis_av_reload(av2, false, &rep, &err), MAVIS_ERR_SCANNER);
+	CHECK(rep.changed && !rep.reloaded);
+	CHECK_INT(mavis_av_scan(av2, &v, 1, a, &r), 0);
+	CHECK_INT(r.status, MAVIS_AV_INFECTED);
+
+	/* a good new signature file and clamav_concurrent_reload = no: the
+	   config reload still shares (no second engine beside the old one),
+	   the check sees the change and loads it, the old one freed first */
+	s.concurrent_reload = false;
+	write_to(db, "extra.ndb", "Mavis.Test.ConfigReload:0:*:4d415649532d434f4e4649472d52454c4f41442d534947\n");
+	/* (after the new file: cl_statchkdir compares inodes, and a file
+	   created right after an unlink may get the same one and mtime) */
+	snprintf(path, sizeof(path), "%s/broken.ndb", db);
+	unlink(path);
+	mavis_av_free(&av);
+	CHECK_INT(mavis_av_new(&s, av2, &av3, &err), 0);
+	if (av3 == NULL)
+		goto out;
+	e2 = mavis_av_engine_get(av3);
+	CHECK(e2 == e);
+	mavis_av_engine_unref(&e2);
+	CHECK_INT(mavis_av_scan(av3, &c, 1, a, &r), 0);
+	CHECK_INT(r.status, MAVIS_AV_CLEAN);
+	CHECK_INT(mavis_av_reload(av3, false, &rep, &err), 0);
+	CHECK(rep.changed && rep.reloaded);
+	CHECK(rep.signatures == rep.old_signatures + 1);
+	CHECK_INT(mavis_av_scan(av3, &c, 1, a, &r), 0);
+	CHECK_INT(r.status, MAVIS_AV_INFECTED);
+	mavis_av_free(&av2);
+
+	/* the directory removed: the engine stays; a fresh start fails, and
+	   other limits (prev's engine does not fit) fail as well */
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", db);
+	run(cmd);
+	CHECK_INT(mavis_av_new(&s, av3, &av2, &err), 0);
+	if (av2 != NULL) {
+		CHECK_INT(mavis_av_scan(av2, &v, 1, a, &r), 0);
+		CHECK_INT(r.status, MAVIS_AV_INFECTED);
+		CHECK_INT(mavis_av_reload(av2, true, &rep, &err), MAVIS_ERR_SCANNER);
+		CHECK_INT(mavis_av_scan(av2, &v, 1, a, &r), 0);
+		CHECK_INT(r.status, MAVIS_AV_INFECTED);
+		mavis_av_free(&av2);
+	}
+	CHECK_INT(mavis_av_new(&s, NULL, &av2, &err), MAVIS_ERR_SCANNER);
+	CHECK(av2 == NULL);
+	s.limits.max_files = 77;
+	CHECK_INT(mavis_av_new(&s, av3, &av2, &err), MAVIS_ERR_SCANNER);
+	CHECK(av2 == NULL);
+out:
+	mavis_av_engine_unref(&e);
+	mavis_av_free(&av3);
+	mavis_av_free(&av2);
+	mavis_av_free(&av);
+	mavis_arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -1366,6 +1461,7 @@ main(void)
 	TEST_RUN(test_clamd_real);
 	TEST_RUN(test_reload_swap);
 	TEST_RUN(test_reload_failures);
+	TEST_RUN(test_config_reload_shares_engine);
 	printf("test_av: %llu ms\n", (unsigned long long)(now_ms() - t0));
 	return test_exit();
 }

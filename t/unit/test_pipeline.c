@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <mavis/buf.h>
 #include <mavis/config.h>
@@ -568,6 +569,74 @@ test_quarantine(void)
 	mavis_buf_free(&m);
 }
 
+/* SIGUSR1 in mavisd = config reload, then a forced signature check. With a
+   database broken since the engine loaded, both keep the working engine,
+   also with av_degraded_start (the shipped setting): EICAR is still
+   rejected, clean mail still accepted and scanned, never tempfailed. */
+static void
+test_reload_broken_db(void)
+{
+	static const char *const rc[] = { "bob@example.com", NULL };
+	struct mavis_buf m = { 0 }, conf = { 0 };
+	char db[600], bad[700], cmd[2400];
+
+	snprintf(db, sizeof(db), "%s/reload-db", test_tmpdir());
+	snprintf(bad, sizeof(bad), "%s/broken.ndb", db);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s' && cp '%s'/*.?db '%s'/", db, db,
+		 test_data_path("clamav"), db);
+	CHECK_INT(system(cmd), 0);
+	test_mail_attachment(&m, "application/octet-stream", "eicar.txt", eicar, sizeof(eicar) - 1);
+	for (int degraded = 0; degraded <= 1; degraded++) {
+		struct mavis_config *cfg = NULL, *cfg2 = NULL;
+		struct mavis_engine *e = NULL;
+		struct mavis_error err = { 0 };
+		FILE *f;
+
+		mavis_buf_reset(&conf);
+		mavis_buf_printf(&conf, "%sav_scanners = clamav\nclamav_database_dir = %s\n"
+				 "av_degraded_start = %s\n", base_conf(), db, degraded ? "yes" : "no");
+		CHECK_INT(mavis_config_load_string(mavis_buf_str(&conf), "x", NULL, &cfg, &err), 0);
+		CHECK_INT(mavis_engine_new(cfg, &e, &err), 0);
+		if (e == NULL) {
+			mavis_config_unref(&cfg);
+			continue;
+		}
+		f = fopen(bad, "w");
+		CHECK(f != NULL && fputs("this is not a signature\n", f) >= 0 && fclose(f) == 0);
+		CHECK_INT(mavis_config_load_string(mavis_buf_str(&conf), "x", NULL, &cfg2, &err), 0);
+		CHECK_INT(mavis_engine_reload(e, cfg2, &err), 0);
+		CHECK_INT(mavis_engine_check_signatures(e, true, &err), MAVIS_ERR_SCANNER);
+		for (int msg = 0; msg < 2; msg++) {
+			struct mavis_session_info info = { .client_addr = "203.0.113.7" };
+			struct mavis_session *s = NULL;
+			struct mavis_reply reply;
+			const struct mavis_verdict *v;
+
+			CHECK_INT(mavis_session_new(e, &info, &s, &err), 0);
+			CHECK_INT(mavis_session_mail(s, "sender@example.net", NULL, &err), 0);
+			CHECK_INT(mavis_session_rcpt(s, rc[0], &reply, &err), 0);
+			if (msg == 0)
+				mavis_session_raw_message(s, m.data, m.len);
+			else
+				mavis_session_raw_message(s, clean_msg, sizeof(clean_msg) - 1);
+			v = mavis_session_eom(s);
+			if (msg == 0 && (v->action != MAVIS_ACTION_REJECT || !strstr(v->text, "INFECTED")))
+				test_fail(__FILE__, __LINE__, "degraded=%d: EICAR after the reload: %s %s %s",
+					  degraded, mavis_action_name(v->action), v->rcode, v->text);
+			if (msg == 1 && (v->action != MAVIS_ACTION_ACCEPT || !v->virus_scanned))
+				test_fail(__FILE__, __LINE__, "degraded=%d: clean after the reload: %s %s %s",
+					  degraded, mavis_action_name(v->action), v->rcode, v->text);
+			mavis_session_free(&s);
+		}
+		unlink(bad);
+		mavis_engine_free(&e);
+		mavis_config_unref(&cfg2);
+		mavis_config_unref(&cfg);
+	}
+	mavis_buf_free(&conf);
+	mavis_buf_free(&m);
+}
+
 int
 main(void)
 {
@@ -581,5 +650,6 @@ main(void)
 	TEST_RUN(test_bad_headers);
 	TEST_RUN(test_quarantine);
 	TEST_RUN(test_session_reuse);
+	TEST_RUN(test_reload_broken_db);
 	return test_exit();
 }

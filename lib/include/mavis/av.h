@@ -142,9 +142,14 @@ struct mavis_av;
  * a list names "clamav". prev (may be NULL) is the object being replaced on a
  * config reload: when it holds an engine for the same database directory and
  * limits, that engine is shared instead of loaded again (one engine per
- * process). Returns 0 and *out, or a negative status with err set (bad
- * spec: MAVIS_ERR_CONFIG; engine load: MAVIS_ERR_SCANNER). Clamd is not
- * contacted here: a clamd that is down shows up per scan, as FAILED.
+ * process). That holds also when the signature files changed since prev's
+ * engine was loaded: the next mavis_av_reload() on the new object sees the
+ * change and loads them (keeping the engine if they do not load, honouring
+ * concurrent_reload), so a config reload neither loads a second engine beside
+ * the old one nor fails on a broken database. Returns 0 and *out, or a
+ * negative status with err set (bad spec: MAVIS_ERR_CONFIG; engine load:
+ * MAVIS_ERR_SCANNER). Clamd is not contacted here: a clamd that is down shows
+ * up per scan, as FAILED.
  */
 int mavis_av_new(const struct mavis_av_settings *s, struct mavis_av *prev,
 		 struct mavis_av **out, struct mavis_error *err);
