@@ -72,6 +72,11 @@ mavis_log(enum mavis_log_level level, const char *qid, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + off, sizeof(line) - (size_t)off, fmt, ap);
 	va_end(ap);
+	/* Log lines carry names and addresses from hostile mail: a CR or LF in
+	   them must not start a forged line of its own. */
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	if (log_sink == MAVIS_LOG_SYSLOG)
 		syslog((int)level, "%s", line);
 	else
