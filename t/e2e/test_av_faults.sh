@@ -19,9 +19,9 @@
 #  G. on_scanner_failure = pass: delivered with the ***UNCHECKED*** tag and
 #     without X-Virus-Scanned (the admin's explicit choice);
 #  H. reload under load: 100 messages (50 clean, 50 EICAR) over 4
-#     connections while SIGUSR1 reloads new signature files, with concurrent
-#     and with serial (clamav_concurrent_reload = no) reloads: every clean one
-#     delivered, every EICAR one rejected, none lost;
+#     connections while SIGUSR1 reloads new signature files (concurrent
+#     reloads), and 40 with serial ones (clamav_concurrent_reload = no):
+#     every clean one delivered, every EICAR one rejected, none lost;
 #  I. no usable database: av_degraded_start = no refuses to start (one clear
 #     line); = yes runs and answers 451 until the database is repaired.
 # After every phase the sink holds exactly the messages expected so far, each
@@ -63,7 +63,9 @@ mkdir -p "$T/mavis-tmp"
 # ---------------------------------------------------------------- helpers
 
 # The EICAR string in two halves: no file of the project is itself detected.
+# shellcheck disable=SC2016 # literal $ on purpose
 EICAR1='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-'
+# shellcheck disable=SC2016
 EICAR2='ANTIVIRUS-TEST-FILE!$H+H*'
 
 mkmsg() { # FILE SUBJECT clean|eicar
@@ -251,7 +253,7 @@ grep -q "clamd:$T/clamd.sock av-scanner: CLEAN" "$LOG" || fail "clamd did not sc
 phase "B: clamd stopped"
 failed_before=$(logcount "AV: ALL VIRUS SCANNERS FAILED")
 pf_unspawn "$T" clamd || true
-for i in 1 2 3 4 5; do
+for i in 1 2 3; do
 	send "down-$i" clean "451 4.7.1" "virus scanning failed"
 done
 printf 'From: <sender@example.net>\nTo: <rcpt@example.com>\nSubject: queued-while-down\nDate: %s\nMessage-ID: <queued-while-down@av-faults.mavis.test>\n\nvia sendmail(1) while no scanner works\n' "$(date -R)" |
@@ -259,7 +261,7 @@ printf 'From: <sender@example.net>\nTo: <rcpt@example.com>\nSubject: queued-whil
 # (the pickup path's line is the one without proto=ESMTP at the end)
 pf_wait_log "$T" 'milter-reject: END-OF-MESSAGE .* 4\.7\.1 .*to=<rcpt@example\.com>$' 20 ||
 	fail "the sendmail message was not tempfailed by the milter"
-wait_log "AV: ALL VIRUS SCANNERS FAILED" $((failed_before + 5))
+wait_log "AV: ALL VIRUS SCANNERS FAILED" $((failed_before + 3))
 nothing_new
 [ "$(pf_queue_count "$T")" -ge 1 ] || fail "the sendmail message left the queue"
 
@@ -272,7 +274,9 @@ for i in 1 2; do
 	t0=$(date +%s)
 	send "hang-$i" clean "451 4.7.1" "virus scanning failed"
 	took=$(($(date +%s) - t0))
-	[ "$took" -ge 2 ] && [ "$took" -le 30 ] || fail "hang-$i answered after $took s (clamd_timeout = 3s)"
+	if [ "$took" -lt 2 ] || [ "$took" -gt 30 ]; then
+		fail "hang-$i answered after $took s (clamd_timeout = 3s)"
+	fi
 done
 [ "$(cat "$T/hang.count")" -ge 2 ] || fail "mavisd never connected to the hanging clamd"
 grep -q "hang.sock av-scanner FAILED" "$LOG" || fail "no FAILED line for the hanging clamd"
@@ -355,8 +359,11 @@ delivered unchecked-pass unchecked
 nothing_new
 
 # ---------------------------------------------------------------- H. reload under load
+# 100 messages with concurrent reloads (the default); 40 with serial ones.
 for concurrent in yes no; do
-	phase "H: 100 messages while reloading signatures, clamav_concurrent_reload = $concurrent"
+	half=50
+	[ "$concurrent" = yes ] || half=20
+	phase "H: $((2 * half)) messages while reloading signatures, clamav_concurrent_reload = $concurrent"
 	db="$T/db-load-$concurrent"
 	mkdir "$db"
 	cp "$MAVIS_SOURCE_DIR"/t/data/clamav/*.?db "$db/"
@@ -368,10 +375,10 @@ clamav_concurrent_reload = $concurrent"
 	reloads=$(logcount "ClamAV signatures reloaded")
 	blocked=$(logcount "Blocked INFECTED.*load-eicar-$concurrent@")
 	pf_smtpsend "$T" --from sender@example.net --to rcpt@example.com "$T/load-clean-$concurrent.eml" \
-		--count 50 --concurrency 2 --expect 250 >"$T/load-clean.out" 2>&1 &
+		--count "$half" --concurrency 2 --expect 250 >"$T/load-clean.out" 2>&1 &
 	pid_clean=$!
 	pf_smtpsend "$T" --from sender@example.net --to rcpt@example.com "$T/load-eicar-$concurrent.eml" \
-		--count 50 --concurrency 2 --expect 554 >"$T/load-eicar.out" 2>&1 &
+		--count "$half" --concurrency 2 --expect 554 >"$T/load-eicar.out" 2>&1 &
 	pid_eicar=$!
 	for i in 1 2 3 4 5; do
 		pf_sleep 0.4
@@ -387,19 +394,19 @@ clamav_concurrent_reload = $concurrent"
 	echo "  eicar: $(tr '\n' ' ' <"$T/load-eicar.out")"
 	[ "$rc_clean" = 0 ] || fail "clean load: not every message got 250: $(cat "$T/load-clean.out")"
 	[ "$rc_eicar" = 0 ] || fail "EICAR load: not every message got 554: $(cat "$T/load-eicar.out")"
-	grep -q "^SENT ok=50 tempfail=0 reject=0 error=0" "$T/load-clean.out" || fail "clean load lost messages"
-	grep -q "^SENT ok=0 tempfail=0 reject=50 error=0" "$T/load-eicar.out" || fail "EICAR load lost messages"
-	DELIVERED=$((DELIVERED + 50))
-	pf_wait_delivered "$T" "$DELIVERED" 60 || fail "not all 50 clean messages arrived"
-	n=$(pf_sink_list "$T" | awk -F '\t' -v s="load-clean-$concurrent" '$4 == s' | wc -l)
-	[ "$n" = 50 ] || fail "$n copies of load-clean-$concurrent in the sink, expected 50"
-	wait_log "Blocked INFECTED.*load-eicar-$concurrent@" $((blocked + 49))
-	[ "$(logcount "Blocked INFECTED.*load-eicar-$concurrent@")" = $((blocked + 50)) ] ||
-		fail "mavisd logged $(($(logcount "Blocked INFECTED.*load-eicar-$concurrent@") - blocked)) blocked EICAR messages, expected 50"
+	grep -q "^SENT ok=$half tempfail=0 reject=0 error=0" "$T/load-clean.out" || fail "clean load lost messages"
+	grep -q "^SENT ok=0 tempfail=0 reject=$half error=0" "$T/load-eicar.out" || fail "EICAR load lost messages"
+	DELIVERED=$((DELIVERED + half))
+	pf_wait_delivered "$T" "$DELIVERED" 60 || fail "not all $half clean messages arrived"
+	n=$(python3 "$PF_LIBDIR/sinkfind.py" "$T/sink" "$(cat "$T/sink.pid")" --subject "load-clean-$concurrent" | cut -f1)
+	[ "$n" = "$half" ] || fail "$n copies of load-clean-$concurrent in the sink, expected $half"
+	wait_log "Blocked INFECTED.*load-eicar-$concurrent@" $((blocked + half - 1))
+	[ "$(logcount "Blocked INFECTED.*load-eicar-$concurrent@")" = $((blocked + half)) ] ||
+		fail "mavisd logged $(($(logcount "Blocked INFECTED.*load-eicar-$concurrent@") - blocked)) blocked EICAR messages, expected $half"
 	wait_log "ClamAV signatures reloaded" "$reloads"
-	echo "  $(($(logcount "ClamAV signatures reloaded") - reloads)) reloads during the load:" \
-		$(grep -o "ClamAV signatures reloaded: [0-9]* -> [0-9]*" "$LOG" | tail -n +$((reloads + 1)) |
-			sed 's/.*: //; s/ //g')
+	counts=$(grep -o "ClamAV signatures reloaded: [0-9]* -> [0-9]*" "$LOG" | tail -n +$((reloads + 1)) |
+		sed 's/.*: //; s/ //g' | tr '\n' ' ')
+	echo "  $(($(logcount "ClamAV signatures reloaded") - reloads)) reloads during the load: $counts"
 	# The signature check loads the new files (N -> N+k); the configuration
 	# reload before it only shares the running engine, it does not load
 	# them itself (twice per signal, the first beside the old engine).

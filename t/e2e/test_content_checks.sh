@@ -15,6 +15,7 @@
 # Bad headers are passed on the main port (final_bad_header_destiny = pass)
 # and rejected on a third port whose milter_macro_daemon_name loads the
 # bank BADHREJECT (final_bad_header_destiny = reject).
+# CONTENT_ONLY=case,case... runs only those cases (see t/lib/content_corpus.py).
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -eu
 : "${MAVIS_SOURCE_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"

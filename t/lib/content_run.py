@@ -22,8 +22,10 @@ For every case of DIR/cases.json:
      address and daemon name gives the same action, the expected per-recipient
      ccats, the same reply text (ids aside) and, for delivered mail, the header
      fields the delivered copy got from the milter;
-and at the end no rejected message is in the sink. One line per case;
-exit status 0 when every case passed.
+and at the end no rejected message is in the sink. The messages go out one
+after the other first (scans run beside them, two at a time), then each is
+checked, then every release is sent before any is waited for. One line per
+case; exit status 0 when every case passed.
 """
 
 import argparse
