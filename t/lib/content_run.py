@@ -85,7 +85,8 @@ class Sink:
 
 def smtp_send(a, case, port):
     ns = argparse.Namespace(host="127.0.0.1", port=port, ehlo="client.mavis.test", helo=False,
-                            timeout=60.0, sender=case["sender"], to=case["rcpts"])
+                            timeout=60.0, sender=case["sender"], to=case["rcpts"],
+                            pause_at_dot=None, repeat=0)
     with open(os.path.join(a.corpus, case["file"]), "rb") as f:
         data = smtpsend.crlf(f.read())
     return smtpsend.send_batch(ns, data, 1)[0]

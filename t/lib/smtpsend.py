@@ -105,7 +105,7 @@ def transaction(conn, a, data, res):
         res.code, res.text = first_reject
         conn.rset()
         return
-    if a.pause_at_dot:
+    if getattr(a, "pause_at_dot", None):
         code, msg = data_paused(conn, a, data)
     else:
         try:
