@@ -16,6 +16,7 @@
 
 static struct mavis_engine *engine;
 static atomic_int sessions_active;
+static atomic_ulong sessions_closed;
 
 /* Per connection: the libmavis session and what only the milter knows. */
 struct conn {
@@ -57,6 +58,12 @@ int
 mavisd_sessions_active(void)
 {
 	return atomic_load(&sessions_active);
+}
+
+unsigned long
+mavisd_sessions_closed(void)
+{
+	return atomic_load(&sessions_closed);
 }
 
 static struct conn *
@@ -329,6 +336,7 @@ cb_close(SMFICTX *ctx)
 		free(c);
 		smfi_setpriv(ctx, NULL);
 		atomic_fetch_sub(&sessions_active, 1);
+		atomic_fetch_add(&sessions_closed, 1);
 	}
 	return SMFIS_CONTINUE;
 }
