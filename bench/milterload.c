@@ -11,6 +11,8 @@
  *   -c N       concurrent sessions (threads), default 1
  *   -n N       messages to send (default: each message of LIST once)
  *   -t SECS    send for SECS seconds instead of -n, cycling through LIST
+ *   -S N       start at message N of LIST (mod its length), so that short
+ *              runs one after the other cover the whole list
  *   -f ADDR    envelope sender (default bench@example.org)
  *   -r ADDR    envelope recipient (default user@example.com)
  *   -o FILE    one line per message: "idx start_ns end_ns result code"
@@ -124,6 +126,7 @@ static struct {
 	const char *from, *rcpt;
 	int conc;
 	long count;
+	long start;
 	double secs;
 	const char *bench_id;
 	const char *outfile;
@@ -880,7 +883,7 @@ worker(void *arg)
 		} else if (idx >= opt.count) {
 			break;
 		}
-		const struct message *m = &msgs[(size_t)idx % nmsgs];
+		const struct message *m = &msgs[(size_t)(idx + opt.start) % nmsgs];
 		char code[4] = "000";
 		double t0 = now_mono();
 		int64_t r0 = now_real_ns();
@@ -930,7 +933,7 @@ pct(const double *sorted, long n, double p)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: milterload -p milter|smtp -s SOCKET -l LIST [-c N] [-n N | -t SECS]\n"
+	fprintf(stderr, "usage: milterload -p milter|smtp -s SOCKET -l LIST [-c N] [-n N | -t SECS] [-S START]\n"
 			"                  [-f FROM] [-r RCPT] [-o RECORDS] [-i TAG]\n");
 	exit(2);
 }
@@ -941,7 +944,7 @@ main(int argc, char **argv)
 	const char *list = NULL;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "p:s:l:c:n:t:f:r:o:i:")) != -1) {
+	while ((ch = getopt(argc, argv, "p:s:l:c:n:t:f:r:o:i:S:")) != -1) {
 		switch (ch) {
 		case 'p':
 			if (strcmp(optarg, "smtp") == 0)
@@ -954,6 +957,7 @@ main(int argc, char **argv)
 		case 'c': opt.conc = atoi(optarg); break;
 		case 'n': opt.count = atol(optarg); break;
 		case 't': opt.secs = atof(optarg); break;
+		case 'S': opt.start = atol(optarg); break;
 		case 'f': opt.from = optarg; break;
 		case 'r': opt.rcpt = optarg; break;
 		case 'o': opt.outfile = optarg; break;
