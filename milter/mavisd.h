@@ -24,7 +24,8 @@ struct mavisd_opts {
 };
 
 /* callbacks.c: the libmilter registration. engine must be set before
-   smfi_main; mavisd_sessions_active counts open connections. */
+   smfi_main; mavisd_sessions_active counts open connections,
+   mavisd_sessions_closed the connections closed since start. */
 extern struct smfiDesc mavisd_filter;
 void mavisd_callbacks_init(struct mavis_engine *engine);
 int mavisd_sessions_active(void);
@@ -32,6 +33,7 @@ int mavisd_sessions_active(void);
    while the sessions in flight go on. */
 void mavisd_callbacks_drain(void);
 bool mavisd_callbacks_draining(void);
+unsigned long mavisd_sessions_closed(void);
 
 /* apply.c: apply a verdict at end of message; returns the SMFIS_* code. */
 sfsistat mavisd_apply_verdict(SMFICTX *ctx, const struct mavis_verdict *v, bool non_smtpd,
@@ -47,7 +49,8 @@ int mavisd_drop_privileges(const struct mavis_config *cfg);
 
 /* reload.c: the sigwait thread of the filter process: SIGUSR1 = reload,
    SIGUSR2 = graceful stop (refuse new sessions, wait up to
-   shutdown_timeout for the ones in flight, then smfi_stop). */
+   shutdown_timeout for the ones in flight, then smfi_stop); it also gives
+   freed heap memory back to the system once mavisd is idle. */
 int mavisd_reload_thread_start(struct mavis_engine *engine, const char *config_path);
 
 /* supervise.c: the parent process: forwards SIGHUP/SIGUSR1 as a reload
