@@ -107,6 +107,25 @@ note_queue_id(SMFICTX *ctx, struct conn *c)
 		mavis_session_set_queue_id(c->s, qid);
 }
 
+/* The envelope address of argv[0] without its angle brackets. Returns false
+   when it does not fit: a cut address would be looked up as another one. */
+static bool
+envelope_addr(char *dst, size_t size, char **argv)
+{
+	const char *a = argv && argv[0] ? argv[0] : "";
+	size_t n = strlen(a);
+
+	if (n >= 2 && a[0] == '<' && a[n - 1] == '>') {
+		a++;
+		n -= 2;
+	}
+	if (n >= size)
+		return false;
+	memcpy(dst, a, n);
+	dst[n] = '\0';
+	return true;
+}
+
 static sfsistat
 fail_tempfail(SMFICTX *ctx, struct conn *c, const char *why)
 {
@@ -203,21 +222,16 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	struct conn *c = conn_of(ctx);
 	struct mavis_error err = { 0 };
 	char sender[1024];
-	const char *a = argv && argv[0] ? argv[0] : "";
-	size_t n = strlen(a);
 
 	if (c == NULL || c->failed)
 		return cont(c, SMFIP_NR_MAIL);	/* answered at RCPT or EOM */
 	if (c->in_message)
 		mavis_session_reset(c->s);
-	if (n >= 2 && a[0] == '<' && a[n - 1] == '>') {
-		a++;
-		n -= 2;
+	if (!envelope_addr(sender, sizeof(sender), argv)) {
+		mavis_log_err(log_id(c), "MAIL FROM: sender address too long");
+		c->failed = true;
+		return cont(c, SMFIP_NR_MAIL);
 	}
-	if (n >= sizeof(sender))
-		n = sizeof(sender) - 1;
-	memcpy(sender, a, n);
-	sender[n] = '\0';
 	if (mavis_session_mail(c->s, sender, macro(ctx, "{auth_authen}"), &err) < 0) {
 		mavis_log_err(log_id(c), "MAIL FROM: %s", err.text);
 		c->failed = true;
@@ -237,8 +251,6 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	struct mavis_error err = { 0 };
 	const char *mailer = macro(ctx, "{rcpt_mailer}");
 	char rcpt[1024];
-	const char *a = argv && argv[0] ? argv[0] : "";
-	size_t n = strlen(a);
 	int rc;
 
 	if (c == NULL)
@@ -255,14 +267,13 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 			return SMFIS_CONTINUE;
 		return fail_tempfail(ctx, c, "no session state at RCPT");
 	}
-	if (n >= 2 && a[0] == '<' && a[n - 1] == '>') {
-		a++;
-		n -= 2;
+	if (!envelope_addr(rcpt, sizeof(rcpt), argv)) {
+		if (c->non_smtpd) {
+			c->failed = true;	/* the whole message tempfails at EOM */
+			return SMFIS_CONTINUE;
+		}
+		return fail_tempfail(ctx, c, "recipient address too long");
 	}
-	if (n >= sizeof(rcpt))
-		n = sizeof(rcpt) - 1;
-	memcpy(rcpt, a, n);
-	rcpt[n] = '\0';
 	note_queue_id(ctx, c);
 	/* Only now is it known whether this is non-SMTP mail; the session must
 	   know too, or it refuses (and drops from the verdict) recipients past
