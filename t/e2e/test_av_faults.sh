@@ -120,7 +120,7 @@ delivered() {
 
 # nothing_new: the sink holds exactly the messages expected so far.
 nothing_new() {
-	pf_sleep 1
+	pf_sleep 0.5
 	_n=$(pf_sink_count "$T")
 	[ "$_n" = "$DELIVERED" ] || {
 		pf_sink_list "$T" >&2
@@ -270,15 +270,13 @@ phase "C: clamd that never answers, clamd_timeout = 3s"
 pf_spawn "$T" hang python3 "$T/hang.py" "$T/hang.sock" "$T/hang.count"
 mt_wait_socket "unix:$T/hang.sock" 10
 use_config hang "av_scanners = clamd:$T/hang.sock"
-for i in 1 2; do
-	t0=$(date +%s)
-	send "hang-$i" clean "451 4.7.1" "virus scanning failed"
-	took=$(($(date +%s) - t0))
-	if [ "$took" -lt 2 ] || [ "$took" -gt 30 ]; then
-		fail "hang-$i answered after $took s (clamd_timeout = 3s)"
-	fi
-done
-[ "$(cat "$T/hang.count")" -ge 2 ] || fail "mavisd never connected to the hanging clamd"
+t0=$(date +%s)
+send hang clean "451 4.7.1" "virus scanning failed"
+took=$(($(date +%s) - t0))
+if [ "$took" -lt 2 ] || [ "$took" -gt 30 ]; then
+	fail "hang answered after $took s (clamd_timeout = 3s)"
+fi
+[ "$(cat "$T/hang.count")" -ge 1 ] || fail "mavisd never connected to the hanging clamd"
 grep -q "hang.sock av-scanner FAILED" "$LOG" || fail "no FAILED line for the hanging clamd"
 nothing_new
 pf_unspawn "$T" hang || true
