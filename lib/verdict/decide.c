@@ -235,6 +235,12 @@ header_edits(const struct decide_msg *m, const struct decide_rcpt *r,
 	case MAVIS_CC_BANNED:
 		alert = mavis_arena_printf(a, " BANNED, message contains %s", r->banned_reason);
 		break;
+	case MAVIS_CC_UNCHECKED:
+		/* on_scanner_failure = pass: the one mark that reaches every
+		   recipient (the subject tag is for local ones only). */
+		if (m->unchecked_minor == MAVIS_UNCHECKED_SCANNER_FAILED)
+			alert = " UNCHECKED, virus scanning failed, message not scanned";
+		break;
 	case MAVIS_CC_BADH:
 		alert = m->badh_alert ? mavis_arena_printf(a, " %s", m->badh_alert)
 			: mavis_arena_printf(a, " BAD HEADER SECTION, %s",

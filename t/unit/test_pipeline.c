@@ -273,6 +273,8 @@ test_scanner_failure(void)
 		const struct mavis_edit *s = find_edit(sc.v, MAVIS_EDIT_CHANGE_HEADER, "Subject");
 		CHECK(s != NULL && strcmp(s->value, " ***UNCHECKED*** lunch") == 0);
 		CHECK(find_edit(sc.v, MAVIS_EDIT_INSERT_HEADER, "X-Virus-Scanned") == NULL);
+		const struct mavis_edit *al = find_edit(sc.v, MAVIS_EDIT_INSERT_HEADER, "X-Mavis-Alert");
+		CHECK(al != NULL && strstr(al->value, "virus scanning failed") != NULL);
 	}
 	scan_done(&sc);
 	/* missing database with degraded start: the engine starts, mail tempfails */
