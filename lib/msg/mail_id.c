@@ -31,8 +31,22 @@ b64url(const unsigned char *in, size_t n, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
+static void mail_id_once(char mail_id[MAVIS_MAIL_ID_LEN + 1],
+			 char secret_id[MAVIS_MAIL_ID_LEN + 1]);
+
 void
 mavis_mail_id_new(char mail_id[MAVIS_MAIL_ID_LEN + 1], char secret_id[MAVIS_MAIL_ID_LEN + 1])
+{
+	/* An id that starts with '-' reads as an option to mavisctl release
+	   and to amavisd-release: draw again (1 in 64), keeping the
+	   md5(secret) relation. */
+	do
+		mail_id_once(mail_id, secret_id);
+	while (mail_id[0] == '-');
+}
+
+static void
+mail_id_once(char mail_id[MAVIS_MAIL_ID_LEN + 1], char secret_id[MAVIS_MAIL_ID_LEN + 1])
 {
 	unsigned char secret[9];
 	guint8 digest[16];

@@ -179,7 +179,7 @@ def check_quarantine(a, case, mail_id):
 
 
 def release(a, case, mail_id):
-    p = subprocess.run([a.mavisctl, "release", "-c", a.config, mail_id], capture_output=True,
+    p = subprocess.run([a.mavisctl, "release", "-c", a.config, "--", mail_id], capture_output=True,
                        text=True, timeout=60)
     ok = [line for line in p.stdout.splitlines() if line.startswith("250 ")]
     if p.returncode != 0 or len(ok) != len(case["blocked"]):
