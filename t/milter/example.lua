@@ -15,7 +15,7 @@
 --   want_header  a header field name mavisd must add at EOM (optional)
 --
 -- Macros are sent the way Postfix 3.7 sends them by default (see
--- /work/shared/postfix-milter-facts.md): no {client_addr} at CONNECT, the
+-- the Postfix milter notes): no {client_addr} at CONNECT, the
 -- queue id "i" only from DATA on. mt.helo() comes before any MAIL-stage
 -- macro because HELO clears the macros of every later stage.
 
