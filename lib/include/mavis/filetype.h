@@ -7,7 +7,7 @@
  * types for it ($map_full_type_to_short_type_re: an ordered regex table,
  * first match wins). The table is amavisd 2.13's, with entries added for the
  * texts that libmagic 5.4x prints today ("PE32 executable (DLL) ... for MS
- * Windows", "HTML document, ASCII text", ...); see lib/checks/filetype.c.
+ * Windows", "HTML document, ASCII text", ...); see lib/decode/filetype.c.
  *
  * Thread-safe: libmagic handles are per thread, the compiled table is shared.
  */

@@ -27,7 +27,7 @@
 #include <mavis/alloc.h>
 #include <mavis/log.h>
 
-#include "msg/decode_int.h"
+#include "decode/decode_int.h"
 
 #define CHUNK (64 * 1024)
 #define MAX_FAILED 16	/* unreadable entry headers before giving up */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* msg_int.h - session and message state shared by the files of lib/msg */
-#ifndef MAVIS_MSG_INT_H
-#define MAVIS_MSG_INT_H
+/* pipeline_int.h - session and message state shared by the files of lib/pipeline */
+#ifndef MAVIS_PIPELINE_INT_H
+#define MAVIS_PIPELINE_INT_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,8 +17,8 @@
 #include <mavis/config.h>
 #include <mavis/session.h>
 
-#include "mail_id.h"
-#include "spool.h"
+#include "msg/mail_id.h"
+#include "msg/spool.h"
 #include "verdict/decide.h"
 
 /* What a session pins for its whole life: one config snapshot and the

@@ -3,11 +3,14 @@
 #define MAVIS_DECODE_INT_H
 
 /*
- * Internal interface of the decoder (mavis/parts.h), shared by
- * lib/msg/decode.c (driver, limits, part records), lib/msg/mime_walk.c
- * (GMime), lib/msg/uudecode.c, lib/msg/mime_params.c and
- * lib/checks/archive.c (libarchive). Not installed; symbols are
- * mavis_dec_-prefixed because the shared library exports them.
+ * Internal interface of the decoder (mavis/parts.h). The files of lib/decode
+ * stand in layers, each using only those below it:
+ *   filetype.c    libmagic classification (knows nothing of parts)
+ *   part_store.c  part records: names, data, quota charges, holds
+ *   mime_params.c, uudecode.c, mime_walk.c (GMime), archive.c (libarchive):
+ *                 the walkers, which make parts in the store
+ *   decode.c      the driver: limits, and expanding each part with a walker
+ * Not installed; symbols are hidden from the shared library.
  */
 
 #include <stdbool.h>
@@ -67,7 +70,7 @@ mavis_dec_cast(struct mavis_part *p)
 	return (struct mavis_dec_part *)p;
 }
 
-/* decode.c */
+/* part_store.c */
 
 /* A new part record on level, not yet linked to a parent. NULL when a limit
    stops decoding (the hold is set) or decoding had stopped before. */
@@ -156,7 +159,7 @@ bool mavis_uu_next(const unsigned char *data, size_t len, size_t *pos,
 size_t mavis_uu_decode(const unsigned char *data, const struct mavis_uu_block *blk,
 		       unsigned char *out);
 
-/* archive.c (lib/checks) */
+/* archive.c */
 
 /* Unpack p when its short type names a format libarchive reads. Returns 1
    when p was an archive (children added, attributes set), 0 when its type

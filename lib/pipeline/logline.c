@@ -7,7 +7,7 @@
 #include <mavis/buf.h>
 #include <mavis/log.h>
 
-#include "msg_int.h"
+#include "pipeline_int.h"
 
 extern atomic_ulong mavis_stat_messages;
 static atomic_ulong stat_accepted, stat_rejected, stat_tempfailed, stat_discarded;

@@ -7,7 +7,7 @@
 
 #include <mavis/log.h>
 
-#include "msg_int.h"
+#include "pipeline_int.h"
 
 atomic_ulong mavis_stat_messages;
 

@@ -7,7 +7,7 @@
 #include <mavis/alloc.h>
 #include <mavis/log.h>
 
-#include "msg_int.h"
+#include "pipeline_int.h"
 
 /* A config LIST as the NULL-terminated array av.h wants. */
 static const char *const *

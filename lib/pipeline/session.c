@@ -11,7 +11,7 @@
 #include <mavis/alloc.h>
 #include <mavis/log.h>
 
-#include "msg_int.h"
+#include "pipeline_int.h"
 
 static atomic_ulong session_serial;
 static atomic_ulong stat_sessions;

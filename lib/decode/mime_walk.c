@@ -12,7 +12,7 @@
 #include <mavis/alloc.h>
 #include <mavis/log.h>
 
-#include "msg/decode_int.h"
+#include "decode/decode_int.h"
 
 /* One MIME parse being turned into parts. */
 struct walk {

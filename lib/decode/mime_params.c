@@ -18,7 +18,7 @@
 #include <mavis/alloc.h>
 #include <mavis/buf.h>
 
-#include "msg/decode_int.h"
+#include "decode/decode_int.h"
 
 #define MAX_SECTIONS 32		/* RFC 2231 continuations kept per name */
 

@@ -6,7 +6,7 @@
 #include <mavis/log.h>
 #include <mavis/quarantine.h>
 
-#include "msg_int.h"
+#include "pipeline_int.h"
 
 /* %quarantine_method_by_ccat: file name prefix, and gzip for spam. */
 static const char *

@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "msg/decode_int.h"
+#include "decode/decode_int.h"
 
 /* End of the line starting at i (index of '\n' or len). */
 static size_t
