@@ -492,12 +492,15 @@ test_bad_headers(void)
 				check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
 			} else {
 				char want[200];
+				struct mavis_buf got = { 0 };
 
 				CHECK_INT(sc.v->rcpts[0].ccat.major, MAVIS_CC_BADH);
 				CHECK_INT(sc.v->rcpts[0].ccat.minor, cases[i].minor);
 				snprintf(want, sizeof(want), "%.9s Reject, id=", cases[i].reply);
-				CHECK(strncmp(sc.v->rcpts[0].smtp_reply, want, strlen(want)) == 0);
-				CHECK(strstr(sc.v->rcpts[0].smtp_reply, cases[i].reply + 10) != NULL);
+				mavis_reply_format(&sc.v->rcpts[0].reply, &got);
+				CHECK(strncmp(mavis_buf_str(&got), want, strlen(want)) == 0);
+				CHECK(strstr(mavis_buf_str(&got), cases[i].reply + 10) != NULL);
+				mavis_buf_free(&got);
 			}
 		}
 		scan_done(&sc);

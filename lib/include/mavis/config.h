@@ -28,10 +28,32 @@
 #include <mavis/maps.h>
 
 enum mavis_key {
-#define MAVIS_KEY(id, name, type, scope, def, min, max, choices, doc) MAVIS_KEY_##id,
+#define MAVIS_KEY(id, name, type, scope, def, min, max, doc) MAVIS_KEY_##id,
+#define MAVIS_CHOICE(id, c, word)
 #include <mavis/config_keys.def>
 #undef MAVIS_KEY
+#undef MAVIS_CHOICE
 	MAVIS_KEY_COUNT
+};
+
+/* Rows of the choice table (keys.c): each key row, then its choices. */
+enum mavis_choice_row {
+#define MAVIS_KEY(id, name, type, scope, def, min, max, doc) MAVIS_CROW_KEY_##id,
+#define MAVIS_CHOICE(id, c, word) MAVIS_CROW_##id##_##c,
+#include <mavis/config_keys.def>
+#undef MAVIS_KEY
+#undef MAVIS_CHOICE
+	MAVIS_CROW_COUNT
+};
+
+/* The value (u.e) of each choice of an ENUM key: MAVIS_<KEY>_<CHOICE>,
+   e.g. MAVIS_ON_INTERNAL_ERROR_PASS, MAVIS_NON_SMTPD_REJECT_ACTION_HOLD. */
+enum {
+#define MAVIS_KEY(id, name, type, scope, def, min, max, doc)
+#define MAVIS_CHOICE(id, c, word) MAVIS_##id##_##c = MAVIS_CROW_##id##_##c - MAVIS_CROW_KEY_##id - 1,
+#include <mavis/config_keys.def>
+#undef MAVIS_KEY
+#undef MAVIS_CHOICE
 };
 
 enum mavis_type {
@@ -69,7 +91,7 @@ struct mavis_key_info {
 	enum mavis_scope scope;
 	const char *def;
 	long long min, max;	/* 0,0 = unbounded */
-	const char *choices;	/* "a|b|c" for ENUM, else NULL */
+	const char *const *choices;	/* ENUM: the words, NULL-terminated; else NULL */
 	const char *doc;
 };
 
@@ -93,6 +115,9 @@ struct mavis_value {
 
 /* Key table access. mavis_key_find returns the key or -1 for an unknown name. */
 const struct mavis_key_info *mavis_key_info(enum mavis_key key);
+/* The choices of an ENUM key joined with sep into buf ("tempfail|pass");
+   "" for other keys. Returns buf. */
+const char *mavis_key_choices(const struct mavis_key_info *ki, char sep, char *buf, size_t size);
 int mavis_key_find(const char *name);
 const char *mavis_type_name(enum mavis_type type);
 const char *mavis_destiny_name(int destiny);

@@ -30,8 +30,9 @@ struct mavis_session;
    the config asks for (banned rules, virus scanners). */
 int mavis_engine_new(struct mavis_config *cfg, struct mavis_engine **out,
 		     struct mavis_error *err);
-/* Swap in a new config (atomic for new sessions; sessions in flight keep
-   their pinned snapshot). On error the old config stays. */
+/* Swap in a new config (atomic: each message pins the config current at
+   its MAIL FROM, so messages in flight keep theirs and every session takes
+   the new one at its next message). On error the old config stays. */
 int mavis_engine_reload(struct mavis_engine *engine, struct mavis_config *cfg,
 			struct mavis_error *err);
 /* Look for changed virus signatures (periodic, force=false) or reload them
@@ -51,7 +52,8 @@ struct mavis_session_info {
 	bool non_smtpd;			/* pickup/sendmail: never refuse at RCPT */
 };
 
-/* New session: pins the current config and selects the connection banks. */
+/* New session: pins the current config (until its first message re-pins)
+   and selects the connection banks. */
 int mavis_session_new(struct mavis_engine *engine, const struct mavis_session_info *info,
 		      struct mavis_session **out, struct mavis_error *err);
 void mavis_session_free(struct mavis_session **session);
@@ -63,15 +65,9 @@ const char *mavis_session_log_id(const struct mavis_session *s);
 
 void mavis_session_helo(struct mavis_session *s, const char *helo);
 
-/* A reply to one SMTP stage: code "452", xcode "4.5.3", text. */
-struct mavis_reply {
-	const char *rcode;
-	const char *xcode;
-	const char *text;
-};
-
-/* MAIL FROM: starts a message. sender without <> ("" = null sender);
-   auth_authen is {auth_authen} (NULL = not authenticated). */
+/* MAIL FROM: starts a message on the config current now (the connection
+   banks are selected again if a reload happened). sender without <> ("" =
+   null sender); auth_authen is {auth_authen} (NULL = not authenticated). */
 int mavis_session_mail(struct mavis_session *s, const char *sender, const char *auth_authen,
 		       struct mavis_error *err);
 /* RCPT TO: resolves the recipient's settings once. Returns 0 to accept, 1 to
@@ -94,9 +90,10 @@ void mavis_session_body(struct mavis_session *s, const void *data, size_t len);
 /* Feed a whole raw message (header section + body) instead of the three
    calls above: the header section is split exactly as the MTA would. */
 void mavis_session_raw_message(struct mavis_session *s, const void *data, size_t len);
-/* End of message: run every check and return the verdict (always one: an
-   internal failure yields the on_internal_error reply). The verdict lives
-   until mavis_session_reset(). */
+/* End of message: run every check and return the verdict: always one, and
+   final (what the milter does, non-SMTP policy included; an internal
+   failure yields the on_internal_error answer). The verdict lives until
+   mavis_session_reset(). */
 const struct mavis_verdict *mavis_session_eom(struct mavis_session *s);
 /* Log the main line for the verdict (amavisd style). */
 void mavis_session_log_verdict(struct mavis_session *s, const struct mavis_verdict *v);

@@ -56,6 +56,8 @@ enum mavis_action {
 	MAVIS_ACTION_REJECT,	/* 5xx for the whole message */
 	MAVIS_ACTION_TEMPFAIL,	/* 4xx for the whole message */
 	MAVIS_ACTION_DISCARD,	/* accept and drop */
+	MAVIS_ACTION_HOLD,	/* accept into the MTA's hold queue, reason = reply text
+				   (non-SMTP mail with non_smtpd_reject_action = hold) */
 };
 const char *mavis_action_name(enum mavis_action action);
 
@@ -78,17 +80,42 @@ struct mavis_edit {
 	const char *rcpt;	/* for rcpt ops, or NULL */
 };
 
+/* An SMTP reply as fields; formatted only where it leaves the library
+   (milter reply, JSON, log line). Texts are sanitised single lines. */
+struct mavis_reply {
+	const char *rcode;	/* "250", "554", "451", ...; NULL = no reply */
+	const char *xcode;	/* "2.0.0", "5.7.0", ... */
+	const char *text;	/* after the codes */
+};
+
 struct mavis_rcpt_verdict {
 	const char *address;
 	struct mavis_ccat_pair ccat;	/* main (highest) category */
 	struct mavis_ccat_pair blocking;	/* blocking category, major -1 when passed */
 	int destiny;		/* enum mavis_destiny of the blocking ccat, or PASS */
 	bool local;
-	const char *smtp_reply;	/* "554 5.7.0 Reject, id=... - BANNED: ..." */
+	struct mavis_reply reply;	/* blocked: "554" "5.7.0" "Reject, id=... - BANNED: ...";
+					   passed: rcode NULL */
+	int delivery;		/* index into deliveries, -1 when blocked */
+};
+
+/* One copy of the message: the recipients that get it and the header edits
+   that make it theirs. Delivery 0 is the one applied in place. */
+struct mavis_delivery {
+	const size_t *rcpts;	/* indices into mavis_verdict.rcpts */
+	size_t nrcpts;
+	const struct mavis_edit *edits;	/* header edits only */
+	size_t nedits;
+};
+
+/* Time spent in one end-of-message stage (a check, quarantine). */
+struct mavis_stage_time {
+	const char *stage;	/* "mime_decode", "banned", "virus", ... */
+	unsigned long usec;
 };
 
 struct mavis_verdict {
-	enum mavis_action action;
+	enum mavis_action action;	/* final: non-SMTP policy already applied */
 	const char *rcode;	/* "250", "554", "451", ... */
 	const char *xcode;	/* "2.0.0", "5.7.0", ... */
 	const char *text;	/* reply text after the codes */
@@ -96,11 +123,23 @@ struct mavis_verdict {
 	const char *reason;	/* main reason for logs: "INFECTED (Eicar...)", "CLEAN" */
 	struct mavis_rcpt_verdict *rcpts;
 	size_t nrcpts;
+	struct mavis_delivery *deliveries;	/* passed recipients by their edits */
+	size_t ndeliveries;
+	/* What the milter does in place: delivery 0's header edits, then the
+	   envelope edits (blocked recipients removed) and quarantine marks.
+	   Passed recipients of deliveries 1.. get delivery 0's copy too
+	   (merged_deliveries): one milter transaction has one header set. */
 	struct mavis_edit *edits;
 	size_t nedits;
+	bool merged_deliveries;
 	bool virus_scanned;	/* some scanner ran on the message */
 	bool internal_error;	/* the verdict comes from a failure, not content */
+	const struct mavis_stage_time *timing;	/* per stage, in run order */
+	size_t ntiming;
 };
+
+/* Append "rcode xcode text" to out. */
+void mavis_reply_format(const struct mavis_reply *r, struct mavis_buf *out);
 
 /* Append the verdict as one JSON object (action, smtp_reply, recipients[],
    edits[], mail_id, ...). */
