@@ -2,6 +2,8 @@
 #ifndef MAVIS_TEXT_H
 #define MAVIS_TEXT_H
 
+#include <mavis/api.h>
+
 /*
  * The one sanitiser for text that comes from mail (file names, virus names,
  * header excerpts, addresses) on its way into a header field we add, an
@@ -15,10 +17,10 @@
 
 /* Replace every C0 control (CR, LF and TAB included) and DEL in s[0..len)
    with '?', in place. */
-void mavis_text_scrub(char *s, size_t len);
+MAVIS_API void mavis_text_scrub(char *s, size_t len);
 
 /* An arena copy of s scrubbed as above; NULL stays NULL. */
-const char *mavis_text_clean(struct mavis_arena *a, const char *s);
+MAVIS_API const char *mavis_text_clean(struct mavis_arena *a, const char *s);
 
 /* A header field value for a field called name: scrubbed, then folded
    (LF before a space or tab) so that no line of "name:value" is longer
@@ -27,7 +29,7 @@ const char *mavis_text_clean(struct mavis_arena *a, const char *s);
    The leading space of value, if any, is kept. */
 #define MAVIS_TEXT_FOLD_AT 78
 #define MAVIS_TEXT_LINE_MAX 998
-const char *mavis_text_header_value(struct mavis_arena *a, const char *name,
+MAVIS_API const char *mavis_text_header_value(struct mavis_arena *a, const char *name,
 				    const char *value);
 
 #endif

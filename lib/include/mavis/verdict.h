@@ -2,6 +2,8 @@
 #ifndef MAVIS_VERDICT_H
 #define MAVIS_VERDICT_H
 
+#include <mavis/api.h>
+
 /*
  * The verdict as data: what each recipient's content category and destiny
  * is, the one reply for the SMTP client, and the ordered list of edits the
@@ -44,12 +46,12 @@ struct mavis_ccat_pair {
 };
 
 /* Display name as amavisd %ccat_display_names ("Clean", "BadHdrLong", ...). */
-const char *mavis_ccat_display_name(int major, int minor);
+MAVIS_API const char *mavis_ccat_display_name(int major, int minor);
 /* Log word as amavisd log lines ("CLEAN", "BAD-HEADER-5", "INFECTED", ...). */
-const char *mavis_ccat_log_name(int major, int minor);
+MAVIS_API const char *mavis_ccat_log_name(int major, int minor);
 /* JSON/short name: "CLEAN", "CLEAN+tag", "SPAMMY", "SPAM", "UNCHECKED",
    "BANNED", "VIRUS", "BADH", "OVERSIZED", "MTA". */
-const char *mavis_ccat_short_name(int major, int minor);
+MAVIS_API const char *mavis_ccat_short_name(int major, int minor);
 
 enum mavis_action {
 	MAVIS_ACTION_ACCEPT,	/* continue delivery (with the edits) */
@@ -59,7 +61,7 @@ enum mavis_action {
 	MAVIS_ACTION_HOLD,	/* accept into the MTA's hold queue, reason = reply text
 				   (non-SMTP mail with non_smtpd_reject_action = hold) */
 };
-const char *mavis_action_name(enum mavis_action action);
+MAVIS_API const char *mavis_action_name(enum mavis_action action);
 
 enum mavis_edit_op {
 	MAVIS_EDIT_ADD_HEADER,	/* append a field (name, value) */
@@ -70,7 +72,7 @@ enum mavis_edit_op {
 	MAVIS_EDIT_ADD_RCPT,	/* add rcpt to the envelope */
 	MAVIS_EDIT_QUARANTINE,	/* the message was quarantined as value (mail_id) */
 };
-const char *mavis_edit_op_name(enum mavis_edit_op op);
+MAVIS_API const char *mavis_edit_op_name(enum mavis_edit_op op);
 
 struct mavis_edit {
 	enum mavis_edit_op op;
@@ -139,12 +141,12 @@ struct mavis_verdict {
 };
 
 /* Append "rcode xcode text" to out. */
-void mavis_reply_format(const struct mavis_reply *r, struct mavis_buf *out);
+MAVIS_API void mavis_reply_format(const struct mavis_reply *r, struct mavis_buf *out);
 
 /* Append the verdict as one JSON object (action, smtp_reply, recipients[],
    edits[], mail_id, ...). */
-void mavis_verdict_to_json(const struct mavis_verdict *v, struct mavis_buf *out);
+MAVIS_API void mavis_verdict_to_json(const struct mavis_verdict *v, struct mavis_buf *out);
 /* Append a human-readable multi-line summary. */
-void mavis_verdict_to_text(const struct mavis_verdict *v, struct mavis_buf *out);
+MAVIS_API void mavis_verdict_to_text(const struct mavis_verdict *v, struct mavis_buf *out);
 
 #endif
