@@ -938,7 +938,7 @@ static const struct mcase cases[] = {
 	{ .name = "nested-multipart-10k", .build = build_nested_multipart,
 	  .want = WANT(UNCHECKED, 2, ACCEPT, .hold = "MIME nesting deeper than 128 levels",
 		       .logs = { "bad header: MIME error: MIME nesting too deep" }, .av_fails = true),
-	  .max_secs = 10, .per_msg = 4,
+	  .max_secs = 10, .per_msg = 8,
 	  .note = "amavisd: MIME::Parser stops at max_parts (1500 entities): BADH,1 'Unable to "
 		  "parse, perhaps message contains too many parts', no hold" },
 	{ .name = "nested-rfc822-10k", .build = build_nested_rfc822,
@@ -953,7 +953,7 @@ static const struct mcase cases[] = {
 	/* header sections */
 	{ .name = "header-line-10MB", .build = build_long_header,
 	  .want = WANT(UNCHECKED, 2, ACCEPT, .logs = { "header section over limits" }),
-	  .max_secs = 10, .per_msg = 4,
+	  .max_secs = 30, .per_msg = 4,
 	  .note = "mavis: max_header_size (1M) leaves the field out of the parsed list (BADH,5 "
 		  "'Header section over limits' and UNCHECKED,2; the spool keeps its bytes); "
 		  "amavisd: 'Header line longer than 998 characters', BADH,5" },

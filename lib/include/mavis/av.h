@@ -5,7 +5,7 @@
 #include <mavis/api.h>
 
 /*
- * Virus scanning (amavisd-reference.md §6): an ordered list of primary
+ * Virus scanning: an ordered list of primary
  * scanners, a backup list tried only when no primary gave an answer, and two
  * scanner kinds:
  *
@@ -21,7 +21,7 @@
  * CLEAN. A failed scanner is FAILED with its cause; when every scanner failed
  * the result is MAVIS_AV_FAILED "ALL VIRUS SCANNERS FAILED" (or "NO VIRUS
  * SCANNERS AVAILABLE" for empty lists) and the caller must treat the mail as
- * UNCHECKED (tempfail by default, DESIGN.md §4).
+ * UNCHECKED (tempfail by default).
  *
  * The library does not log (except debug traces): mavis_av_scan() returns
  * the log lines amavisd would write, with their level, for the caller to log

@@ -35,7 +35,7 @@
 #include <mavis/arena.h>
 #include <mavis/headers.h>
 
-/* Minor content categories of CC_BADH (amavisd-reference.md §1). */
+/* Minor content categories of CC_BADH (amavisd-new's CC_BADH minors). */
 enum mavis_badh_minor {
 	MAVIS_BADH_NONE = 0,
 	MAVIS_BADH_MIME = 1,

@@ -6,7 +6,7 @@
 
 /*
  * Banned file names and types, amavisd-new style (%banned_rules,
- * @banned_filename_maps, check_for_banned_names; amavisd-reference.md §5).
+ * @banned_filename_maps, check_for_banned_names).
  *
  * Rules file format (etc/banned-rules.conf is the Debian default set):
  *

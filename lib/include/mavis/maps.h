@@ -5,7 +5,7 @@
 #include <mavis/api.h>
 
 /*
- * Lookup maps with amavisd-new semantics (amavisd-reference.md §2).
+ * Lookup maps with amavisd-new semantics.
  *
  * A map list is a comma/space separated list of tables, tried in order; the
  * first table that gives a defined result wins, a table without a match falls

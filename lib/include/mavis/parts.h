@@ -7,7 +7,7 @@
 /*
  * Message decoding: MIME tree, transfer encodings, uuencode, nested messages
  * and archives, all in memory, into a flat list of parts with amavisd-new's
- * attributes (amavisd-reference.md §5 "Decoding"). The result feeds the banned
+ * attributes (amavisd-new's decoding). The result feeds the banned
  * check (mavis/banned.h) and the virus scanners.
  *
  * Model (amavisd's decompose_mail, read from Amavis/Unpackers*.pm):

@@ -5,7 +5,7 @@
 #include <mavis/api.h>
 
 /*
- * Local file quarantine, in amavisd-new's format (amavisd-reference §10), so
+ * Local file quarantine, in amavisd-new's format, so
  * that amavisd-release, iRedAdmin and friends read our files and we read theirs.
  *
  * One quarantined copy is one file, QUARANTINE_DIR[/C]/CATEGORY-MAIL_ID[.gz]

@@ -8,7 +8,7 @@
  * The message pipeline. An engine is the process-wide state (current config
  * snapshot, shared scanners); a session is one SMTP connection (or one
  * mavisctl scan); a session carries at most one message at a time. Stage
- * functions follow the milter callbacks (DESIGN §2): work is done at the
+ * functions follow the milter callbacks: work is done at the
  * earliest stage that has the data.
  *
  * Failures while a message is received (spool I/O, bounds) do not abort the

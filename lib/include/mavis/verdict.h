@@ -7,7 +7,7 @@
 /*
  * The verdict as data: what each recipient's content category and destiny
  * is, the one reply for the SMTP client, and the ordered list of edits the
- * milter applies with smfi_* (or mavisctl scan prints). amavisd-reference §1.
+ * milter applies with smfi_* (or mavisctl scan prints).
  */
 
 #include <stdbool.h>
