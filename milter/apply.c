@@ -75,8 +75,10 @@ mavisd_apply_verdict(SMFICTX *ctx, const struct mavis_verdict *v, bool leadspc,
 	case MAVIS_ACTION_DISCARD:
 		return SMFIS_DISCARD;
 	case MAVIS_ACTION_HOLD:
-		if (smfi_quarantine(ctx, UNCONST(v->text)) == MI_SUCCESS)
+		if (smfi_quarantine(ctx, UNCONST(v->text)) == MI_SUCCESS) {
+			mavis_log_notice(log_id, "non-SMTP mail put on hold: %s", v->text);
 			return SMFIS_ACCEPT;
+		}
 		mavis_log_err(log_id, "cannot put non-SMTP mail on hold; tempfail");
 		mavisd_setreply(ctx, "451", "4.7.1", "Service temporarily unavailable, try again later");
 		return SMFIS_TEMPFAIL;

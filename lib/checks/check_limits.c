@@ -26,12 +26,18 @@ limits_run(struct mavis_check_ctx *cx)
 	static const struct mavis_finding unchecked = {
 		MAVIS_CC_UNCHECKED, 0, "UNCHECKED", NULL, NULL,
 	};
+	/* The header section is the reason: say so in the alert, as the
+	   bad-header finding beside it would. */
+	static const struct mavis_finding header_over_limits = {
+		MAVIS_CC_UNCHECKED, MAVIS_UNCHECKED_OVER_LIMITS, "UNCHECKED: over limits",
+		"BAD HEADER SECTION, Header section over limits", NULL,
+	};
 
 	for (size_t i = 0; i < cx->nrcpts; i++) {
 		struct mavis_rcpt *r = &cx->rcpts[i];
 
 		if (cx->oversized || cx->header_overflow) {
-			mavis_rcpt_add_finding(r, &over_limits);
+			mavis_rcpt_add_finding(r, cx->oversized ? &over_limits : &header_over_limits);
 			mavis_rcpt_add_finding(r, &unchecked);
 		}
 		if (cx->oversized) {
