@@ -140,6 +140,7 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 		.virus_scanned = cx.virus_scanned,
 		.has_subject = subj != NULL,
 		.subject = subj,
+		.headers_partial = m->header_overflow,
 	};
 	struct mavis_verdict *v = mavis_decide(&dm, m->rcpts, m->nrcpts, m->arena);
 	struct timespec t0;

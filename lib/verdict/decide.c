@@ -193,7 +193,7 @@ rcpt_header_edits(const struct decide_msg *m, const struct mavis_rcpt *r, struct
 			old++;
 		edits_add(l, a, &(struct mavis_edit){ MAVIS_EDIT_CHANGE_HEADER, "Subject",
 						      mavis_arena_printf(a, " %s%s", tag, old), 1, NULL });
-	} else {
+	} else if (!m->headers_partial) {
 		edits_add(l, a, &(struct mavis_edit){ MAVIS_EDIT_ADD_HEADER, "Subject",
 						      mavis_arena_printf(a, " %s", tag), -1, NULL });
 	}

@@ -20,6 +20,8 @@ struct decide_msg {
 	bool virus_scanned;		/* a virus scan gave a status */
 	bool has_subject;		/* message has a Subject field */
 	const char *subject;		/* its value (leading space kept), or NULL */
+	bool headers_partial;		/* fields past the parsed list: a Subject may
+					   be among them, so none is added */
 };
 
 /* Build the verdict and point every r[i].verdict at its part of it. Per
