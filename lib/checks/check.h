@@ -26,6 +26,7 @@
 #include <mavis/headers.h>
 #include <mavis/parts.h>
 
+#include "verdict/decide.h"
 #include "verdict/rcpt.h"
 
 /* The message as the checks see it; filled by the pipeline. */
@@ -65,6 +66,9 @@ struct mavis_check {
 	int (*run)(struct mavis_check_ctx *cx);
 	/* X-Mavis-Alert text when the run failed and the policy passes it. */
 	const char *failed_alert;
+	/* The policy for a failed run when the check has a key of its own
+	   (on_spam_scanner_failure); NULL = by status (mavis_fail_policy). */
+	enum mavis_fail_policy (*fail_policy)(const struct mavis_view *view);
 	/* Looks at the body: skipped for mail over message_size_limit, whose
 	   body was not kept whole. */
 	bool needs_body;

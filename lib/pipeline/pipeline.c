@@ -118,7 +118,8 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 				continue;
 			if (rc != MAVIS_ERR_SCANNER)
 				msg_fail(s, m, rc, "%s", cx.fail_text[0] ? cx.fail_text : c->name);
-			enum mavis_fail_policy pol = mavis_fail_policy(s->view, rc);
+			enum mavis_fail_policy pol = c->fail_policy ? c->fail_policy(s->view)
+							 : mavis_fail_policy(s->view, rc);
 			if (pol != MAVIS_FAIL_PASS)
 				return mavis_verdict_failure(pol, rc, lid, m->mail_id, m->rcpts, m->nrcpts,
 							     m->arena);

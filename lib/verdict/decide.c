@@ -129,9 +129,9 @@ static const char *
 subject_tag_of(const struct decide_msg *m, const struct mavis_rcpt *r)
 {
 	for (size_t i = 0; i < r->nfindings; i++) {
-		const char *tag = NULL;
+		const char *tag = r->findings[i].subject_tag;
 
-		switch (r->findings[i].major) {
+		switch (tag ? -1 : r->findings[i].major) {
 		case MAVIS_CC_VIRUS:
 			tag = mavis_view_str(m->view, MAVIS_KEY_VIRUS_SUBJECT_TAG);
 			break;
@@ -181,8 +181,8 @@ rcpt_header_edits(const struct decide_msg *m, const struct mavis_rcpt *r, struct
 						      mavis_arena_printf(a, " %s", main->alert), 0,
 						      NULL });
 	for (size_t i = 0; i < r->nheaders; i++)
-		edits_add(l, a, &(struct mavis_edit){ MAVIS_EDIT_INSERT_HEADER, r->headers[i].name,
-						      r->headers[i].value, 0, NULL });
+		edits_add(l, a, &(struct mavis_edit){ r->headers[i].op, r->headers[i].name,
+						      r->headers[i].value, r->headers[i].index, NULL });
 	tag = r->local ? subject_tag_of(m, r) : NULL;
 	if (tag == NULL)
 		return;

@@ -36,9 +36,8 @@ mavis_rcpt_finding(const struct mavis_rcpt *r, int major, int minor)
 	return NULL;
 }
 
-void
-mavis_rcpt_add_header(struct mavis_rcpt *r, struct mavis_arena *a, const char *name,
-		      const char *value)
+static void
+push_header(struct mavis_rcpt *r, struct mavis_arena *a, const struct mavis_rcpt_header *h)
 {
 	if (r->nheaders == r->capheaders) {
 		size_t cap = r->capheaders ? r->capheaders * 2 : 4;
@@ -49,5 +48,18 @@ mavis_rcpt_add_header(struct mavis_rcpt *r, struct mavis_arena *a, const char *n
 		r->headers = nh;
 		r->capheaders = cap;
 	}
-	r->headers[r->nheaders++] = (struct mavis_rcpt_header){ name, value };
+	r->headers[r->nheaders++] = *h;
+}
+
+void
+mavis_rcpt_add_header(struct mavis_rcpt *r, struct mavis_arena *a, const char *name,
+		      const char *value)
+{
+	push_header(r, a, &(struct mavis_rcpt_header){ MAVIS_EDIT_INSERT_HEADER, name, value, 0 });
+}
+
+void
+mavis_rcpt_delete_header(struct mavis_rcpt *r, struct mavis_arena *a, const char *name, int index)
+{
+	push_header(r, a, &(struct mavis_rcpt_header){ MAVIS_EDIT_DELETE_HEADER, name, NULL, index });
 }

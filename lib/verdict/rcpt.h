@@ -30,13 +30,20 @@ struct mavis_finding {
 				   ccat of a passed recipient, or NULL */
 	const char *log_text;	/* main reason in the log line, NULL = the
 				   ccat's log name ("INFECTED (Eicar)") */
+	const char *subject_tag;	/* Subject prefix for a local recipient,
+					   NULL = the ccat's (virus_subject_tag,
+					   undecipherable_subject_tag) */
 };
 
-/* A header field a check adds to the copy of a passed recipient
-   (X-Virus-Scanned, X-Spam-*): inserted at the top in the order added. */
+/* A header edit a check makes to the copy of a passed recipient:
+   X-Virus-Scanned, X-Spam-* inserted (op INSERT_HEADER, index 0: each one
+   above the ones before), or an existing field deleted (DELETE_HEADER,
+   index = its occurrence). Applied in the order added. */
 struct mavis_rcpt_header {
+	enum mavis_edit_op op;
 	const char *name;
-	const char *value;	/* leading space included */
+	const char *value;	/* leading space included; NULL for a delete */
+	int index;
 };
 
 struct mavis_rcpt {
@@ -68,9 +75,12 @@ void mavis_rcpt_add_finding(struct mavis_rcpt *r, const struct mavis_finding *f)
 const struct mavis_finding *mavis_rcpt_finding(const struct mavis_rcpt *r, int major,
 					       int minor);
 
-/* Queue a header field for this recipient's copy (name and value are kept,
-   not copied: arena memory). */
+/* Queue a field to insert at the top of this recipient's copy (name and
+   value are kept, not copied: arena memory). */
 void mavis_rcpt_add_header(struct mavis_rcpt *r, struct mavis_arena *a, const char *name,
 			   const char *value);
+/* Queue the deletion of occurrence index (1-based) of field name. */
+void mavis_rcpt_delete_header(struct mavis_rcpt *r, struct mavis_arena *a, const char *name,
+			      int index);
 
 #endif
