@@ -59,9 +59,9 @@ decode_run(struct mavis_check_ctx *cx)
 		mavis_badh_add_mime_error(cx->badh, cx->badh_allowed, d->mime_error);
 	if (d->unchecked_minor < 0)
 		return 0;
-	struct mavis_finding f = { MAVIS_CC_UNCHECKED, d->unchecked_minor,
-				   unchecked_reason(d->unchecked_minor), NULL, NULL };
-	struct mavis_finding f0 = { MAVIS_CC_UNCHECKED, 0, "UNCHECKED", NULL, NULL };
+	struct mavis_finding f = { .major = MAVIS_CC_UNCHECKED, .minor = d->unchecked_minor,
+				   .reason = unchecked_reason(d->unchecked_minor) };
+	struct mavis_finding f0 = { .major = MAVIS_CC_UNCHECKED, .reason = "UNCHECKED" };
 	for (size_t i = 0; i < cx->nrcpts; i++) {
 		/* Ambiguous content is for everyone; the other minors are
 		   virus-check concerns, skipped for bypass_virus (amavisd). */

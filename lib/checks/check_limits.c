@@ -17,20 +17,22 @@ static int
 limits_run(struct mavis_check_ctx *cx)
 {
 	static const struct mavis_finding oversized = {
-		MAVIS_CC_OVERSIZED, 0, "Message size exceeds recipient's size limit", NULL, NULL,
+		.major = MAVIS_CC_OVERSIZED, .reason = "Message size exceeds recipient's size limit",
 	};
 	/* What was not looked at is never CLEAN. */
 	static const struct mavis_finding over_limits = {
-		MAVIS_CC_UNCHECKED, MAVIS_UNCHECKED_OVER_LIMITS, "UNCHECKED: over limits", NULL, NULL,
+		.major = MAVIS_CC_UNCHECKED, .minor = MAVIS_UNCHECKED_OVER_LIMITS,
+		.reason = "UNCHECKED: over limits",
 	};
 	static const struct mavis_finding unchecked = {
-		MAVIS_CC_UNCHECKED, 0, "UNCHECKED", NULL, NULL,
+		.major = MAVIS_CC_UNCHECKED, .reason = "UNCHECKED",
 	};
 	/* The header section is the reason: say so in the alert, as the
 	   bad-header finding beside it would. */
 	static const struct mavis_finding header_over_limits = {
-		MAVIS_CC_UNCHECKED, MAVIS_UNCHECKED_OVER_LIMITS, "UNCHECKED: over limits",
-		"BAD HEADER SECTION, Header section over limits", NULL,
+		.major = MAVIS_CC_UNCHECKED, .minor = MAVIS_UNCHECKED_OVER_LIMITS,
+		.reason = "UNCHECKED: over limits",
+		.alert = "BAD HEADER SECTION, Header section over limits",
 	};
 
 	for (size_t i = 0; i < cx->nrcpts; i++) {

@@ -51,7 +51,7 @@ virus_run(struct mavis_check_ctx *cx)
 	const char *xline = *xtag ? mavis_arena_printf(cx->arena, " %s",
 						       mavis_view_str(cx->view, MAVIS_KEY_X_HEADER_LINE))
 				  : NULL;
-	struct mavis_finding f = { MAVIS_CC_VIRUS, 0, NULL, NULL, NULL };
+	struct mavis_finding f = { .major = MAVIS_CC_VIRUS };
 	if (res.status == MAVIS_AV_INFECTED) {
 		mavis_log_info(cx->log_id, "virus_scan: (%s), detected by %s", res.text, res.scanners);
 		f.reason = mavis_arena_printf(cx->arena, "INFECTED: %s", res.text);

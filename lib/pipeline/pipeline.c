@@ -51,7 +51,7 @@ usec_since(const struct timespec *t0)
 static void
 mark_unchecked(struct mavis_check_ctx *cx, const struct mavis_check *c, const char *alert)
 {
-	struct mavis_finding f = { MAVIS_CC_UNCHECKED, 0, "UNCHECKED", alert, NULL };
+	struct mavis_finding f = { .major = MAVIS_CC_UNCHECKED, .reason = "UNCHECKED", .alert = alert };
 
 	for (size_t i = 0; i < cx->nrcpts; i++)
 		if (c == NULL || c->wanted(cx, &cx->rcpts[i]))

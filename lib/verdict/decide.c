@@ -45,7 +45,7 @@ status_of(struct mavis_ccat_pair c, const char **rcode, const char **xcode)
 	*xcode = "5.7.0";
 }
 
-static const struct mavis_finding clean_finding = { MAVIS_CC_CLEAN, 0, "CLEAN", NULL, NULL };
+static const struct mavis_finding clean_finding = { .major = MAVIS_CC_CLEAN, .reason = "CLEAN" };
 
 /* The recipient's findings, most important first, with CLEAN at the end
    (amavisd always has CC_CLEAN in the list). */
