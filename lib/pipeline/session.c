@@ -181,6 +181,41 @@ rcpt_bool(struct mavis_session *s, enum mavis_key key, const char *addr, int *fa
 	return rc > 0 && mavis_map_value_bool(res.value);
 }
 
+/* The settings of r (and the spam maps' values for it) that decide what
+   is added to its copy or what becomes of it, as one comparable string. */
+static const char *
+rcpt_signature(struct mavis_session *s, const struct mavis_rcpt *r, int *failed,
+	       struct mavis_error *err)
+{
+	static const enum mavis_key spam_keys[] = {
+		MAVIS_KEY_SPAM_TAG_LEVEL_MAPS,	 MAVIS_KEY_SPAM_TAG2_LEVEL_MAPS,
+		MAVIS_KEY_SPAM_TAG3_LEVEL_MAPS,	 MAVIS_KEY_SPAM_KILL_LEVEL_MAPS,
+		MAVIS_KEY_SPAM_SUBJECT_TAG_MAPS, MAVIS_KEY_SPAM_SUBJECT_TAG2_MAPS,
+		MAVIS_KEY_SPAM_SUBJECT_TAG3_MAPS,
+	};
+	struct mavis_arena *a = s->msg->arena;
+	struct mavis_buf b = { 0 };
+	const char *sig;
+
+	mavis_buf_printf(&b, "%d%d%d%d%d|", r->local, r->bypass_virus, r->bypass_spam,
+			 r->bypass_banned, r->bypass_header);
+	for (int c = 0; c < MAVIS_CC_COUNT; c++)
+		mavis_buf_putc(&b, r->lover[c] ? '1' : '0');
+	mavis_buf_printf(&b, "|%llu|%s", r->has_size_limit ? (unsigned long long)r->size_limit : 0ULL,
+			 r->banned_rulesets ? r->banned_rulesets : "");
+	for (size_t k = 0; k < sizeof(spam_keys) / sizeof(spam_keys[0]); k++) {
+		struct mavis_map_result res;
+		int rc = mavis_view_lookup(s->view, spam_keys[k], r->addr, a, &res, err);
+
+		if (rc < 0)
+			*failed = rc;
+		mavis_buf_printf(&b, "|%s", rc > 0 && res.value ? res.value : "");
+	}
+	sig = mavis_arena_strdup(a, mavis_buf_str(&b));
+	mavis_buf_free(&b);
+	return sig;
+}
+
 int
 mavis_session_rcpt(struct mavis_session *s, const char *rcpt, struct mavis_reply *reply,
 		   struct mavis_error *err)
@@ -250,8 +285,24 @@ mavis_session_rcpt(struct mavis_session *s, const char *rcpt, struct mavis_reply
 		r->quarantine_to[qto[q].ccat] = rc > 0 ? res.value : "";
 	}
 	r->quarantine_to[MAVIS_CC_SPAMMY] = r->quarantine_to[MAVIS_CC_SPAM];
+	r->signature = rcpt_signature(s, r, &failed, err);
 	if (failed < 0)
 		return failed;
+	if (m->nrcpts > 0 && strcmp(r->signature, m->rcpts[0].signature) != 0) {
+		if (!s->non_smtpd && mavis_view_bool(s->view, MAVIS_KEY_RECIPIENT_BUCKETING)) {
+			/* The milter protocol gives one header set per
+			   transaction: the client sends this one in its own. */
+			reply->rcode = "452";
+			reply->xcode = "4.5.3";
+			reply->text = "Recipient policy differs, try again";
+			mavis_log_info(mavis_session_log_id(s), "RCPT <%s>: policy differs from <%s>: 452",
+				       r->addr, m->rcpts[0].addr);
+			return 1;
+		}
+		mavis_log_info(mavis_session_log_id(s),
+			       "RCPT <%s>: policy differs from <%s>, same transaction%s", r->addr,
+			       m->rcpts[0].addr, s->non_smtpd ? " (non-SMTP mail cannot be split)" : "");
+	}
 	m->nrcpts++;
 	return 0;
 }

@@ -56,6 +56,10 @@ struct mavis_rcpt {
 	uint64_t size_limit;
 	const char *banned_rulesets;	/* banned_filename_maps value, NULL = DEFAULT */
 	const char *quarantine_to[MAVIS_CC_COUNT];	/* *_quarantine_to_maps, "" = none */
+	/* Every setting that changes what is added to this recipient's copy or
+	   its fate, as one string: recipients with equal signatures can share
+	   one transaction (recipient bucketing). */
+	const char *signature;
 
 	/* findings, descending by (major, minor); CLEAN is implied */
 	struct mavis_finding findings[MAVIS_RCPT_MAX_FINDINGS];

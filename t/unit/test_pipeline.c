@@ -44,6 +44,7 @@ base_conf(void)
 	snprintf(buf, sizeof(buf),
 		 "myhostname = mx.example.com\n"
 		 "local_domains_maps = .example.com\n"
+		 "recipient_bucketing = no\n"
 		 "tmp_dir = %s\n"
 		 "clamav_database_dir = %s\n"
 		 "banned_rules_file = %s/etc/banned-rules.conf\n",
@@ -795,6 +796,49 @@ test_hostile(void)
 	mavis_buf_free(&m);
 }
 
+/* Recipient bucketing: a recipient whose settings differ from the first
+   one's gets 452 4.5.3 at RCPT (SMTP only); equal ones share the
+   transaction. */
+static void
+test_bucketing(void)
+{
+	struct mavis_error err = { 0 };
+	struct mavis_buf conf = { 0 };
+	struct mavis_config *cfg = NULL;
+	struct mavis_engine *e = NULL;
+	struct mavis_session *s = NULL;
+	struct mavis_reply reply;
+	struct mavis_session_info info = { .client_addr = "203.0.113.7" };
+
+	mavis_buf_puts(&conf, base_conf());
+	mavis_buf_puts(&conf, "recipient_bucketing = yes\n"
+			      "spam_tag2_level_maps = inline:{carol@example.com=3}, 6.31\n");
+	if (mavis_config_load_string(mavis_buf_str(&conf), "bucket.conf", NULL, &cfg, &err) < 0 ||
+	    mavis_engine_new(cfg, &e, &err) < 0 || mavis_session_new(e, &info, &s, &err) < 0) {
+		test_fail(__FILE__, __LINE__, "setup: %s", err.text);
+		goto out;
+	}
+	for (int non_smtpd = 0; non_smtpd <= 1; non_smtpd++) {
+		CHECK_INT(mavis_session_mail(s, "a@example.net", NULL, &err), 0);
+		mavis_session_set_non_smtpd(s, non_smtpd);
+		CHECK_INT(mavis_session_rcpt(s, "bob@example.com", &reply, &err), 0);
+		CHECK_INT(mavis_session_rcpt(s, "dave@example.com", &reply, &err), 0);
+		/* not local: no subject tags or spam fields for it */
+		int rc = mavis_session_rcpt(s, "eve@example.org", &reply, &err);
+		CHECK_INT(rc, non_smtpd ? 0 : 1);
+		if (rc == 1)
+			CHECK(strcmp(reply.rcode, "452") == 0 && strcmp(reply.xcode, "4.5.3") == 0);
+		/* another tag2 level */
+		CHECK_INT(mavis_session_rcpt(s, "carol@example.com", &reply, &err), non_smtpd ? 0 : 1);
+		mavis_session_reset(s);
+	}
+out:
+	mavis_buf_free(&conf);
+	mavis_session_free(&s);
+	mavis_engine_free(&e);
+	mavis_config_unref(&cfg);
+}
+
 /* The verdict's own shape: deliveries, the final action for non-SMTP
    mail, the text sanitiser, the generated choice constants. */
 static void
@@ -883,5 +927,6 @@ main(void)
 	TEST_RUN(test_reload_broken_db);
 	TEST_RUN(test_hostile);
 	TEST_RUN(test_verdict_shape);
+	TEST_RUN(test_bucketing);
 	return test_exit();
 }
