@@ -252,7 +252,7 @@ rspamd_check(struct rspamd_client *c, const struct mavis_spam_request *req,
 	struct curl_slist *hdrs = NULL;
 	char ebuf[CURL_ERROR_SIZE] = "";
 	uint64_t now = spam_now_ms();
-	long timeout, ctimeout, status = 0;
+	long timeout, ctimeout, status = 0, oserr = 0;
 	bool ok = true, reusable = false;
 	CURLcode cc;
 	CURL *h;
@@ -311,6 +311,10 @@ rspamd_check(struct rspamd_client *c, const struct mavis_spam_request *req,
 		if (sink.over || cc == CURLE_FILESIZE_EXCEEDED)
 			rc = mavis_error_set(err, MAVIS_ERR_SCANNER, "reply larger than %zu bytes",
 					     lim->max_reply);
+		else if (cc == CURLE_COULDNT_CONNECT &&
+			 curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK && oserr)
+			rc = mavis_error_set(err, MAVIS_ERR_SCANNER, "connect: %s",
+					     strerror((int)oserr));
 		else if (cc == CURLE_OPERATION_TIMEDOUT)
 			rc = mavis_error_set(err, MAVIS_ERR_SCANNER, "timed out: %s",
 					     ebuf[0] ? ebuf : curl_easy_strerror(cc));

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <mavis/buf.h>
 #include <mavis/config.h>
 #include <mavis/spam.h>
 
@@ -856,10 +857,305 @@ test_clients(void)
 	mavis_spam_scanners_free(&s);
 }
 
+/* ---- live scanners (t/e2e/test_spam_scanners.sh starts them) ---- */
+
+static const char *
+env_or_null(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+/* GTUBE, put together at run time like the EICAR string in test_av.c. */
+static char *
+gtube_msg(void)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+		"Received: from client.example (client.example [93.184.216.34])\r\n"
+		"\tby mx.example.org (Postfix) with ESMTP id 4ABCDEF\r\n"
+		"\tfor <b@example.org>; Mon, 1 Dec 2025 10:00:00 +0000 (UTC)\r\n"
+		"From: Spammer <a@example.com>\r\nTo: b@example.org\r\n"
+		"Subject: Buy now\r\nDate: Mon, 1 Dec 2025 10:00:00 +0000\r\n"
+		"Message-ID: <gtube-1@example.com>\r\n\r\n"
+		"This is the GTUBE, the\r\n\tGeneric\r\n\tTest for\r\n\tUnsolicited\r\n"
+		"\tBulk\r\n\tEmail\r\n\r\n%s%s\r\n",
+		"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-",
+		"ANTI-UBE-TEST-EMAIL*C.34X");
+	return buf;
+}
+
+static const char ham_msg[] =
+	"Received: from client.example (client.example [93.184.216.34])\r\n"
+	"\tby mx.example.org (Postfix) with ESMTP id 4ABCDF0\r\n"
+	"\tfor <bob@example.org>; Mon, 1 Dec 2025 10:00:00 +0000 (UTC)\r\n"
+	"From: Alice Example <alice@example.com>\r\n"
+	"To: Bob Example <bob@example.org>\r\n"
+	"Subject: Minutes of Tuesday's meeting\r\n"
+	"Date: Mon, 1 Dec 2025 09:59:58 +0000\r\n"
+	"Message-ID: <20251201095958.12345@client.example>\r\n"
+	"MIME-Version: 1.0\r\n"
+	"Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+	"Hi Bob,\r\n\r\n"
+	"here are the notes from Tuesday. We agreed to move the release to the\r\n"
+	"second week of January, after the test machines are back from repair.\r\n"
+	"Carol will update the schedule and send it around on Thursday.\r\n\r\n"
+	"Could you check whether the build scripts still work with the new\r\n"
+	"compiler version? Last time the warnings flag broke two of them.\r\n\r\n"
+	"Thanks,\r\nAlice\r\n";
+
+static struct mavis_spam_scanners *
+live_list(const char *s1, const char *s2, unsigned timeout_ms)
+{
+	return scanners(timeout_ms, 0, s1, s2);
+}
+
+static int
+live_scan(struct mavis_spam_scanners *s, const char *m, size_t len, struct mavis_spam_result *r)
+{
+	struct mavis_spam_request req = request();
+	struct mavis_error err = { 0 };
+
+	req.msg = m;
+	req.len = len;
+	req.helo = "client.example";
+	req.spamd_user = NULL;
+	req.settings_id = NULL;
+	return mavis_spam_scan(s, &req, A, r, &err);
+}
+
+static void
+live_verdict(const char *which, const struct mavis_spam_result *r, bool want_spam)
+{
+	struct mavis_spam_rcpt rc = { .scan = r, .local = true, .levels = deb_levels(),
+				      .subject_tag2 = "***SPAM*** " };
+	struct mavis_spam_eval e;
+
+	CHECK_INT(mavis_spam_rcpt_eval(&rc, NULL, A, &e), 0);
+	printf("%s: %s score=%g (%u ms) tests=%s\n", which, r->scanner, r->score, r->elapsed_ms,
+	       e.tests);
+	for (size_t i = 0; i < e.n_fields; i++)
+		printf("  %s: %s\n", e.fields[i].name, e.fields[i].value);
+	if (want_spam && (e.ccat != MAVIS_SPAM_CC_SPAM || r->score < 6.31))
+		test_fail(__FILE__, __LINE__, "%s: not spam (score %g)", which, r->score);
+	if (!want_spam && (e.kill || e.tag2))
+		test_fail(__FILE__, __LINE__, "%s: ham called spam (score %g)", which, r->score);
+}
+
+static void
+live_fail(const char *which, const char *spec, const char *want, unsigned timeout_ms)
+{
+	struct mavis_spam_scanners *s = live_list(spec, NULL, timeout_ms);
+	struct mavis_spam_result r;
+	int rc = live_scan(s, ham_msg, sizeof(ham_msg) - 1, &r);
+
+	printf("%s: rc=%d status=%d %u ms error=%s\n", which, rc, r.status, r.elapsed_ms,
+	       r.error ? r.error : "(null)");
+	if (rc != MAVIS_ERR_SCANNER || r.status != MAVIS_SPAM_FAILED || r.n_tests != 0 ||
+	    r.error == NULL || strstr(r.error, want) == NULL)
+		test_fail(__FILE__, __LINE__, "%s: rc %d, error \"%s\", want \"%s\"", which, rc,
+			  r.error ? r.error : "(null)", want);
+	if (r.elapsed_ms > timeout_ms + 1000)
+		test_fail(__FILE__, __LINE__, "%s: %u ms for a %u ms timeout", which,
+			  r.elapsed_ms, timeout_ms);
+	mavis_spam_scanners_free(&s);
+}
+
+struct live_thread {
+	struct mavis_spam_scanners *s;
+	int n, failed;
+	struct mavis_arena *a;
+};
+
+static void *
+live_thread_main(void *arg)
+{
+	struct live_thread *t = arg;
+
+	for (int i = 0; i < t->n; i++) {
+		struct mavis_spam_request req = request();
+		struct mavis_spam_result r;
+		struct mavis_error err = { 0 };
+
+		req.msg = ham_msg;
+		req.len = sizeof(ham_msg) - 1;
+		req.spamd_user = NULL;
+		req.settings_id = NULL;
+		if (mavis_spam_scan(t->s, &req, t->a, &r, &err) != 0)
+			t->failed++;
+		mavis_arena_reset(t->a);
+	}
+	return NULL;
+}
+
+/* n threads x per scans of the ham message; prints the rate. */
+static void
+live_concurrent(const char *which, const char *spec, int n, int per)
+{
+	struct mavis_spam_scanners *s = live_list(spec, NULL, 30000);
+	struct live_thread t[8];
+	pthread_t th[8];
+	uint64_t t0 = spam_now_ms();
+	int failed = 0;
+
+	for (int i = 0; i < n; i++) {
+		t[i] = (struct live_thread){ .s = s, .n = per, .a = mavis_arena_new(0) };
+		pthread_create(&th[i], NULL, live_thread_main, &t[i]);
+	}
+	for (int i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		failed += t[i].failed;
+		mavis_arena_free(&t[i].a);
+	}
+	uint64_t ms = spam_now_ms() - t0;
+	printf("%s: %d threads x %d scans in %llu ms (%.1f ms/scan, %d failed)\n", which, n, per,
+	       (unsigned long long)ms, (double)ms / (n * per), failed);
+	CHECK_INT(failed, 0);
+	mavis_spam_scanners_free(&s);
+}
+
+/* Up to max messages of a corpus split: every one scored, few misjudged. */
+static void
+live_corpus(const char *which, const char *spec, const char *dir, const char *split,
+	    int max, bool spam)
+{
+	char path[2200], line[1024];
+	struct mavis_spam_scanners *s = live_list(spec, NULL, 30000);
+	int n = 0, hits = 0, failed = 0;
+	uint64_t t0 = spam_now_ms();
+	FILE *l;
+
+	snprintf(path, sizeof(path), "%s/%s.list", dir, split);
+	l = fopen(path, "r");
+	if (l == NULL) {
+		printf("%s: no %s, corpus part skipped\n", which, path);
+		mavis_spam_scanners_free(&s);
+		return;
+	}
+	while (n < max && fgets(line, sizeof(line), l)) {
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(path, sizeof(path), "%s/%s", dir, line);
+		FILE *f = fopen(path, "rb");
+		if (f == NULL)
+			continue;
+		char *buf = mavis_arena_alloc(A, 600 * 1024);
+		size_t len = fread(buf, 1, 600 * 1024, f);
+		fclose(f);
+		struct mavis_spam_result r;
+		if (live_scan(s, buf, len, &r) != 0) {
+			failed++;
+			printf("  %s: %s\n", line, r.error);
+		} else if ((r.score >= 6.31) == spam) {
+			hits++;
+		}
+		n++;
+		mavis_arena_reset(A);
+	}
+	fclose(l);
+	uint64_t ms = spam_now_ms() - t0;
+	printf("%s: %s: %d messages, %d judged %s, %d failed, %.1f ms/msg\n", which, split, n,
+	       hits, spam ? "spam" : "ham", failed, n ? (double)ms / n : 0.0);
+	CHECK_INT(failed, 0);
+	/* local tests only: spam detection is weak, but ham must stay ham */
+	if (!spam && hits < n - n / 10)
+		test_fail(__FILE__, __LINE__, "%s: %d of %d ham messages above kill level", which,
+			  n - hits, n);
+	mavis_spam_scanners_free(&s);
+}
+
+static void
+test_live(void)
+{
+	const char *spamd = env_or_null("SPAM_LIVE_SPAMD");
+	const char *rspamd = env_or_null("SPAM_LIVE_RSPAMD");
+	const char *dead = env_or_null("SPAM_LIVE_DEAD");
+	const char *corpus = env_or_null("SPAM_LIVE_CORPUS");
+	const char *specs[] = { spamd, rspamd };
+	char *gtube = gtube_msg();
+
+	for (int k = 0; k < 2; k++) {
+		struct mavis_spam_scanners *s;
+		struct mavis_spam_result r;
+
+		if (specs[k] == NULL)
+			continue;
+		s = live_list(specs[k], NULL, 30000);
+		CHECK_INT(live_scan(s, gtube, strlen(gtube), &r), 0);
+		if (r.status == MAVIS_SPAM_OK) {
+			live_verdict("GTUBE", &r, true);
+			if (k == 0) {
+				bool seen = false;
+				for (size_t i = 0; i < r.n_tests; i++)
+					seen = seen || strcmp(r.tests[i].name, "GTUBE") == 0;
+				CHECK(seen);
+			}
+		} else {
+			test_fail(__FILE__, __LINE__, "GTUBE: %s", r.error);
+		}
+		CHECK_INT(live_scan(s, ham_msg, sizeof(ham_msg) - 1, &r), 0);
+		if (r.status == MAVIS_SPAM_OK)
+			live_verdict("ham", &r, false);
+		else
+			test_fail(__FILE__, __LINE__, "ham: %s", r.error);
+
+		/* a larger message (about 300 KB) goes through whole */
+		struct mavis_buf big = { 0 };
+		mavis_buf_puts(&big, ham_msg);
+		for (int i = 0; big.len < 300 * 1024; i++)
+			mavis_buf_printf(&big, "line %d of a long but ordinary text body.\r\n", i);
+		CHECK_INT(live_scan(s, big.data, big.len, &r), 0);
+		printf("300K: %s %s score=%g %u ms\n", r.scanner,
+		       r.status == MAVIS_SPAM_OK ? "OK" : r.error, r.score, r.elapsed_ms);
+		mavis_buf_free(&big);
+		mavis_spam_scanners_free(&s);
+
+		/* failover from a dead scanner */
+		if (dead != NULL) {
+			s = live_list(dead, specs[k], 30000);
+			CHECK_INT(live_scan(s, gtube, strlen(gtube), &r), 0);
+			CHECK(r.status == MAVIS_SPAM_OK && r.score >= 6.31);
+			CHECK_STR(r.scanner, specs[k]);
+			mavis_spam_scanners_free(&s);
+		}
+		live_concurrent(k == 0 ? "spamd concurrent" : "rspamd concurrent", specs[k], 4,
+				k == 0 ? 5 : 50);
+		if (corpus != NULL) {
+			live_corpus(k == 0 ? "spamd" : "rspamd", specs[k], corpus, "easy-ham-1", 25,
+				    false);
+			live_corpus(k == 0 ? "spamd" : "rspamd", specs[k], corpus, "spam-1", 25, true);
+		}
+	}
+
+	static const struct {
+		const char *env, *want;
+	} faults[] = {
+		{ "SPAM_LIVE_DEAD", "Connection refused" },
+		{ "SPAM_LIVE_DEAD_RSPAMD", "refused" },
+		{ "SPAM_LIVE_HANG_SPAMD", "timed out waiting for the reply" },
+		{ "SPAM_LIVE_HANG_RSPAMD", "timed out" },
+		{ "SPAM_LIVE_GARBAGE_SPAMD", "not a spamd reply" },
+		{ "SPAM_LIVE_GARBAGE_RSPAMD", "" },
+		{ "SPAM_LIVE_JUNKJSON_RSPAMD", "not JSON" },
+	};
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		const char *spec = env_or_null(faults[i].env);
+
+		if (spec != NULL)
+			live_fail(faults[i].env, spec, faults[i].want, 2000);
+	}
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	A = mavis_arena_new(0);
+	if (argc > 1 && strcmp(argv[1], "live") == 0) {
+		TEST_RUN(test_live);
+		mavis_arena_free(&A);
+		return test_exit();
+	}
 	TEST_RUN(test_fmt);
 	TEST_RUN(test_fold);
 	TEST_RUN(test_eval);
