@@ -317,6 +317,78 @@ test_eval(void)
 	CHECK(!mavis_spam_is_spam_header("X-Virus-Scanned", 15));
 }
 
+/* ---- per-recipient settings from the view ---- */
+
+static void
+test_lookup(void)
+{
+	struct mavis_config *cfg = NULL;
+	struct mavis_error err = { 0 };
+	const char *text =
+		"mydomain = example.org\n"
+		"spam_tag2_level_maps = inline:{vip@example.org=20}, 6.31\n"
+		"spam_subject_tag3_maps = inline:{vip@example.org=[3]}\n"
+		"bypass_spam_checks_maps = nospam@example.org\n"
+		"whitelist_sender_maps = friend@example.com\n"
+		"blacklist_sender_maps = .spammer.test\n"
+		"score_sender_maps = inline:{boost@example.com=3.5, .example.net=-1}\n"
+		"spam_level_char = #\n"
+		"remove_existing_spam_headers = no\n";
+
+	CHECK_INT(mavis_config_load_string(text, "spam.conf", NULL, &cfg, &err), 0);
+	if (cfg == NULL) {
+		fprintf(stderr, "%s\n", err.text);
+		return;
+	}
+	struct mavis_view *v = mavis_view_new(cfg);
+	static const struct {
+		const char *rcpt;
+		const char *senders[2];
+		double tag2, boost;
+		bool local, bypassed, wl, bl;
+		const char *subj2, *subj3;
+	} cases[] = {
+		{ "bob@example.org", { "x@example.com", NULL }, 6.31, 0, true, false, false, false,
+		  "***SPAM*** ", NULL },
+		{ "vip@example.org", { "friend@example.com", NULL }, 20, 0, true, false, true, false,
+		  "***SPAM*** ", "[3]" },
+		{ "odd@example.org", { "a@mx.spammer.test", "boost@example.com" }, 6.31, 3.5, true,
+		  false, false, true, "***SPAM*** ", NULL },
+		{ "nospam@example.org", { "a@b.example.net", "c@example.net" }, 6.31, -2, true, true,
+		  false, false, "***SPAM*** ", NULL },
+		{ "remote@elsewhere.test", { "", NULL }, 6.31, 0, false, false, false, false,
+		  "***SPAM*** ", NULL },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mavis_spam_rcpt r = { 0 };
+		size_t ns = cases[i].senders[1] ? 2 : 1;
+
+		CHECK_INT(mavis_spam_rcpt_lookup(v, cases[i].rcpt, cases[i].senders, ns, A, &r, &err),
+			  0);
+		bool tag2_ok = isnan(cases[i].tag2) ? isnan(r.levels.tag2)
+						    : r.levels.tag2 == cases[i].tag2;
+		if (!tag2_ok || r.boost != cases[i].boost || r.local != cases[i].local ||
+		    r.bypassed != cases[i].bypassed || r.whitelisted != cases[i].wl ||
+		    r.blacklisted != cases[i].bl || r.remove_existing_headers ||
+		    r.levels.tag != 2 || r.levels.kill != 6.31 || r.levels.dsn_cutoff != 10 ||
+		    !isnan(r.levels.tag3) || !isnan(r.levels.quarantine_cutoff))
+			test_fail(__FILE__, __LINE__, "%s: tag2 %g boost %g local %d bypass %d wl %d bl %d",
+				  cases[i].rcpt, r.levels.tag2, r.boost, r.local, r.bypassed,
+				  r.whitelisted, r.blacklisted);
+		CHECK_STR(r.subject_tag2, cases[i].subj2);
+		if (cases[i].subj3)
+			CHECK_STR(r.subject_tag3, cases[i].subj3);
+		else
+			CHECK(r.subject_tag3 == NULL);
+	}
+	struct mavis_spam_hdr_opts o;
+	mavis_spam_hdr_opts_from_view(v, &o);
+	CHECK_STR(o.level_char, "#");
+	CHECK(!o.report_field);
+	mavis_view_free(&v);
+	mavis_config_unref(&cfg);
+}
+
 /* ---- protocol parsers ---- */
 
 static const char gtube_reply[] =
@@ -1159,6 +1231,7 @@ main(int argc, char **argv)
 	TEST_RUN(test_fmt);
 	TEST_RUN(test_fold);
 	TEST_RUN(test_eval);
+	TEST_RUN(test_lookup);
 	TEST_RUN(test_spamd_parse);
 	TEST_RUN(test_rspamd_parse);
 	TEST_RUN(test_specs);

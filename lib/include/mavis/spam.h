@@ -229,6 +229,25 @@ struct mavis_spam_eval {
 int mavis_spam_rcpt_eval(const struct mavis_spam_rcpt *r, const struct mavis_spam_hdr_opts *o,
 			 struct mavis_arena *a, struct mavis_spam_eval *out);
 
+/*
+ * Fill r's settings from a message's view (everything but scan and
+ * autolearn): the level and subject tag maps, bypass_spam_checks_maps and
+ * local_domains_maps keyed by rcpt, remove_existing_spam_headers; for each
+ * of the n senders (amavisd checks the envelope sender and every From:
+ * address; "" is the null sender) whitelist_sender_maps and
+ * blacklist_sender_maps (any match counts) and score_sender_maps (the first
+ * match per sender, summed over the senders). A map value that is empty or
+ * not a number leaves a level undefined. Strings come from scratch.
+ * Returns 0, or a negative status when a lookup fails (SQL down; err set).
+ */
+int mavis_spam_rcpt_lookup(const struct mavis_view *view, const char *rcpt,
+			   const char *const *senders, size_t n_senders,
+			   struct mavis_arena *scratch, struct mavis_spam_rcpt *r,
+			   struct mavis_error *err);
+
+/* spam_level_char and spam_report_header of a view (the macro strings stay NULL). */
+void mavis_spam_hdr_opts_from_view(const struct mavis_view *view, struct mavis_spam_hdr_opts *o);
+
 /* The fields remove_existing_spam_headers deletes (NULL-terminated), and a
    case-insensitive test of one name against them. */
 extern const char *const mavis_spam_header_names[];
