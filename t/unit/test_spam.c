@@ -1219,10 +1219,51 @@ test_live(void)
 	}
 }
 
+/* ---- oracle mode (t/e2e/test_spam_amavis_format.sh) ----
+   stdin lines "F<TAB>body" (body with \n escaped as backslash-n) and
+   "N<TAB>number"; prints the folded X-Spam-Status body (escaped the same
+   way) or 0+sprintf("%.3f") of the number, one line each. */
+static int
+oracle(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "N\t", 2) == 0) {
+			printf("%s\n", mavis_spam_fmt_score(A, strtod(line + 2, NULL)));
+		} else if (strncmp(line, "F\t", 2) == 0) {
+			struct mavis_buf b = { 0 };
+			for (const char *p = line + 2; *p; p++) {
+				if (p[0] == '\\' && p[1] == 'n') {
+					mavis_buf_putc(&b, '\n');
+					p++;
+				} else {
+					mavis_buf_putc(&b, *p);
+				}
+			}
+			for (const char *p = mavis_spam_fold(A, "X-Spam-Status", mavis_buf_str(&b)); *p; p++)
+				fputs(*p == '\n' ? "\\n" : (char[2]){ *p, 0 }, stdout);
+			putchar('\n');
+			mavis_buf_free(&b);
+		}
+		mavis_arena_reset(A);
+	}
+	free(line);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	A = mavis_arena_new(0);
+	if (argc > 1 && strcmp(argv[1], "oracle") == 0) {
+		int rc = oracle();
+		mavis_arena_free(&A);
+		return rc;
+	}
 	if (argc > 1 && strcmp(argv[1], "live") == 0) {
 		TEST_RUN(test_live);
 		mavis_arena_free(&A);
