@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <mavis/api.h>
 #include <mavis/arena.h>
 #include <mavis/config.h>
 #include <mavis/error.h>
@@ -61,7 +62,7 @@ struct mavis_spam_settings {
 					   a larger reply FAILS the scanner */
 };
 
-void mavis_spam_settings_init(struct mavis_spam_settings *s);
+MAVIS_API void mavis_spam_settings_init(struct mavis_spam_settings *s);
 
 struct mavis_spam_scanners;
 
@@ -72,21 +73,21 @@ struct mavis_spam_scanners;
  * mavis_spam_scan() then fails with "no spam scanners configured"), or
  * MAVIS_ERR_CONFIG with err naming the bad spec.
  */
-int mavis_spam_scanners_new(const struct mavis_spam_settings *s,
+MAVIS_API int mavis_spam_scanners_new(const struct mavis_spam_settings *s,
 			    struct mavis_spam_scanners **out, struct mavis_error *err);
 
 /* Same, from a config snapshot's spam_scanners and spam_scanner_timeout. */
-int mavis_spam_scanners_from_config(const struct mavis_config *cfg,
+MAVIS_API int mavis_spam_scanners_from_config(const struct mavis_config *cfg,
 				    struct mavis_spam_scanners **out,
 				    struct mavis_error *err);
 
 /* Free the list, its idle connections and copies; *s = NULL. NULL-safe.
    No scan may be running on it. */
-void mavis_spam_scanners_free(struct mavis_spam_scanners **s);
+MAVIS_API void mavis_spam_scanners_free(struct mavis_spam_scanners **s);
 
-size_t mavis_spam_scanners_count(const struct mavis_spam_scanners *s);
+MAVIS_API size_t mavis_spam_scanners_count(const struct mavis_spam_scanners *s);
 /* Spec of scanner i as written, for logs. */
-const char *mavis_spam_scanner_spec(const struct mavis_spam_scanners *s, size_t i);
+MAVIS_API const char *mavis_spam_scanner_spec(const struct mavis_spam_scanners *s, size_t i);
 
 /* One message. Every string may be NULL (= not sent). Text from the SMTP
    client is sent with control characters replaced by '?', and cut at 1000
@@ -143,7 +144,7 @@ struct mavis_spam_result {
  * ..."); never a score on failure. Other negative codes only for a NULL
  * argument (MAVIS_ERR_INTERNAL).
  */
-int mavis_spam_scan(const struct mavis_spam_scanners *s, const struct mavis_spam_request *req,
+MAVIS_API int mavis_spam_scan(const struct mavis_spam_scanners *s, const struct mavis_spam_request *req,
 		    struct mavis_arena *a, struct mavis_spam_result *out,
 		    struct mavis_error *err);
 
@@ -226,7 +227,7 @@ struct mavis_spam_eval {
  * the subject tag. Pure: no I/O; strings come from a. Returns 0, or
  * MAVIS_ERR_INTERNAL on a NULL argument.
  */
-int mavis_spam_rcpt_eval(const struct mavis_spam_rcpt *r, const struct mavis_spam_hdr_opts *o,
+MAVIS_API int mavis_spam_rcpt_eval(const struct mavis_spam_rcpt *r, const struct mavis_spam_hdr_opts *o,
 			 struct mavis_arena *a, struct mavis_spam_eval *out);
 
 /*
@@ -240,24 +241,24 @@ int mavis_spam_rcpt_eval(const struct mavis_spam_rcpt *r, const struct mavis_spa
  * not a number leaves a level undefined. Strings come from scratch.
  * Returns 0, or a negative status when a lookup fails (SQL down; err set).
  */
-int mavis_spam_rcpt_lookup(const struct mavis_view *view, const char *rcpt,
+MAVIS_API int mavis_spam_rcpt_lookup(const struct mavis_view *view, const char *rcpt,
 			   const char *const *senders, size_t n_senders,
 			   struct mavis_arena *scratch, struct mavis_spam_rcpt *r,
 			   struct mavis_error *err);
 
 /* spam_level_char and spam_report_header of a view (the macro strings stay NULL). */
-void mavis_spam_hdr_opts_from_view(const struct mavis_view *view, struct mavis_spam_hdr_opts *o);
+MAVIS_API void mavis_spam_hdr_opts_from_view(const struct mavis_view *view, struct mavis_spam_hdr_opts *o);
 
 /* The fields remove_existing_spam_headers deletes (NULL-terminated), and a
    case-insensitive test of one name against them. */
-extern const char *const mavis_spam_header_names[];
-bool mavis_spam_is_spam_header(const char *name, size_t len);
+MAVIS_API extern const char *const mavis_spam_header_names[];
+MAVIS_API bool mavis_spam_is_spam_header(const char *name, size_t len);
 
 /* amavisd's 0+sprintf("%.3f", x): at most three decimals, no trailing
    zeros, "-0" printed as "0" (Perl's number formatting). From a. */
-const char *mavis_spam_fmt_score(struct mavis_arena *a, double x);
+MAVIS_API const char *mavis_spam_fmt_score(struct mavis_arena *a, double x);
 /* A Perl number as it prints (%.15g, "-0" -> "0"): levels in X-Spam-Status. */
-const char *mavis_spam_fmt_num(struct mavis_arena *a, double x);
+MAVIS_API const char *mavis_spam_fmt_num(struct mavis_arena *a, double x);
 
 /*
  * amavisd's header conditioning (Amavis::Out::EditHeader::hdr) of a field
@@ -267,6 +268,6 @@ const char *mavis_spam_fmt_num(struct mavis_arena *a, double x);
  * own leading space; lines over 998 bytes end in "...". Returns the body
  * without the space after the colon and without the final line end.
  */
-const char *mavis_spam_fold(struct mavis_arena *a, const char *name, const char *body);
+MAVIS_API const char *mavis_spam_fold(struct mavis_arena *a, const char *name, const char *body);
 
 #endif
