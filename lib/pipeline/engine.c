@@ -68,6 +68,14 @@ state_new(struct mavis_config *cfg, struct engine_state *prev, struct engine_sta
 			return rc;
 		}
 	}
+	if (mavis_config_get(cfg, MAVIS_KEY_SPAM_SCANNERS)->u.list.n > 0) {
+		rc = mavis_spam_scanners_from_config(cfg, &st->spam, err);
+		if (rc < 0) {
+			mavis_error_prefix(err, "spam_scanners: ");
+			engine_state_unpin(&st);
+			return rc;
+		}
+	}
 	if (av_configured(cfg)) {
 		struct mavis_av_settings set;
 
@@ -110,6 +118,7 @@ engine_state_unpin(struct engine_state **pst)
 		return;
 	mavis_av_free(&st->av);
 	mavis_banned_free(&st->banned);
+	mavis_spam_scanners_free(&st->spam);
 	mavis_config_unref(&st->cfg);
 	mavis_arena_free(&st->arena);
 	free(st);

@@ -16,6 +16,7 @@
 #include <mavis/parts.h>
 #include <mavis/config.h>
 #include <mavis/session.h>
+#include <mavis/spam.h>
 
 #include "msg/mail_id.h"
 #include "msg/spool.h"
@@ -31,6 +32,7 @@ struct engine_state {
 	struct mavis_av *av;		/* NULL: no av_scanners, or degraded */
 	const char *av_error;		/* why av is NULL while scanners are set */
 	struct mavis_banned_rules *banned;	/* NULL: no banned_rules_file */
+	struct mavis_spam_scanners *spam;	/* NULL: no spam_scanners */
 	struct mavis_arena *arena;	/* settings arrays for av */
 };
 
@@ -46,6 +48,7 @@ struct msg {
 	struct mavis_arena *arena;
 	const char *sender;
 	bool authenticated;
+	const char *auth_user;		/* {auth_authen}, or NULL */
 	char mail_id[MAVIS_MAIL_ID_LEN + 1];
 	char secret_id[MAVIS_MAIL_ID_LEN + 1];
 	struct mavis_rcpt *rcpts;

@@ -147,6 +147,7 @@ mavis_session_mail(struct mavis_session *s, const char *sender, const char *auth
 	m->arena = mavis_arena_new(16384);
 	m->sender = mavis_arena_strdup(m->arena, sender ? sender : "");
 	m->authenticated = auth_authen && *auth_authen;
+	m->auth_user = m->authenticated ? mavis_arena_strdup(m->arena, auth_authen) : NULL;
 	m->bank_depth = mavis_view_depth(s->view);
 	clock_gettime(CLOCK_MONOTONIC, &m->start);
 	mavis_mail_id_new(m->mail_id, m->secret_id);
