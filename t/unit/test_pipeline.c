@@ -250,6 +250,32 @@ test_virus(void)
 }
 
 /* A scanner that fails never yields CLEAN. */
+/* A message that would take the process past decode_memory_limit is
+   tempfailed with the reason logged, even where on_internal_error = pass:
+   load must not switch the checks off. */
+static void
+test_decode_budget(void)
+{
+	static unsigned char blob[256 * 1024];
+	const char *const rcpts[] = { "bob@example.com", NULL };
+	struct mavis_buf m;
+	struct scan sc;
+
+	memset(blob, 'x', sizeof(blob));
+	test_mail_attachment(&m, "application/octet-stream", "blob.bin", blob, sizeof(blob));
+	if (scan_msg(&sc, "decode_memory_limit = 64K\non_internal_error = pass\n", rcpts,
+		     mavis_buf_str(&m), m.len) == 0) {
+		check_reply(&sc, MAVIS_ACTION_TEMPFAIL, "451", "4.7.1", "try again later", __LINE__);
+		scan_done(&sc);
+	}
+	/* the default budget takes it */
+	if (scan_msg(&sc, NULL, rcpts, mavis_buf_str(&m), m.len) == 0) {
+		CHECK(sc.v->action != MAVIS_ACTION_TEMPFAIL);
+		scan_done(&sc);
+	}
+	mavis_buf_free(&m);
+}
+
 static void
 test_scanner_failure(void)
 {
@@ -918,6 +944,7 @@ main(void)
 	TEST_RUN(test_clean);
 	TEST_RUN(test_virus);
 	TEST_RUN(test_scanner_failure);
+	TEST_RUN(test_decode_budget);
 	TEST_RUN(test_banned);
 	TEST_RUN(test_unchecked);
 	TEST_RUN(test_sizes);
