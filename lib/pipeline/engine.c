@@ -32,6 +32,7 @@ av_settings_from(struct mavis_av_settings *st, struct mavis_arena *a,
 	st->scanners_backup = list_of(a, cfg, MAVIS_KEY_AV_SCANNERS_BACKUP);
 	st->clamd_sockets = list_of(a, cfg, MAVIS_KEY_CLAMD_SOCKETS);
 	st->timeout_ms = (unsigned)mavis_config_get(cfg, MAVIS_KEY_CLAMD_TIMEOUT)->u.i * 1000;
+	st->clamd_stream_max = (uint64_t)mavis_config_get(cfg, MAVIS_KEY_CLAMD_STREAM_MAX_LENGTH)->u.i;
 	st->concurrent_reload = mavis_config_get(cfg, MAVIS_KEY_CLAMAV_CONCURRENT_RELOAD)->u.b;
 }
 
