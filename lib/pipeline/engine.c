@@ -61,13 +61,18 @@ state_new(struct mavis_config *cfg, struct engine_state *prev, struct engine_sta
 		return rc;
 	}
 	const char *rules = mavis_config_get(cfg, MAVIS_KEY_BANNED_RULES_FILE)->u.s;
-	if (rules && *rules) {
+	/* Nothing named: Debian amavisd's defaults, as its users expect;
+	   "none" is the explicit way to have no banned checks. */
+	if (rules == NULL || *rules == '\0')
+		rc = mavis_banned_load_default(&st->banned, err);
+	else if (strcmp(rules, "none") == 0)
+		rc = 0;
+	else
 		rc = mavis_banned_load_file(rules, &st->banned, err);
-		if (rc < 0) {
-			mavis_error_prefix(err, "banned_rules_file: ");
-			engine_state_unpin(&st);
-			return rc;
-		}
+	if (rc < 0) {
+		mavis_error_prefix(err, "banned_rules_file: ");
+		engine_state_unpin(&st);
+		return rc;
 	}
 	if (av_configured(cfg)) {
 		struct mavis_av_settings set;

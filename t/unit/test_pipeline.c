@@ -345,6 +345,18 @@ test_banned(void)
 		check_rcpts(&sc, w, 1, __LINE__);
 	}
 	scan_done(&sc);
+	/* No file named: the built-in Debian set bans it just the same; only
+	   "none" turns the check off. */
+	if (scan_msg(&sc, "banned_rules_file =\n", rc, m.data, m.len) == 0) {
+		static const struct rcpt_want w[] = { { "bob@example.com", "BANNED", "reject" } };
+
+		check_reply(&sc, MAVIS_ACTION_REJECT, "554", "5.7.0", "BANNED:", __LINE__);
+		check_rcpts(&sc, w, 1, __LINE__);
+	}
+	scan_done(&sc);
+	if (scan_msg(&sc, "banned_rules_file = none\n", rc, m.data, m.len) == 0)
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+	scan_done(&sc);
 	/* one recipient bypasses banned checks: mixed -> accept, delete bob */
 	if (scan_msg(&sc, "bypass_banned_checks_maps = arch@example.com\n", rc2, m.data, m.len) == 0) {
 		static const struct rcpt_want w[] = { { "bob@example.com", "BANNED", "reject" },
