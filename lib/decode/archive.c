@@ -10,9 +10,9 @@
  * that run external programs (lzop, lrzip, grzip).
  *
  * Bounds: members are read in chunks of at most CHUNK bytes, never more
- * than what is left of the storage quota, and the decoding memory budget is
- * reserved before a chunk is written, so an expansion bomb stops at the
- * quota with no copy of it; member and level counts are checked before a
+ * than what is left of the storage quota, into a block reserved from the
+ * decoding memory budget before it is allocated, so an expansion bomb stops
+ * at the quota with no copy of it; member and level counts are checked before a
  * member is read (mavis_dec_part_new).
  */
 
@@ -238,18 +238,21 @@ read_member(struct mavis_dec *d, struct archive *a, struct mavis_dec_part *m,
 {
 	uint64_t left = d->charged < d->quota ? d->quota - d->charged : 0;
 	unsigned char *buf;
-	size_t len = 0, cap;
+	size_t len = 0, cap, reserved;
 	int status = 0, rc;
 
 	/* Room for the declared size (zip, 7z, tar...) capped by the quota,
-	   else a few chunks. The block is malloc'd, not arena memory, so that
-	   growing it is a realloc (glibc remaps large blocks, no copy) and a
-	   size that lies costs address space only: the budget is reserved for
-	   the bytes written, just before each read writes them. */
+	   else a few chunks, reserved from the budget up front: a member
+	   either gets what it may need or fails at once, so that concurrent
+	   bombs do not all starve each other halfway. What is not used goes
+	   back when the member ends. The block is malloc'd, not arena memory,
+	   so that growing it is a realloc (glibc remaps large blocks, no
+	   copy) and a size that lies costs address space only. */
 	cap = declared >= 0 ? (size_t)((uint64_t)declared < left ? (uint64_t)declared : left)
 			    : 4 * CHUNK;
 	cap += 1;
-	buf = mavis_dec_heap_grow(d, NULL, cap);
+	reserved = cap;
+	buf = mavis_dec_heap(d, cap);
 	if (buf == NULL)
 		return d->fatal;
 	for (;;) {
@@ -274,6 +277,11 @@ read_member(struct mavis_dec *d, struct archive *a, struct mavis_dec_part *m,
 
 				if (grow > left)
 					grow = (size_t)left;
+				if (mavis_dec_reserve(d, grow) < 0) {
+					status = d->fatal;
+					break;
+				}
+				reserved += grow;
 				nb = mavis_dec_heap_grow(d, buf, len + grow + 1);
 				if (nb == NULL) {
 					status = d->fatal;
@@ -283,17 +291,12 @@ read_member(struct mavis_dec *d, struct archive *a, struct mavis_dec_part *m,
 				cap = len + grow + 1;
 				room = grow;
 			}
+			/* No read writes more than the quota has left: the
+			   bytes are charged before they exist. */
 			want = room < CHUNK ? room : CHUNK;
 			if (want > left)
 				want = (size_t)left;
-			/* Charged before the bytes exist: the read writes at
-			   most want, which both the quota and the budget hold. */
-			if (mavis_dec_reserve(d, want) < 0) {
-				status = d->fatal;
-				break;
-			}
 			n = archive_read_data(a, buf + len, want);
-			mavis_dec_unreserve(d, want - (n > 0 ? (size_t)n : 0));
 		}
 		if (n == 0)
 			break;
@@ -311,10 +314,10 @@ read_member(struct mavis_dec *d, struct archive *a, struct mavis_dec_part *m,
 	}
 	if (status < -1) {
 		free(buf);
-		mavis_dec_unreserve(d, len);
+		mavis_dec_unreserve(d, reserved);
 		return status;
 	}
-	rc = mavis_dec_take_data(d, m, buf, len, len);
+	rc = mavis_dec_take_data(d, m, buf, len, reserved);
 	return rc < 0 ? rc : status;
 }
 
