@@ -31,7 +31,7 @@ struct engine_state {
 	struct mavis_config *cfg;
 	struct mavis_av *av;		/* NULL: no av_scanners, or degraded */
 	const char *av_error;		/* why av is NULL while scanners are set */
-	struct mavis_banned_rules *banned;	/* NULL: no banned_rules_file */
+	struct mavis_banned_rules *banned;	/* NULL: banned_rules_file = none */
 	struct mavis_spam_scanners *spam;	/* NULL: no spam_scanners */
 	struct mavis_arena *arena;	/* settings arrays for av */
 };

@@ -190,8 +190,18 @@ store_encode(const struct mavis_submit_part *parts, size_t nparts, enum store_en
 					p++;
 					continue;
 				}
-				enc_put(&e, "\r", 1);	/* a bare CR stays what it is */
-				bol = false;
+				if (enc == STORE_ENC_SMTP) {
+					/* RFC 5321 2.3.8: no bare CR in DATA. Servers
+					   differ on what one means, and that difference
+					   is what "<CR>.<CR>" smuggling plays on: end
+					   the line here, so that a dot after it is
+					   stuffed like any other. */
+					enc_put(&e, eol, eol_len);
+					bol = true;
+				} else {
+					enc_put(&e, "\r", 1);	/* sendmail -i: data */
+					bol = false;
+				}
 			}
 			/* RFC 5321 4.5.2: a line starting with "." gets another one. */
 			if (bol && *p == '.' && enc == STORE_ENC_SMTP)
