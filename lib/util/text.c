@@ -6,14 +6,6 @@
 #include <mavis/buf.h>
 #include <mavis/text.h>
 
-void
-mavis_text_scrub(char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			s[i] = '?';
-}
-
 const char *
 mavis_text_clean(struct mavis_arena *a, const char *s)
 {
