@@ -78,6 +78,14 @@ void mavisd_filter_sigmask(sigset_t *set);
    freed heap memory back to the system once mavisd is idle. */
 int mavisd_reload_thread_start(struct mavis_engine *engine, const char *config_path);
 
+/* sockio.c: when libmilter is linked statically (milter/CMakeLists.txt),
+   every TCP connection it accepts gets TCP_NODELAY, buffered reads, and an
+   immediate ACK whenever libmilter waits for the MTA with data unanswered,
+   so that an MTA's packets in a row are not held by Nagle's algorithm
+   against a delayed ACK. mavisd_sockio_active says whether this build has
+   it. */
+bool mavisd_sockio_active(void);
+
 /* supervise.c: the parent process: forwards SIGHUP/SIGUSR1 as a reload
    (SIGUSR1) and SIGTERM/SIGINT as a graceful stop (SIGUSR2) to the filter
    process, restarts it if it dies.
