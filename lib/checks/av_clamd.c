@@ -17,6 +17,7 @@
 #include <mavis/av.h>
 #include <mavis/buf.h>
 
+#include "util/netio.h"
 #include "av_internal.h"
 
 /* Data bytes per INSTREAM chunk; amavisd uses 32764, any size up to
@@ -145,79 +146,10 @@ av_clamd_free(struct av_clamd *c)
 /* ---- I/O with a deadline ---- */
 
 static int
-wait_fd(int fd, short events, uint64_t deadline, const char *what, struct mavis_error *err)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-
-	for (;;) {
-		uint64_t now = av_now_ms();
-		int rc;
-
-		if (now >= deadline)
-			return mavis_error_set(err, MAVIS_ERR_SCANNER, "timed out %s", what);
-		rc = poll(&pfd, 1, (int)(deadline - now > 60000 ? 60000 : deadline - now));
-		if (rc > 0)
-			return 0;
-		if (rc < 0 && errno != EINTR)
-			return mavis_error_set(err, MAVIS_ERR_SCANNER, "poll %s: %s", what,
-					       strerror(errno));
-	}
-}
-
-static int
 clamd_connect(const struct av_clamd_addr *a, uint64_t deadline, struct mavis_error *err)
 {
-	int fd, soerr = 0;
-	socklen_t len = sizeof(soerr);
-
-	fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return mavis_error_set(err, MAVIS_ERR_SCANNER, "socket: %s", strerror(errno));
-	if (connect(fd, (const struct sockaddr *)&a->sa, a->salen) == 0)
-		return fd;
-	if (errno != EINPROGRESS) {
-		mavis_error_set(err, MAVIS_ERR_SCANNER, "connect: %s", strerror(errno));
-		close(fd);
-		return MAVIS_ERR_SCANNER;
-	}
-	if (wait_fd(fd, POLLOUT, deadline, "connecting", err) < 0) {
-		close(fd);
-		return MAVIS_ERR_SCANNER;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 || soerr != 0) {
-		mavis_error_set(err, MAVIS_ERR_SCANNER, "connect: %s",
-				strerror(soerr ? soerr : errno));
-		close(fd);
-		return MAVIS_ERR_SCANNER;
-	}
-	return fd;
-}
-
-static int
-send_all(int fd, const void *p, size_t len, uint64_t deadline, struct mavis_error *err)
-{
-	const char *s = p;
-
-	while (len > 0) {
-		/* MSG_NOSIGNAL: a clamd that hangs up must not kill the daemon. */
-		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
-
-		if (n > 0) {
-			s += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_fd(fd, POLLOUT, deadline, "sending to clamd", err) < 0)
-				return MAVIS_ERR_SCANNER;
-			continue;
-		}
-		return mavis_error_set(err, MAVIS_ERR_SCANNER, "send: %s",
-				       n < 0 ? strerror(errno) : "nothing written");
-	}
-	return 0;
+	return mavis_net_connect((const struct sockaddr *)&a->sa, a->salen, deadline,
+				 MAVIS_ERR_SCANNER, err);
 }
 
 /* Replies are NUL-terminated ('z' commands). With one request outstanding at
@@ -266,7 +198,7 @@ read_reply(int fd, struct reader *r, uint64_t deadline, char *out, size_t outsz,
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return mavis_error_set(err, MAVIS_ERR_SCANNER, "recv: %s",
 					       strerror(errno));
-		if (wait_fd(fd, POLLIN, deadline, "waiting for the clamd reply", err) < 0)
+		if (mavis_net_wait(fd, POLLIN, deadline, "waiting for the clamd reply", MAVIS_ERR_SCANNER, err) < 0)
 			return MAVIS_ERR_SCANNER;
 	}
 }
@@ -324,7 +256,7 @@ send_stream(int fd, const struct mavis_av_buf *b, unsigned char *chunk, uint64_t
 	const unsigned char *p = b->data;
 	size_t left = b->len;
 
-	if (send_all(fd, cmd, sizeof(cmd), deadline, err) < 0)
+	if (mavis_net_send_all(fd, cmd, sizeof(cmd), deadline, "sending to clamd", MAVIS_ERR_SCANNER, err) < 0)
 		return MAVIS_ERR_SCANNER;
 	do {
 		size_t n = left < CLAMD_CHUNK ? left : CLAMD_CHUNK;
@@ -336,7 +268,7 @@ send_stream(int fd, const struct mavis_av_buf *b, unsigned char *chunk, uint64_t
 		chunk[3] = (unsigned char)n;
 		if (n)
 			memcpy(chunk + 4, p, n);
-		if (send_all(fd, chunk, n + 4, deadline, err) < 0)
+		if (mavis_net_send_all(fd, chunk, n + 4, deadline, "sending to clamd", MAVIS_ERR_SCANNER, err) < 0)
 			return MAVIS_ERR_SCANNER;
 		p += n;
 		left -= n;
@@ -368,7 +300,7 @@ clamd_session(const struct av_clamd *c, const struct av_clamd_addr *a,
 		mavis_error_prefix(err, "%s: ", a->spec);
 		return MAVIS_ERR_SCANNER;
 	}
-	if (send_all(fd, start, sizeof(start), deadline, err) < 0) {
+	if (mavis_net_send_all(fd, start, sizeof(start), deadline, "sending to clamd", MAVIS_ERR_SCANNER, err) < 0) {
 		mavis_error_prefix(err, "%s: ", a->spec);
 		close(fd);
 		return MAVIS_ERR_SCANNER;
@@ -407,7 +339,7 @@ clamd_session(const struct av_clamd *c, const struct av_clamd_addr *a,
 		}
 	}
 	if (rc >= 0)
-		(void)send_all(fd, end, sizeof(end), deadline, NULL);
+		(void)mavis_net_send_all(fd, end, sizeof(end), deadline, "sending to clamd", MAVIS_ERR_SCANNER, NULL);
 	if (rc < 0 && strstr(err->text, "INSTREAM size limit exceeded") != NULL)
 		/* The admin's fix is in clamd.conf, not here: say so. */
 		mavis_error_set(err, MAVIS_ERR_SCANNER,

@@ -15,16 +15,14 @@
 
 #include <clamav.h>
 
+#include "util/netio.h"
 #include <mavis/av.h>
 
 /* Monotonic milliseconds, for deadlines. */
 static inline uint64_t
 av_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return mavis_now_ms();
 }
 
 /* A growing list of unique names in an arena (virus names, scanner names). */

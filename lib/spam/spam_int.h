@@ -12,16 +12,14 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "util/netio.h"
 #include <mavis/buf.h>
 #include <mavis/spam.h>
 
 static inline uint64_t
 spam_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return mavis_now_ms();
 }
 
 /* What one exchange may use. */

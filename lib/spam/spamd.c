@@ -15,6 +15,7 @@
 
 #include <mavis/alloc.h>
 
+#include "util/netio.h"
 #include "spam_int.h"
 
 /* More tests than this in one report is not SpamAssassin talking. */
@@ -93,82 +94,15 @@ spamd_client_init(struct spamd_client *c, const char *spec, struct mavis_error *
 /* ---- I/O against a deadline ---- */
 
 static int
-wait_fd(int fd, short events, uint64_t deadline, const char *what, struct mavis_error *err)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-
-	for (;;) {
-		uint64_t now = spam_now_ms();
-		int rc;
-
-		if (now >= deadline)
-			return mavis_error_set(err, MAVIS_ERR_SCANNER, "timed out %s", what);
-		rc = poll(&pfd, 1, (int)(deadline - now > 60000 ? 60000 : deadline - now));
-		if (rc > 0)
-			return 0;
-		if (rc < 0 && errno != EINTR)
-			return mavis_error_set(err, MAVIS_ERR_SCANNER, "poll %s: %s", what,
-					       strerror(errno));
-	}
-}
-
-static int
 spamd_connect(const struct spamd_client *c, const struct spam_limits *lim,
 	      struct mavis_error *err)
 {
 	uint64_t deadline = spam_now_ms() + lim->connect_timeout_ms;
-	int fd, soerr = 0;
-	socklen_t len = sizeof(soerr);
 
 	if (deadline > lim->deadline)
 		deadline = lim->deadline;
-	fd = socket(c->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return mavis_error_set(err, MAVIS_ERR_SCANNER, "socket: %s", strerror(errno));
-	if (connect(fd, (const struct sockaddr *)&c->sa, c->salen) == 0)
-		return fd;
-	if (errno != EINPROGRESS && errno != EAGAIN) {
-		mavis_error_set(err, MAVIS_ERR_SCANNER, "connect: %s", strerror(errno));
-		close(fd);
-		return MAVIS_ERR_SCANNER;
-	}
-	if (wait_fd(fd, POLLOUT, deadline, "connecting", err) < 0) {
-		close(fd);
-		return MAVIS_ERR_SCANNER;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 || soerr != 0) {
-		mavis_error_set(err, MAVIS_ERR_SCANNER, "connect: %s",
-				strerror(soerr ? soerr : errno));
-		close(fd);
-		return MAVIS_ERR_SCANNER;
-	}
-	return fd;
-}
-
-static int
-send_all(int fd, const void *p, size_t len, uint64_t deadline, struct mavis_error *err)
-{
-	const char *s = p;
-
-	while (len > 0) {
-		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
-
-		if (n > 0) {
-			s += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_fd(fd, POLLOUT, deadline, "sending", err) < 0)
-				return MAVIS_ERR_SCANNER;
-			continue;
-		}
-		return mavis_error_set(err, MAVIS_ERR_SCANNER, "send: %s",
-				       n < 0 ? strerror(errno) : "nothing written");
-	}
-	return 0;
+	return mavis_net_connect((const struct sockaddr *)&c->sa, c->salen, deadline,
+				 MAVIS_ERR_SCANNER, err);
 }
 
 /* Offset just past the blank line that ends the reply header, or 0. */
@@ -444,11 +378,11 @@ spamd_check(const struct spamd_client *c, const struct mavis_spam_request *req,
 		rc = fd;
 		goto out;
 	}
-	sent = send_all(fd, head.data, head.len, lim->deadline, &serr);
+	sent = mavis_net_send_all(fd, head.data, head.len, lim->deadline, "sending", MAVIS_ERR_SCANNER, &serr);
 	if (sent == 0 && pre.len)
-		sent = send_all(fd, pre.data, pre.len, lim->deadline, &serr);
+		sent = mavis_net_send_all(fd, pre.data, pre.len, lim->deadline, "sending", MAVIS_ERR_SCANNER, &serr);
 	if (sent == 0 && req->len)
-		sent = send_all(fd, req->msg, req->len, lim->deadline, &serr);
+		sent = mavis_net_send_all(fd, req->msg, req->len, lim->deadline, "sending", MAVIS_ERR_SCANNER, &serr);
 	if (sent == 0)
 		shutdown(fd, SHUT_WR);
 
@@ -460,7 +394,7 @@ spamd_check(const struct spamd_client *c, const struct mavis_spam_request *req,
 
 		if (rep.len && reply_complete(rep.data, rep.len))
 			break;
-		if (wait_fd(fd, POLLIN, lim->deadline, "waiting for the reply", err) < 0) {
+		if (mavis_net_wait(fd, POLLIN, lim->deadline, "waiting for the reply", MAVIS_ERR_SCANNER, err) < 0) {
 			rc = MAVIS_ERR_SCANNER;
 			break;
 		}
