@@ -20,6 +20,8 @@ mavis_require_pkg(ZLIB zlib zlib1g-dev)
 # rspamd client: HTTP/1.1 with keep-alive and timeouts, and its JSON reply
 mavis_require_pkg(CURL libcurl libcurl4-openssl-dev)
 mavis_require_pkg(JSONC json-c libjson-c-dev)
+# mavisd: sd_notify (Type=notify readiness, reload, status, watchdog)
+mavis_require_pkg(SYSTEMD libsystemd libsystemd-dev)
 
 find_library(MILTER_LIBRARY milter)
 find_path(MILTER_INCLUDE_DIR libmilter/mfapi.h)

@@ -202,15 +202,16 @@ ctl_cmd_config(int argc, char **argv)
 	int c, rc;
 
 	optind = 1;
-	while ((c = getopt(argc, argv, "c:dab:r")) != -1) {
+	while ((c = getopt(argc, argv, "c:dab:rm")) != -1) {
 		switch (c) {
 		case 'c': path = optarg; break;
 		case 'd': flags = MAVIS_PRINT_DEFAULTS; break;
 		case 'a': flags = MAVIS_PRINT_ALL; break;
 		case 'r': flags = MAVIS_PRINT_REFERENCE; break;
+		case 'm': flags = MAVIS_PRINT_MDOC; break;
 		case 'b': bank = optarg; break;
 		default:
-			fprintf(stderr, "usage: mavisctl config [-c FILE] [-d | -a | -r] [-b BANK] [check]\n");
+			fprintf(stderr, "usage: mavisctl config [-c FILE] [-d | -a | -r | -m] [-b BANK] [check]\n");
 			return 2;
 		}
 	}
@@ -225,7 +226,8 @@ ctl_cmd_config(int argc, char **argv)
 		fprintf(stderr, "mavisctl config: unexpected argument \"%s\"\n", argv[optind]);
 		return 2;
 	}
-	if ((flags == MAVIS_PRINT_DEFAULTS || flags == MAVIS_PRINT_REFERENCE) && bank == NULL) {
+	if ((flags == MAVIS_PRINT_DEFAULTS || flags == MAVIS_PRINT_REFERENCE ||
+	     flags == MAVIS_PRINT_MDOC) && bank == NULL) {
 		return mavis_config_print(NULL, NULL, flags, stdout) < 0 ? 1 : 0;
 	}
 	if (load(path, &cfg) < 0)

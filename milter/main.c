@@ -155,6 +155,9 @@ run_filter(const struct mavisd_opts *opts)
 	}
 	mavis_log_notice(NULL, "mavisd %s starting on %s (config %s)", MAVIS_VERSION, sock,
 			 opts->config_path);
+	/* smfi_opensocket has bound and listened: the MTA can connect now,
+	   and libmilter accepts once smfi_main runs. */
+	mavisd_notify("READY=1\nSTATUS=0 sessions, 0 messages");
 	if (strncmp(sock, "inet", 4) == 0 && !mavisd_sockio_active())
 		mavis_log_warn(NULL, "built with the shared libmilter: no quick ACKs on %s, Sendmail "
 				     "may wait ~40 ms per message (a unix: socket has no such delay)", sock);

@@ -78,6 +78,18 @@ void mavisd_filter_sigmask(sigset_t *set);
    freed heap memory back to the system once mavisd is idle. */
 int mavisd_reload_thread_start(struct mavis_engine *engine, const char *config_path);
 
+/* notify.c: systemd notifications (sd_notify), all no-ops unless
+   NOTIFY_SOCKET is set. mavisd_notify sends one formatted state string;
+   mavisd_notify_reloading sends RELOADING=1 with MONOTONIC_USEC;
+   mavisd_notify_tick, called about once a second, sends STATUS="N
+   sessions, M messages" every MAVISD_STATUS_INTERVAL seconds and
+   WATCHDOG=1 at half the WATCHDOG_USEC period when that is set. */
+#define MAVISD_STATUS_INTERVAL 10
+bool mavisd_notify_enabled(void);
+void mavisd_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void mavisd_notify_reloading(void);
+void mavisd_notify_tick(void);
+
 /* sockio.c: when libmilter is linked statically (milter/CMakeLists.txt),
    every TCP connection it accepts gets TCP_NODELAY, buffered reads, and an
    immediate ACK whenever libmilter waits for the MTA with data unanswered,

@@ -122,8 +122,12 @@ reload_main(void *arg)
 		int sig = sigtimedwait(&set, NULL, &tmo);
 
 		if (sig == SIGUSR1) {
+			mavisd_notify_reloading();
 			reload_once(ra);
 			mavis_engine_check_signatures(ra->engine, true, &err);
+			/* READY=1 also after a failed reload: the old
+			   configuration keeps serving. */
+			mavisd_notify("READY=1");
 		} else if (sig == SIGUSR2) {
 			if (!mavisd_callbacks_draining())
 				stop_gracefully(ra);
@@ -137,6 +141,7 @@ reload_main(void *arg)
 			}
 			trim_when_idle(&last_closed, &was_idle);
 		}
+		mavisd_notify_tick();
 	}
 	return NULL;
 }

@@ -100,6 +100,7 @@ mavisd_supervise(const struct mavisd_opts *opts, const struct mavis_config *cfg,
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			if (!stopping) {
 				mavis_log_notice(NULL, "stopping (signal %d)", sig);
+				mavisd_notify("STOPPING=1");
 				stopping = true;
 				stop_deadline = time(NULL) + stop_wait;
 				if (child > 0)

@@ -18,6 +18,51 @@ print_kv(FILE *out, const char *name, const char *text)
 		fprintf(out, "%s = %s\n", name, text);
 }
 
+/* Text for an mdoc text line: a backslash must not start an escape, and
+   a line that begins with a dot or quote would be read as a request. */
+static void
+print_roff(FILE *out, const char *text)
+{
+	if (*text == '.' || *text == '\'')
+		fputs("\\&", out);
+	for (; *text; text++) {
+		if (*text == '\\')
+			fputs("\\e", out);
+		else
+			fputc(*text, out);
+	}
+}
+
+/* One .It per key: the name, then type and scope in parentheses, the
+   meaning, and the default on a line of its own. Keys stay in table order,
+   which groups them by subject like the README reference. */
+static void
+print_mdoc(FILE *out)
+{
+	static const char *const scope[] = { "daemon", "bank", "recipient" };
+
+	fputs(".Bl -tag -width Ds\n", out);
+	for (int k = 0; k < MAVIS_KEY_COUNT; k++) {
+		const struct mavis_key_info *ki = mavis_key_info(k);
+		char choices[128] = "";
+
+		if (ki->choices)
+			mavis_key_choices(ki, '|', choices, sizeof(choices));
+		fprintf(out, ".It Cm %s\n(%s%s%s, %s scope)\n.br\n", ki->name, mavis_type_name(ki->type),
+			*choices ? ": " : "", choices, scope[ki->scope]);
+		print_roff(out, ki->doc);
+		fputs("\n.br\nDefault: ", out);
+		if (*ki->def) {
+			fputs("\\(lq", out);
+			print_roff(out, ki->def);
+			fputs("\\(rq\n", out);
+		} else {
+			fputs("empty\n", out);
+		}
+	}
+	fputs(".El\n", out);
+}
+
 int
 mavis_config_print(const struct mavis_config *cfg, const char *bank, int flags, FILE *out)
 {
@@ -40,6 +85,10 @@ mavis_config_print(const struct mavis_config *cfg, const char *bank, int flags, 
 			fprintf(out, "| `%s` | %s%s | %s | `%s` | %s |\n", ki->name,
 				mavis_type_name(ki->type), choices, scope[ki->scope], ki->def, ki->doc);
 		}
+		return 0;
+	}
+	if (flags == MAVIS_PRINT_MDOC) {
+		print_mdoc(out);
 		return 0;
 	}
 	if (cfg == NULL) {

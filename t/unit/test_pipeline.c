@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_pipeline.c - whole messages through sessions: verdicts, replies, edits */
 
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,33 @@ scan_done(struct scan *sc)
 	mavis_config_unref(&sc->cfg);
 }
 
+/* scan_msg with the log captured: stderr is an ordinary variable in glibc,
+   so a memory stream stands in for it meanwhile. *log is heap, caller frees. */
+static int
+scan_msg_log(struct scan *sc, const char *extra, const char *const *rcpts, const char *msg,
+	     size_t len, char **log)
+{
+	FILE *real_stderr = stderr, *logf;
+	enum mavis_log_level was = mavis_log_get_level();
+	size_t loglen;
+	int rc;
+
+	*log = NULL;
+	logf = open_memstream(log, &loglen);
+	if (logf == NULL)
+		abort();
+	stderr = logf;
+	mavis_log_set_level(MAVIS_LOG_NOTICE);
+	rc = scan_msg(sc, extra, rcpts, msg, len);
+	/* The caller logs the verdict (mavisd after applying it, mavisctl scan). */
+	if (rc == 0)
+		mavis_session_log_verdict(sc->s, sc->v);
+	mavis_log_set_level(was);
+	stderr = real_stderr;
+	fclose(logf);
+	return rc;
+}
+
 static const struct mavis_edit *
 find_edit(const struct mavis_verdict *v, enum mavis_edit_op op, const char *name_or_rcpt)
 {
@@ -173,6 +201,61 @@ test_clean(void)
 		CHECK_INT(sc.v->nedits, 1);
 	}
 	scan_done(&sc);
+}
+
+/* log_timing = yes: one TIMING line after the main line, in amavisd's shape,
+   one entry per stage the verdict timed; off (the default): none. */
+static void
+test_timing_line(void)
+{
+	static const char *const rc[] = { "bob@example.com", NULL };
+	static const char shape[] =
+		"TIMING \\[total [0-9]+ ms\\] - "
+		"[a-z_]+: [0-9]+(\\.[0-9])? \\([0-9]+%\\)[0-9]+"
+		"(, [a-z_]+: [0-9]+(\\.[0-9])? \\([0-9]+%\\)[0-9]+)*$";
+	struct scan sc;
+	regex_t re;
+	char *log;
+
+	CHECK_INT(regcomp(&re, shape, REG_EXTENDED | REG_NEWLINE), 0);
+	if (scan_msg_log(&sc, "log_timing = yes\nav_scanners = clamav\n", rc, clean_msg,
+			 sizeof(clean_msg) - 1, &log) == 0) {
+		const char *main_line = strstr(log, "Passed CLEAN");
+		const char *t = strstr(log, "TIMING [");
+		regmatch_t mt;
+
+		CHECK(main_line != NULL);
+		CHECK(t != NULL && main_line != NULL && t > main_line);
+		CHECK(sc.v->ntiming > 0);
+		if (t != NULL) {
+			const char *eol = strchr(t, '\n');
+			size_t entries = 1;
+
+			if (regexec(&re, t, 1, &mt, 0) != 0 || mt.rm_so != 0)
+				test_fail(__FILE__, __LINE__, "TIMING line shape: %s", t);
+			for (const char *p = t; eol && p < eol; p++)
+				entries += *p == ',';
+			CHECK_INT(entries, sc.v->ntiming);
+			/* Every stage the verdict timed is named, in run order. */
+			for (size_t i = 0; i < sc.v->ntiming; i++) {
+				char name[64];
+
+				snprintf(name, sizeof(name), " %s: ", sc.v->timing[i].stage);
+				CHECK(strstr(t, name) != NULL && strstr(t, name) < eol);
+			}
+			CHECK(strstr(t, " virus: ") != NULL);
+		}
+	}
+	scan_done(&sc);
+	free(log);
+
+	if (scan_msg_log(&sc, NULL, rc, clean_msg, sizeof(clean_msg) - 1, &log) == 0) {
+		CHECK(strstr(log, "Passed CLEAN") != NULL);
+		CHECK(strstr(log, "TIMING") == NULL);
+	}
+	scan_done(&sc);
+	free(log);
+	regfree(&re);
 }
 
 static void
@@ -954,6 +1037,7 @@ main(void)
 {
 	mavis_log_set_level(MAVIS_LOG_ERR);
 	TEST_RUN(test_clean);
+	TEST_RUN(test_timing_line);
 	TEST_RUN(test_virus);
 	TEST_RUN(test_scanner_failure);
 	TEST_RUN(test_decode_budget);

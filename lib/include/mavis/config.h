@@ -160,13 +160,15 @@ MAVIS_API const struct mavis_value *mavis_config_bank_get(const struct mavis_con
 MAVIS_API size_t mavis_config_domain_count(const struct mavis_config *cfg);
 
 /* Print like postconf: flags select what. cfg may be NULL with
-   MAVIS_PRINT_DEFAULTS and MAVIS_PRINT_REFERENCE (the table needs no file). Returns 0, or
+   MAVIS_PRINT_DEFAULTS, MAVIS_PRINT_REFERENCE and MAVIS_PRINT_MDOC (the table
+   needs no file). Returns 0, or
    MAVIS_ERR_NOTFOUND when bank is not NULL and no such bank exists. */
 enum {
 	MAVIS_PRINT_NONDEFAULT = 0,	/* keys whose value differs from the default */
 	MAVIS_PRINT_DEFAULTS = 1,	/* every key with its table default */
 	MAVIS_PRINT_ALL = 2,		/* every key with its effective value */
 	MAVIS_PRINT_REFERENCE = 3,	/* Markdown reference of the key table (cfg NULL) */
+	MAVIS_PRINT_MDOC = 4,		/* the same as an mdoc(7) tag list for mavisd.conf(5) */
 };
 MAVIS_API int mavis_config_print(const struct mavis_config *cfg, const char *bank, int flags,
 		       FILE *out);
