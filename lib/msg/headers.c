@@ -177,54 +177,72 @@ store_raw(struct mavis_headers *h, const char *src, size_t len, const char *eol)
 }
 
 int
+mavis_headers_split_next(const char *block, size_t len, size_t *pos, bool mta_rules,
+			 struct mavis_header_span *out)
+{
+	size_t p = *pos;
+	bool have = false;
+
+	while (p < len) {
+		const char *nl = memchr(block + p, '\n', len - p);
+		size_t end = nl ? (size_t)(nl - block) : len;
+		size_t next = nl ? end + 1 : len;
+		const char *eol = nl ? "\n" : "";
+
+		/* Only a CR right before the LF belongs to the line end; a
+		   bare CR elsewhere is content for the control-char check. */
+		if (nl && end > p && block[end - 1] == '\r') {
+			end--;
+			eol = "\r\n";
+		}
+		if (have) {
+			if (!is_wsp((unsigned char)block[p]) || end == p)
+				break;	/* the next field, or the blank line */
+			/* Continuation: the field grows over the old line end. */
+			out->end = end;
+			out->eol = eol;
+			p = next;
+			continue;
+		}
+		if (end == p && nl) {
+			/* Blank line: end of the header section. */
+			*pos = next;
+			return 0;
+		}
+		if (mta_rules && (is_wsp((unsigned char)block[p]) ||
+				  memchr(block + p, ':', end - p) == NULL)) {
+			/* The MTA ends the header section at a line that is no
+			   field: it is the first line of the body. */
+			*pos = p;
+			return 0;
+		}
+		/* A leading WSP line with nothing to continue starts a field of
+		   its own; the syntax check reports it. */
+		have = true;
+		out->start = p;
+		out->end = end;
+		out->eol = eol;
+		p = next;
+	}
+	*pos = p;
+	return have ? 1 : 0;
+}
+
+int
 mavis_headers_parse_block(struct mavis_headers *h, const char *block, size_t len,
 			  size_t *body_offset)
 {
-	size_t pos = 0, fstart = 0, fend = 0;
-	const char *feol = empty_str;
-	bool have = false;
+	struct mavis_header_span f;
+	size_t pos = 0;
 	int status = 0;
 
 	MAVIS_ASSERT(h != NULL);
 	MAVIS_ASSERT(block != NULL || len == 0);
+	while (mavis_headers_split_next(block, len, &pos, false, &f) == 1)
+		if (store_raw(h, block + f.start, f.end - f.start, f.eol) != 0)
+			status = MAVIS_ERR_LIMIT;
 	if (body_offset != NULL)
-		*body_offset = len;
-	while (pos < len) {
-		const char *nl = memchr(block + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - block) : len;
-		size_t next = nl ? end + 1 : len;
-		const char *eol = nl ? "\n" : empty_str;
-
-		/* Only a CR right before the LF belongs to the line end; a
-		   bare CR elsewhere is content for the control-char check. */
-		if (nl && end > pos && block[end - 1] == '\r') {
-			end--;
-			eol = "\r\n";
-		}
-		if (end == pos && nl) {
-			/* Blank line: end of the header section. */
-			if (body_offset != NULL)
-				*body_offset = next;
-			break;
-		}
-		if (have && is_wsp((unsigned char)block[pos])) {
-			/* Continuation: the field grows over the old line end. */
-			fend = end;
-			feol = eol;
-		} else {
-			if (have && store_raw(h, block + fstart, fend - fstart, feol) != 0)
-				status = MAVIS_ERR_LIMIT;
-			/* A leading WSP line with nothing to continue starts a
-			   field of its own; the syntax check reports it. */
-			have = true;
-			fstart = pos;
-			fend = end;
-			feol = eol;
-		}
-		pos = next;
-	}
-	if (have && store_raw(h, block + fstart, fend - fstart, feol) != 0)
-		status = MAVIS_ERR_LIMIT;
+		*body_offset = pos;
 	return status;
 }
 

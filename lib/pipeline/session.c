@@ -380,51 +380,31 @@ void
 mavis_session_raw_message(struct mavis_session *s, const void *data, size_t len)
 {
 	const char *p = data, *end = p + len;
-	struct mavis_buf name = { 0 }, value = { 0 };
+	struct mavis_buf value = { 0 };
+	struct mavis_header_span f;
+	size_t pos = 0;
 
 	if (s->msg == NULL)
 		return;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl ? nl : end;
-		size_t n = (size_t)(eol - p);
+	/* The MTA's rules: a line that is no field starts the body. */
+	while (mavis_headers_split_next(data, len, &pos, true, &f) == 1) {
+		const char *raw = p + f.start, *colon = memchr(raw, ':', f.end - f.start);
+		size_t nlen = (size_t)(colon - raw);
 
-		if (n > 0 && p[n - 1] == '\r')
-			n--;
-		if (n == 0) {	/* end of header section */
-			p = nl ? nl + 1 : end;
-			break;
-		}
-		const char *colon = memchr(p, ':', n);
-		if (colon == NULL || p[0] == ' ' || p[0] == '\t') {
-			/* A line without a colon would end the header section for
-			   the MTA too: Postfix treats it as the start of the body. */
-			break;
-		}
-		mavis_buf_reset(&name);
+		/* The value as the MTA hands it over: continuation lines joined
+		   with CRLF whatever line ends the file had. */
 		mavis_buf_reset(&value);
-		mavis_buf_append(&name, p, (size_t)(colon - p));
-		mavis_buf_append(&value, colon + 1, n - (size_t)(colon + 1 - p));
-		p = nl ? nl + 1 : end;
-		/* Continuation lines belong to this field. */
-		while (p < end && (*p == ' ' || *p == '\t')) {
-			const char *nl2 = memchr(p, '\n', (size_t)(end - p));
-			const char *eol2 = nl2 ? nl2 : end;
-			size_t n2 = (size_t)(eol2 - p);
-
-			if (n2 > 0 && p[n2 - 1] == '\r')
-				n2--;
-			mavis_buf_append(&value, "\r\n", 2);
-			mavis_buf_append(&value, p, n2);
-			p = nl2 ? nl2 + 1 : end;
+		for (const char *q = colon + 1; q < p + f.end; q++) {
+			if (*q == '\n' && (q == colon + 1 || q[-1] != '\r'))
+				mavis_buf_putc(&value, '\r');
+			mavis_buf_putc(&value, *q);
 		}
 		/* Not mavis_session_header(): a NUL would cut the field short and
 		   hide it from the bad-header check (amavisd: BadHdrChar). */
 		if (!s->msg->eoh_done)
-			add_header(s, s->msg, mavis_buf_str(&name), name.len, mavis_buf_str(&value),
-				   value.len);
+			add_header(s, s->msg, raw, nlen, mavis_buf_str(&value), value.len);
 	}
-	mavis_buf_free(&name);
+	p += pos;
 	mavis_buf_free(&value);
 	mavis_session_eoh(s);
 	/* The MTA hands the body over with CRLF line ends. */

@@ -180,6 +180,33 @@ test_parse_fields(void)
 	mavis_arena_free(&a);
 }
 
+/* The one splitter under the MTA's rules (what mavisctl scan feeds the
+   session): a line that is no field starts the body. */
+static void
+test_split_mta(void)
+{
+	struct mavis_header_span f;
+	size_t pos = 0;
+	const char block[] = "Subject: a\r\n b\nX: y\nGarbage line\nZ: z\n\nbody";
+
+	CHECK_INT(mavis_headers_split_next(block, sizeof(block) - 1, &pos, true, &f), 1);
+	CHECK(f.start == 0 && f.end == strlen("Subject: a\r\n b") && strcmp(f.eol, "\n") == 0);
+	CHECK_INT(mavis_headers_split_next(block, sizeof(block) - 1, &pos, true, &f), 1);
+	CHECK_INT(mavis_headers_split_next(block, sizeof(block) - 1, &pos, true, &f), 0);
+	CHECK(strncmp(block + pos, "Garbage line", 12) == 0);
+	/* Without the MTA's rules the garbage line is a field, Z too. */
+	pos = 0;
+	int n = 0;
+	while (mavis_headers_split_next(block, sizeof(block) - 1, &pos, false, &f) == 1)
+		n++;
+	CHECK_INT(n, 4);
+	CHECK(strcmp(block + pos, "body") == 0);
+	/* A leading blank line-start is the body at once for the MTA. */
+	pos = 0;
+	CHECK_INT(mavis_headers_split_next(" x: y\n\n", 7, &pos, true, &f), 0);
+	CHECK_INT(pos, 0);
+}
+
 static void
 test_lookups(void)
 {
@@ -410,6 +437,7 @@ main(void)
 	TEST_RUN(test_limits);
 	TEST_RUN(test_parse_block);
 	TEST_RUN(test_parse_fields);
+	TEST_RUN(test_split_mta);
 	TEST_RUN(test_lookups);
 	TEST_RUN(test_unfold);
 	TEST_RUN(test_huge_line);

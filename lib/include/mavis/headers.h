@@ -11,7 +11,8 @@
  *  - the milter hands fields over one at a time (mavis_headers_add) with the
  *    value as received under SMFIP_HDR_LEADSPC: the leading space and the
  *    folded continuation lines (LF or CRLF + WSP) are kept;
- *  - mavisctl has a raw message (mavis_headers_parse_block), split here into
+ *  - mavisctl has a raw message, split here (mavis_headers_split_next, the
+ *    one splitter; mavis_headers_parse_block stores what it cuts) into
  *    the same fields. CRLF and LF line ends are both accepted; a bare CR and
  *    NUL are ordinary content bytes; a section without a blank line ends at
  *    the end of the input; a line without a colon is kept as a field with the
@@ -93,6 +94,26 @@ MAVIS_API int mavis_headers_add(struct mavis_headers *h, const char *name, size_
  * Returns 0, or MAVIS_ERR_LIMIT when fields had to be dropped for the
  * limits; *body_offset is still exact then and the fields that fit are kept.
  */
+/* One field of a raw header section: block[start, end) without its final
+   line end eol ("\r\n", "\n" or ""), continuation lines included. */
+struct mavis_header_span {
+	size_t start, end;
+	const char *eol;
+};
+
+/*
+ * The one header splitter. Cut the field at *pos (a line start) out of a
+ * raw header section and move *pos past it. Returns 1 with *out set, or 0
+ * at the end of the section: after a blank line (*pos past it) or at the
+ * end of the input. With mta_rules, a line that is no field (no colon on
+ * it, or white space with no field to continue) also ends the section, as
+ * Postfix and Sendmail treat it, and *pos is that line: the first of the
+ * body. Without, such a line is a field of its own (for the bad-header
+ * syntax check). Linear in the bytes consumed.
+ */
+MAVIS_API int mavis_headers_split_next(const char *block, size_t len, size_t *pos,
+				       bool mta_rules, struct mavis_header_span *out);
+
 MAVIS_API int mavis_headers_parse_block(struct mavis_headers *h, const char *block,
 			      size_t len, size_t *body_offset);
 
