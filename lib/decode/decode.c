@@ -21,6 +21,7 @@ mavis_decode_limits_default(struct mavis_decode_limits *lim)
 	lim->max_expansion_quota = 300 * 1024 * 1024;
 	lim->min_expansion_factor = 5;
 	lim->max_expansion_factor = 500;
+	lim->filetypes = NULL;
 }
 
 static uint64_t
@@ -120,7 +121,7 @@ mavis_decode_init(struct mavis_error *err)
 void
 mavis_decode_thread_done(void)
 {
-	mavis_filetype_thread_done();
+	mavis_filetype_default_free();
 }
 
 int

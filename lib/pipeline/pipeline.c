@@ -204,6 +204,7 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 		struct mavis_decode_limits lim;
 
 		decode_limits(s->view, &lim);
+		lim.filetypes = s->st->filetypes;
 		if (mavis_decode_message(raw, rawlen, &lim, m->arena, &d, &err) < 0) {
 			msg_fail(s, m, err.status, "decoding failed: %s", err.text);
 			return mavis_reply_for_failure(s->view, err.status, lid, m->mail_id, m->arena);

@@ -15,6 +15,7 @@
 #include <mavis/headers.h>
 #include <mavis/parts.h>
 #include <mavis/config.h>
+#include <mavis/filetype.h>
 #include <mavis/session.h>
 
 #include "msg/mail_id.h"
@@ -29,6 +30,7 @@ struct engine_state {
 	struct mavis_av *av;		/* NULL: no av_scanners, or degraded */
 	const char *av_error;		/* why av is NULL while scanners are set */
 	struct mavis_banned_rules *banned;	/* NULL: no banned_rules_file */
+	struct mavis_filetype_pool *filetypes;	/* libmagic handles for decoding */
 	struct mavis_arena *arena;	/* settings arrays for av */
 };
 
