@@ -332,6 +332,8 @@ mavis_filetype_pool_new(unsigned size, unsigned flags, struct mavis_filetype_poo
 		}
 		(void)magic_setparam(m, MAGIC_PARAM_BYTES_MAX, &bytes_max);
 	}
+	mavis_log_info(NULL, "file types: %u libmagic handles, text tests %s", size,
+		       (flags & MAVIS_FILETYPE_TEXT_DETAIL) ? "on" : "off (no banned rule sees text types)");
 	*out = p;
 	return 0;
 fail:
