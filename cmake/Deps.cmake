@@ -17,6 +17,9 @@ mavis_require_pkg(CLAMAV libclamav libclamav-dev)
 mavis_require_pkg(OPENDKIM opendkim libopendkim-dev)
 mavis_require_pkg(ARCHIVE libarchive libarchive-dev)
 mavis_require_pkg(ZLIB zlib zlib1g-dev)
+# rspamd client: HTTP/1.1 with keep-alive and timeouts, and its JSON reply
+mavis_require_pkg(CURL libcurl libcurl4-openssl-dev)
+mavis_require_pkg(JSONC json-c libjson-c-dev)
 
 find_library(MILTER_LIBRARY milter)
 find_path(MILTER_INCLUDE_DIR libmilter/mfapi.h)

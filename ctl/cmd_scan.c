@@ -24,7 +24,10 @@ static int
 scan_usage(void)
 {
 	fprintf(stderr, "usage: mavisctl scan [-c FILE] [--sender A] [--rcpt A]... [--client-ip IP]\n"
-			"                     [--daemon-name N] [--sasl-user U] [--queue-id ID] [--json] [-v] FILE.eml\n");
+			"                     [--daemon-name N] [--sasl-user U] [--queue-id ID] [--non-smtpd]\n"
+			"                     [--json] [-v] FILE.eml\n"
+			"  --non-smtpd: as mail from pickup/sendmail (non_smtpd_milters): never\n"
+			"  refused per recipient, a reject as non_smtpd_reject_action says\n");
 	return 2;
 }
 
@@ -39,6 +42,7 @@ ctl_cmd_scan(int argc, char **argv)
 		{ "sasl-user", required_argument, NULL, 'u' },
 		{ "queue-id", required_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "non-smtpd", no_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -46,7 +50,7 @@ ctl_cmd_scan(int argc, char **argv)
 	const char *daemon_name = NULL, *sasl_user = NULL, *queue_id = NULL;
 	const char *rcpts[SCAN_MAX_RCPTS];
 	size_t nrcpts = 0;
-	bool json = false, verbose = false;
+	bool json = false, verbose = false, non_smtpd = false;
 	struct mavis_config *cfg = NULL;
 	struct mavis_engine *engine = NULL;
 	struct mavis_session *s = NULL;
@@ -72,6 +76,7 @@ ctl_cmd_scan(int argc, char **argv)
 		case 'u': sasl_user = optarg; break;
 		case 'q': queue_id = optarg; break;
 		case 'j': json = true; break;
+		case 'N': non_smtpd = true; break;
 		case 'v': verbose = true; break;
 		default: return scan_usage();
 		}
@@ -99,7 +104,8 @@ ctl_cmd_scan(int argc, char **argv)
 		fprintf(stderr, "mavisctl: %s\n", err.text);
 		goto out;
 	}
-	struct mavis_session_info info = { .client_addr = client_ip, .daemon_name = daemon_name };
+	struct mavis_session_info info = { .client_addr = client_ip, .daemon_name = daemon_name,
+					   .non_smtpd = non_smtpd };
 	if (mavis_session_new(engine, &info, &s, &err) < 0 ||
 	    mavis_session_mail(s, sender, sasl_user, &err) < 0) {
 		fprintf(stderr, "mavisctl: %s\n", err.text);

@@ -62,25 +62,10 @@ apply_edit(SMFICTX *ctx, const struct mavis_edit *e, bool leadspc)
 }
 
 sfsistat
-mavisd_apply_verdict(SMFICTX *ctx, const struct mavis_verdict *v, bool non_smtpd,
-		     int non_smtpd_action, bool leadspc, const char *log_id)
+mavisd_apply_verdict(SMFICTX *ctx, const struct mavis_verdict *v, bool leadspc,
+		     const char *log_id)
 {
-	enum mavis_action action = v->action;
-
-	if (non_smtpd && action == MAVIS_ACTION_REJECT) {
-		/* non_smtpd_reject_action: reject|discard|hold */
-		if (non_smtpd_action == 1)
-			action = MAVIS_ACTION_DISCARD;
-		else if (non_smtpd_action == 2) {
-			if (smfi_quarantine(ctx, UNCONST(v->text)) == MI_SUCCESS) {
-				mavis_log_notice(log_id, "non-SMTP mail put on hold: %s", v->text);
-				return SMFIS_ACCEPT;
-			}
-			mavis_log_err(log_id, "cannot put non-SMTP mail on hold; tempfail");
-			return SMFIS_TEMPFAIL;
-		}
-	}
-	switch (action) {
+	switch (v->action) {
 	case MAVIS_ACTION_REJECT:
 		mavisd_setreply(ctx, v->rcode, v->xcode, v->text);
 		return SMFIS_REJECT;
@@ -89,6 +74,14 @@ mavisd_apply_verdict(SMFICTX *ctx, const struct mavis_verdict *v, bool non_smtpd
 		return SMFIS_TEMPFAIL;
 	case MAVIS_ACTION_DISCARD:
 		return SMFIS_DISCARD;
+	case MAVIS_ACTION_HOLD:
+		if (smfi_quarantine(ctx, UNCONST(v->text)) == MI_SUCCESS) {
+			mavis_log_notice(log_id, "non-SMTP mail put on hold: %s", v->text);
+			return SMFIS_ACCEPT;
+		}
+		mavis_log_err(log_id, "cannot put non-SMTP mail on hold; tempfail");
+		mavisd_setreply(ctx, "451", "4.7.1", "Service temporarily unavailable, try again later");
+		return SMFIS_TEMPFAIL;
 	case MAVIS_ACTION_ACCEPT:
 		break;
 	}

@@ -366,26 +366,19 @@ cb_eom(SMFICTX *ctx)
 	if (c == NULL || c->failed || c->s == NULL || !c->in_message) {
 		if (c && c->s && c->in_message)
 			mavis_session_reset(c->s);
-		if (c)
+		if (c) {
 			c->in_message = false;
+			/* The next transaction starts clean (a session that could
+			   not be created stays failed). */
+			if (c->s)
+				c->failed = false;
+		}
 		return fail_tempfail(ctx, c, "message state lost before end of message");
 	}
 	note_queue_id(ctx, c);
 	v = mavis_session_eom(c->s);
-	st = mavisd_apply_verdict(ctx, v, c->non_smtpd,
-				  mavis_view_get(mavis_session_view(c->s),
-						 MAVIS_KEY_NON_SMTPD_REJECT_ACTION)->u.e,
-				  (c->pflags & SMFIP_HDR_LEADSPC) != 0, log_id(c));
-	if (st == SMFIS_DISCARD && v->action != MAVIS_ACTION_DISCARD) {
-		/* non_smtpd_reject_action turned a reject into a discard: log
-		   what was done, not what was decided. */
-		struct mavis_verdict done = *v;
-
-		done.action = MAVIS_ACTION_DISCARD;
-		mavis_session_log_verdict(c->s, &done);
-	} else {
-		mavis_session_log_verdict(c->s, v);
-	}
+	st = mavisd_apply_verdict(ctx, v, (c->pflags & SMFIP_HDR_LEADSPC) != 0, log_id(c));
+	mavis_session_log_verdict(c->s, v);
 	mavis_session_reset(c->s);
 	c->in_message = false;
 	return st;

@@ -35,9 +35,11 @@ void mavisd_callbacks_drain(void);
 bool mavisd_callbacks_draining(void);
 unsigned long mavisd_sessions_closed(void);
 
-/* apply.c: apply a verdict at end of message; returns the SMFIS_* code. */
-sfsistat mavisd_apply_verdict(SMFICTX *ctx, const struct mavis_verdict *v, bool non_smtpd,
-			      int non_smtpd_action, bool leadspc, const char *log_id);
+/* apply.c: carry out a verdict at end of message exactly as it says (its
+   action is final) with smfi_* calls; an edit the MTA refuses makes it a
+   tempfail. Returns the SMFIS_* code. */
+sfsistat mavisd_apply_verdict(SMFICTX *ctx, const struct mavis_verdict *v, bool leadspc,
+			      const char *log_id);
 /* Escape '%' for smfi_setreply and set the reply; returns MI_SUCCESS/FAILURE. */
 int mavisd_setreply(SMFICTX *ctx, const char *rcode, const char *xcode, const char *text);
 

@@ -136,7 +136,7 @@ mavisd_drop_privileges(const struct mavis_config *cfg)
 				       cfg_str(cfg, MAVIS_KEY_DAEMON_USER));
 		return 0;
 	}
-	/* Order matters: groups, then gid, then uid (STYLE.md §5.12). */
+	/* Order matters: groups, then gid, then uid. */
 	if (initgroups(cfg_str(cfg, MAVIS_KEY_DAEMON_USER), gid) < 0 ||
 	    setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
 		mavis_log_err(NULL, "cannot drop privileges to %s: %s",

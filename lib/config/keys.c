@@ -1,15 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* keys.c - the key table, generated from config_keys.def */
 
+#include <stdio.h>
 #include <string.h>
 
 #include <mavis/config.h>
 
-static const struct mavis_key_info key_table[MAVIS_KEY_COUNT] = {
-#define MAVIS_KEY(id, name, type, scope, def, min, max, choices, doc) \
-	[MAVIS_KEY_##id] = { name, type, MAVIS_SCOPE_##scope, def, min, max, choices, doc },
+/* Each key row is NULL: it ends the choice list of the key before it. */
+static const char *const choice_words[MAVIS_CROW_COUNT + 1] = {
+#define MAVIS_KEY(id, name, type, scope, def, min, max, doc) [MAVIS_CROW_KEY_##id] = NULL,
+#define MAVIS_CHOICE(id, c, word) [MAVIS_CROW_##id##_##c] = word,
 #include <mavis/config_keys.def>
 #undef MAVIS_KEY
+#undef MAVIS_CHOICE
+};
+
+static const struct mavis_key_info key_table[MAVIS_KEY_COUNT] = {
+#define MAVIS_KEY(id, name, type, scope, def, min, max, doc) \
+	[MAVIS_KEY_##id] = { name, type, MAVIS_SCOPE_##scope, def, min, max, \
+			     type == MAVIS_T_ENUM ? &choice_words[MAVIS_CROW_KEY_##id + 1] : NULL, doc },
+#define MAVIS_CHOICE(id, c, word)
+#include <mavis/config_keys.def>
+#undef MAVIS_KEY
+#undef MAVIS_CHOICE
 };
 
 const struct mavis_key_info *
@@ -18,6 +31,25 @@ mavis_key_info(enum mavis_key key)
 	if ((unsigned)key >= MAVIS_KEY_COUNT)
 		return NULL;
 	return &key_table[key];
+}
+
+const char *
+mavis_key_choices(const struct mavis_key_info *ki, char sep, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	if (size == 0)
+		return buf;
+	buf[0] = '\0';
+	for (size_t i = 0; ki->choices && ki->choices[i]; i++) {
+		int n = snprintf(buf + o, size - o, "%s%s", i ? (char[]){ sep, 0 } : "",
+				 ki->choices[i]);
+
+		if (n < 0 || (size_t)n >= size - o)
+			break;
+		o += (size_t)n;
+	}
+	return buf;
 }
 
 int

@@ -33,10 +33,9 @@ mavis_config_print(const struct mavis_config *cfg, const char *bank, int flags, 
 
 			/* '|' would split the Markdown cell. */
 			if (ki->choices) {
-				snprintf(choices, sizeof(choices), ": %s", ki->choices);
-				for (char *c = choices; *c; c++)
-					if (*c == '|')
-						*c = '/';
+				choices[0] = ':';
+				choices[1] = ' ';
+				mavis_key_choices(ki, '/', choices + 2, sizeof(choices) - 2);
 			}
 			fprintf(out, "| `%s` | %s%s | %s | `%s` | %s |\n", ki->name,
 				mavis_type_name(ki->type), choices, scope[ki->scope], ki->def, ki->doc);

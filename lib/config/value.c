@@ -108,23 +108,11 @@ check_bounds(const struct mavis_key_info *ki, long long v, struct mavis_error *e
 }
 
 static int
-parse_enum(const char *choices, const char *s, int *out)
+parse_enum(const char *const *choices, const char *s, int *out)
 {
-	const char *p = choices;
-	int idx = 0;
-	size_t len = strlen(s);
-
-	while (*p) {
-		const char *bar = strchr(p, '|');
-		size_t n = bar ? (size_t)(bar - p) : strlen(p);
-
-		if (n == len && strncasecmp(p, s, n) == 0)
-			return *out = idx, 0;
-		idx++;
-		if (bar == NULL)
-			break;
-		p = bar + 1;
-	}
+	for (int i = 0; choices && choices[i]; i++)
+		if (strcasecmp(choices[i], s) == 0)
+			return *out = i, 0;
 	return -1;
 }
 
@@ -229,9 +217,12 @@ cfg_parse_value(struct mavis_config *cfg, enum mavis_key key, const char *text,
 		val->u.s = s;
 		return 0;
 	case MAVIS_T_ENUM:
-		if (parse_enum(ki->choices, text, &val->u.e) < 0)
+		if (parse_enum(ki->choices, text, &val->u.e) < 0) {
+			char want[256];
+
 			return mavis_error_set(err, MAVIS_ERR_CONFIG, "bad value \"%s\" (want %s)",
-					       text, ki->choices);
+					       text, mavis_key_choices(ki, '|', want, sizeof(want)));
+		}
 		return 0;
 	case MAVIS_T_DESTINY: {
 		bool bounce = false;

@@ -26,7 +26,7 @@
 #define MAP_INTERNAL
 #endif
 
-/* Input bounds (STYLE.md 5.5): a config line, a table file, a table. */
+/* Input bounds: a config line, a table file, a table. */
 #define MAP_LINE_MAX ((size_t)64 * 1024)
 #define MAP_FILE_MAX ((size_t)64 * 1024 * 1024)
 #define MAP_ENTRIES_MAX ((size_t)1024 * 1024)

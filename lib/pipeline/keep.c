@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* quarantine.c - which copies a verdict quarantines, and storing them */
+/* keep.c - which quarantine copies a verdict calls for, and storing them */
 
 #include <string.h>
 
@@ -26,49 +26,48 @@ category_of(int major, bool *gzip)
 	return NULL;
 }
 
-struct mavis_verdict *
+int
 msg_quarantine(struct mavis_session *s, struct msg *m, struct mavis_verdict *v, const void *raw,
 	       size_t rawlen)
 {
-	const char *dir = mavis_config_get(s->cfg, MAVIS_KEY_QUARANTINE_DIR)->u.s;
+	const char *dir = mavis_config_get(s->st->cfg, MAVIS_KEY_QUARANTINE_DIR)->u.s;
 	const char *lid = mavis_session_log_id(s);
 	const char **all, **blocked;
 	bool quarantined = false, local_passed = false;
 
 	if (dir == NULL || *dir == '\0' || v->action == MAVIS_ACTION_TEMPFAIL)
-		return NULL;
+		return 0;
 	all = mavis_arena_calloc(m->arena, m->nrcpts + 1, sizeof(*all));
 	blocked = mavis_arena_calloc(m->arena, m->nrcpts + 1, sizeof(*blocked));
 	for (size_t i = 0; i < m->nrcpts; i++)
 		all[i] = m->rcpts[i].addr;
-	/* One file per category; amavisd picks the category by the blocking
-	   ccat, else the main one, and stores only where *_quarantine_to is set. */
+	/* One file per category, by the blocking ccat, stored where
+	   *_quarantine_to is set. Only what a recipient did not get: a copy of
+	   delivered mail would let anyone fill the quarantine disk. */
 	for (int major = MAVIS_CC_VIRUS; major >= MAVIS_CC_BADH; major--) {
-		size_t nwho = 0, nblocked = 0;
+		size_t nblocked = 0;
 		bool gzip;
 		const char *cat = category_of(major, &gzip);
 
 		/* SPAMMY shares the spam file: handled with SPAM. */
 		if (cat == NULL || major == MAVIS_CC_SPAMMY)
 			continue;
-		for (size_t i = 0; i < v->nrcpts && i < m->nrcpts; i++) {
-			const struct mavis_rcpt_verdict *rv = &v->rcpts[i];
-			int by = rv->blocking.major >= 0 ? rv->blocking.major : rv->ccat.major;
+		for (size_t i = 0; i < m->nrcpts; i++) {
+			const struct mavis_rcpt *r = &m->rcpts[i];
+			int by = r->verdict->blocking.major;
 
 			if (by == MAVIS_CC_SPAMMY)
 				by = MAVIS_CC_SPAM;
-			if (by != major || m->rcpts[i].quarantine_to[major] == NULL ||
-			    m->rcpts[i].quarantine_to[major][0] == '\0')
+			if (by != major || r->quarantine_to[major] == NULL ||
+			    r->quarantine_to[major][0] == '\0')
 				continue;
-			nwho++;
-			if (rv->blocking.major >= 0)
-				blocked[nblocked++] = rv->address;
+			blocked[nblocked++] = r->addr;
 		}
-		if (nwho == 0)
+		if (nblocked == 0)
 			continue;
 		struct mavis_quarantine_in in = {
 			.dir = dir,
-			.subdir_levels = (int)mavis_config_get(s->cfg, MAVIS_KEY_QUARANTINE_SUBDIR_LEVELS)->u.i,
+			.subdir_levels = (int)mavis_config_get(s->st->cfg, MAVIS_KEY_QUARANTINE_SUBDIR_LEVELS)->u.i,
 			.category = cat,
 			.gzip = gzip,
 			.mail_id = m->mail_id,
@@ -85,9 +84,8 @@ msg_quarantine(struct mavis_session *s, struct msg *m, struct mavis_verdict *v, 
 		struct mavis_error err = { 0 };
 
 		if (mavis_quarantine_store(&in, &out, &err) < 0) {
-			/* A copy we promised to keep: the mail stays with the MTA. */
 			msg_fail(s, m, MAVIS_ERR_IO, "Can't quarantine: %s", err.text);
-			return mavis_reply_for_failure(s->view, MAVIS_ERR_IO, lid, m->mail_id, m->arena);
+			return MAVIS_ERR_IO;
 		}
 		mavis_log_info(lid, "quarantined %s as %s (%c)", m->mail_id, out.rel_path, out.quar_type);
 		struct mavis_edit qe = { MAVIS_EDIT_QUARANTINE, mavis_arena_strdup(m->arena, out.rel_path),
@@ -103,5 +101,5 @@ msg_quarantine(struct mavis_session *s, struct msg *m, struct mavis_verdict *v, 
 					 mavis_arena_printf(m->arena, " <%s>", m->mail_id), 0, NULL };
 		mavis_verdict_add_edit(v, m->arena, &he);
 	}
-	return NULL;
+	return 0;
 }

@@ -9,8 +9,6 @@
 
 #include "pipeline_int.h"
 
-extern atomic_ulong mavis_stat_messages;
-static atomic_ulong stat_accepted, stat_rejected, stat_tempfailed, stat_discarded;
 
 static const char *
 action_word(const struct mavis_verdict *v, bool some_blocked)
@@ -19,6 +17,7 @@ action_word(const struct mavis_verdict *v, bool some_blocked)
 	case MAVIS_ACTION_REJECT: return "Blocked";
 	case MAVIS_ACTION_TEMPFAIL: return "Blocked";
 	case MAVIS_ACTION_DISCARD: return "Blocked";
+	case MAVIS_ACTION_HOLD: return "Held";
 	case MAVIS_ACTION_ACCEPT: return some_blocked ? "Passed/Blocked" : "Passed";
 	}
 	return "?";
@@ -31,6 +30,7 @@ action_tag(const struct mavis_verdict *v, bool originating)
 	case MAVIS_ACTION_REJECT: return originating ? "RejectedOutbound" : "RejectedInbound";
 	case MAVIS_ACTION_TEMPFAIL: return originating ? "TempFailedOutbound" : "TempFailedInbound";
 	case MAVIS_ACTION_DISCARD: return originating ? "DiscardedOutbound" : "DiscardedInbound";
+	case MAVIS_ACTION_HOLD: return originating ? "HeldOutbound" : "HeldInbound";
 	case MAVIS_ACTION_ACCEPT: break;
 	}
 	return originating ? "RelayedOutbound" : "RelayedInbound";
@@ -72,21 +72,4 @@ mavis_session_log_verdict(struct mavis_session *s, const struct mavis_verdict *v
 	mavis_log(v->internal_error ? MAVIS_LOG_WARNING : MAVIS_LOG_NOTICE, mavis_session_log_id(s),
 		  "%s", mavis_buf_str(&line));
 	mavis_buf_free(&line);
-	switch (v->action) {
-	case MAVIS_ACTION_ACCEPT: atomic_fetch_add(&stat_accepted, 1); break;
-	case MAVIS_ACTION_REJECT: atomic_fetch_add(&stat_rejected, 1); break;
-	case MAVIS_ACTION_TEMPFAIL: atomic_fetch_add(&stat_tempfailed, 1); break;
-	case MAVIS_ACTION_DISCARD: atomic_fetch_add(&stat_discarded, 1); break;
-	}
-}
-
-void
-mavis_stats_get(struct mavis_stats *out)
-{
-	out->messages = atomic_load(&mavis_stat_messages);
-	out->accepted = atomic_load(&stat_accepted);
-	out->rejected = atomic_load(&stat_rejected);
-	out->tempfailed = atomic_load(&stat_tempfailed);
-	out->discarded = atomic_load(&stat_discarded);
-	out->sessions = 0;
 }

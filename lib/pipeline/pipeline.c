@@ -1,22 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* pipeline.c - end of message: run the checks in amavisd's order, decide */
+/* pipeline.c - end of message: run the registered checks in order, decide, quarantine */
 
-#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <mavis/log.h>
 
 #include "pipeline_int.h"
 
-atomic_ulong mavis_stat_messages;
-
-static bool
-av_wanted(const struct engine_state *st)
-{
-	return mavis_config_get(st->cfg, MAVIS_KEY_AV_SCANNERS)->u.list.n > 0 ||
-	       mavis_config_get(st->cfg, MAVIS_KEY_AV_SCANNERS_BACKUP)->u.list.n > 0;
-}
+/* Stages timed per message: every check, plus quarantine. */
+#define STAGES_MAX 16
 
 /* amavisd collect_some_info: list, bulk and auto mail (used by the bad-header
    bounce rule). */
@@ -40,216 +35,131 @@ is_bulk(const struct msg *m)
 	return m->sender[0] == '\0';
 }
 
-/* Virus scan of the raw message (and, with decoding, every part). Returns
-   NULL to continue, or a verdict when a scanner failure must end the
-   message (on_scanner_failure = tempfail). */
-static struct mavis_verdict *
-virus_scan(struct mavis_session *s, struct msg *m, const void *raw, size_t rawlen,
-	   const struct mavis_decoded *d, struct decide_msg *dm)
+static unsigned long
+usec_since(const struct timespec *t0)
 {
-	const char *lid = mavis_session_log_id(s);
-	struct mavis_av_result res;
-	bool needed = false;
+	struct timespec now;
 
-	if (!av_wanted(s->st))
-		return NULL;
-	for (size_t i = 0; i < m->nrcpts; i++)
-		if (!m->rcpts[i].bypass_virus)
-			needed = true;
-	if (!needed)
-		return NULL;
-	if (d != NULL && d->hold != NULL) {
-		/* amavisd: a decoder limit makes the mail UNCHECKED, no scan. */
-		mavis_log_notice(lid, "NOTICE: Virus scanning skipped: %s", d->hold);
-		return NULL;
-	}
-	if (s->st->av == NULL) {
-		mavis_log_err(lid, "AV: ALL VIRUS SCANNERS FAILED: %s", s->st->av_error);
-		res.status = MAVIS_AV_FAILED;
-	} else {
-		size_t nparts = d ? d->nparts : 0, n = 0;
-		struct mavis_av_buf *bufs = mavis_arena_calloc(m->arena, nparts + 1, sizeof(*bufs));
-
-		/* The decoded parts, and the raw message so that libclamav's own
-		   parsers see what ours may have missed. */
-		for (size_t i = 0; i < nparts; i++) {
-			const struct mavis_part *p = d->parts[i];
-
-			if (p->scan && p->data != NULL && p->len > 0)
-				bufs[n++] = (struct mavis_av_buf){ p->data, p->len,
-					mavis_arena_printf(m->arena, "p%03u", p->id) };
-		}
-		bufs[n++] = (struct mavis_av_buf){ raw, rawlen, "MAIL" };
-		mavis_av_scan(s->st->av, bufs, n, m->arena, &res);
-		for (size_t i = 0; i < res.n_log; i++)
-			mavis_log(res.log[i].level, lid, "%s", res.log[i].text);
-	}
-	switch (res.status) {
-	case MAVIS_AV_CLEAN:
-		dm->av_ran = true;
-		return NULL;
-	case MAVIS_AV_INFECTED:
-		dm->av_ran = true;
-		dm->virus_names = res.text;
-		mavis_log_info(lid, "virus_scan: (%s), detected by %s", res.text, res.scanners);
-		return NULL;
-	case MAVIS_AV_FAILED:
-		break;
-	}
-	/* Never CLEAN: tempfail by default, or UNCHECKED with the tag. */
-	struct mavis_verdict *v = mavis_reply_for_failure(s->view, MAVIS_ERR_SCANNER, lid,
-							  m->mail_id, m->arena);
-	if (v != NULL)
-		return v;
-	dm->unchecked_minor = MAVIS_UNCHECKED_SCANNER_FAILED;
-	return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (unsigned long)((now.tv_sec - t0->tv_sec) * 1000000L +
+			       (now.tv_nsec - t0->tv_nsec) / 1000);
 }
 
-static bool
-need_decoding(struct mavis_session *s, const struct msg *m)
-{
-	bool av = av_wanted(s->st), banned = s->st->banned != NULL;
-
-	for (size_t i = 0; i < m->nrcpts; i++)
-		if ((av && !m->rcpts[i].bypass_virus) || (banned && !m->rcpts[i].bypass_banned))
-			return true;
-	return false;
-}
-
+/* A failure whose policy is pass: every recipient concerned is UNCHECKED,
+   with the alert that says why (the one mark that reaches non-local
+   recipients too; the subject tag is for local ones). */
 static void
-decode_limits(const struct mavis_view *v, struct mavis_decode_limits *lim)
+mark_unchecked(struct mavis_check_ctx *cx, const struct mavis_check *c, const char *alert)
 {
-	mavis_decode_limits_default(lim);
-	lim->max_levels = (unsigned)mavis_view_int(v, MAVIS_KEY_MAX_LEVELS);
-	lim->max_files = (unsigned)mavis_view_int(v, MAVIS_KEY_MAX_FILES);
-	lim->min_expansion_quota = (uint64_t)mavis_view_int(v, MAVIS_KEY_MIN_EXPANSION_QUOTA);
-	lim->max_expansion_quota = (uint64_t)mavis_view_int(v, MAVIS_KEY_MAX_EXPANSION_QUOTA);
-	lim->min_expansion_factor = (unsigned)mavis_view_int(v, MAVIS_KEY_MIN_EXPANSION_FACTOR);
-	lim->max_expansion_factor = (unsigned)mavis_view_int(v, MAVIS_KEY_MAX_EXPANSION_FACTOR);
-}
+	struct mavis_finding f = { .major = MAVIS_CC_UNCHECKED, .reason = "UNCHECKED", .alert = alert };
 
-/* Banned parts per recipient: each one's rule sets (banned_filename_maps);
-   recipients with the same sets share one check. */
-static struct mavis_verdict *
-banned_check(struct mavis_session *s, struct msg *m, const struct mavis_decoded *d,
-	     struct decide_rcpt *dr)
-{
-	const char *lid = mavis_session_log_id(s);
-	const char *last_sets = NULL, *last_reason = NULL;
-	struct mavis_error err = { 0 };
-
-	if (s->st->banned == NULL || d == NULL)
-		return NULL;
-	for (size_t i = 0; i < m->nrcpts; i++) {
-		const struct msg_rcpt *r = &m->rcpts[i];
-		const char *sets = r->banned_rulesets ? r->banned_rulesets : "DEFAULT";
-		struct mavis_banned_result res;
-
-		if (r->bypass_banned)
-			continue;
-		if (last_sets != NULL && strcmp(sets, last_sets) == 0) {
-			dr[i].banned_reason = last_reason;
-			continue;
-		}
-		if (mavis_banned_check(s->st->banned, sets, d, m->arena, &res, &err) < 0) {
-			msg_fail(s, m, err.status, "banned check failed: %s", err.text);
-			return mavis_reply_for_failure(s->view, err.status, lid, m->mail_id, m->arena);
-		}
-		if (res.unknown_set)
-			mavis_log_info(lid, "banned_filename_maps names an unknown rule set %s",
-				       res.unknown_set);
-		last_sets = sets;
-		last_reason = res.banned ? res.reason : NULL;
-		dr[i].banned_reason = last_reason;
-		if (res.banned)
-			mavis_log_info(lid, "p.path BANNED:1 %s: \"%s\"", r->addr, res.path);
-	}
-	return NULL;
+	for (size_t i = 0; i < cx->nrcpts; i++)
+		if (c == NULL || c->wanted(cx, &cx->rcpts[i]))
+			mavis_rcpt_add_finding(&cx->rcpts[i], &f);
 }
 
 struct mavis_verdict *
 msg_run_checks(struct mavis_session *s, struct msg *m)
 {
 	const char *lid = mavis_session_log_id(s);
+	struct mavis_stage_time *timing = mavis_arena_calloc(m->arena, STAGES_MAX, sizeof(*timing));
+	size_t ntiming = 0;
+	struct mavis_error err = { 0 };
+	struct mavis_check_ctx cx = {
+		.view = s->view,
+		.log_id = lid,
+		.arena = m->arena,
+		.raw = "",
+		.size = m->size + m->header_bytes,
+		.sender = m->sender,
+		.headers = m->headers,
+		.badh = m->badh,
+		.badh_allowed = m->badh_allowed,
+		.header_overflow = m->header_overflow,
+		.oversized = m->oversized,
+		.rcpts = m->rcpts,
+		.nrcpts = m->nrcpts,
+		.av = s->st->av,
+		.av_error = s->st->av_error,
+		.av_configured =
+			mavis_config_get(s->st->cfg, MAVIS_KEY_AV_SCANNERS)->u.list.n > 0 ||
+			mavis_config_get(s->st->cfg, MAVIS_KEY_AV_SCANNERS_BACKUP)->u.list.n > 0,
+		.banned = s->st->banned,
+		.filetypes = s->st->filetypes,
+	};
+	int status = m->fail_status;
+
+	if (status == 0 && mavis_spool_view(m->spool, &cx.raw, &cx.rawlen, &err) < 0) {
+		msg_fail(s, m, err.status, "spool: %s", err.text);
+		status = err.status;
+	}
+	if (status != 0) {
+		/* Receiving the message failed: nothing can be checked. */
+		enum mavis_fail_policy pol = mavis_fail_policy(s->view, status);
+
+		if (pol != MAVIS_FAIL_PASS)
+			return mavis_verdict_failure(pol, status, lid, m->mail_id, m->rcpts, m->nrcpts,
+						     m->arena);
+		mark_unchecked(&cx, NULL, mavis_arena_printf(m->arena, "UNCHECKED, %s, message not checked",
+							     mavis_fail_what(status)));
+	} else {
+		for (size_t i = 0; mavis_checks[i] != NULL; i++) {
+			const struct mavis_check *c = mavis_checks[i];
+			struct timespec t0;
+			int rc;
+
+			if ((c->needs_body && cx.oversized) || !mavis_check_wanted_any(c, &cx))
+				continue;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			cx.fail_text[0] = '\0';
+			rc = c->run(&cx);
+			if (ntiming < STAGES_MAX)
+				timing[ntiming++] = (struct mavis_stage_time){ c->name, usec_since(&t0) };
+			if (rc >= 0)
+				continue;
+			if (rc != MAVIS_ERR_SCANNER)
+				msg_fail(s, m, rc, "%s", cx.fail_text[0] ? cx.fail_text : c->name);
+			enum mavis_fail_policy pol = c->fail_policy ? c->fail_policy(s->view)
+							 : mavis_fail_policy(s->view, rc);
+			if (pol != MAVIS_FAIL_PASS)
+				return mavis_verdict_failure(pol, rc, lid, m->mail_id, m->rcpts, m->nrcpts,
+							     m->arena);
+			/* Never CLEAN: UNCHECKED for whom the check was for. */
+			mark_unchecked(&cx, c, c->failed_alert ? c->failed_alert
+				       : mavis_arena_printf(m->arena, "UNCHECKED, %s, message not checked",
+							    mavis_fail_what(rc)));
+		}
+	}
+
+	const char *subj = msg_header_value(m, "Subject", 1);
 	struct decide_msg dm = {
 		.view = s->view,
 		.log_id = lid,
 		.mail_id = m->mail_id,
 		.sender = m->sender,
-		.unchecked_minor = -1,
-		.badh_minor = -1,
+		.bulk = is_bulk(m),
+		.non_smtpd = s->non_smtpd,
+		.virus_scanned = cx.virus_scanned,
+		.has_subject = subj != NULL,
+		.subject = subj,
+		.headers_partial = m->header_overflow,
 	};
-	struct decide_rcpt *dr;
-	const char *subj;
+	struct mavis_verdict *v = mavis_decide(&dm, m->rcpts, m->nrcpts, m->arena);
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int qrc = msg_quarantine(s, m, v, cx.raw, cx.rawlen);
+	if (ntiming < STAGES_MAX)
+		timing[ntiming++] = (struct mavis_stage_time){ "quarantine", usec_since(&t0) };
+	if (qrc < 0) {
+		/* A copy we promised to keep: the mail stays with the MTA unless
+		   the admin said otherwise. */
+		enum mavis_fail_policy pol = mavis_fail_policy(s->view, qrc);
 
-	if (m->fail_status)
-		return mavis_reply_for_failure(s->view, m->fail_status, lid, m->mail_id, m->arena);
-	dm.bulk = is_bulk(m);
-	subj = msg_header_value(m, "Subject", 1);
-	dm.has_subject = subj != NULL;
-	dm.subject = subj;
-	dm.oversized_all = m->oversized;
-	if (m->header_overflow) {
-		dm.badh_minor = MAVIS_BADH_LONG;
-		dm.badh_text = "Header section over limits";
-		dm.badh_reason = "BAD HEADER: Header section over limits";
+		if (pol != MAVIS_FAIL_PASS)
+			v = mavis_verdict_failure(pol, qrc, lid, m->mail_id, m->rcpts, m->nrcpts,
+						  m->arena);
 	}
-	const void *raw = "";
-	size_t rawlen = 0;
-	struct mavis_error err = { 0 };
-	if (mavis_spool_view(m->spool, &raw, &rawlen, &err) < 0)
-		return mavis_reply_for_failure(s->view, err.status, lid, m->mail_id, m->arena);
-	struct mavis_decoded *d = NULL;
-	if (need_decoding(s, m)) {
-		struct mavis_decode_limits lim;
-
-		decode_limits(s->view, &lim);
-		lim.filetypes = s->st->filetypes;
-		if (mavis_decode_message(raw, rawlen, &lim, m->arena, &d, &err) < 0) {
-			msg_fail(s, m, err.status, "decoding failed: %s", err.text);
-			return mavis_reply_for_failure(s->view, err.status, lid, m->mail_id, m->arena);
-		}
-		if (d->hold)
-			mavis_log_notice(lid, "NOTICE: HOLD reason: %s", d->hold);
-		if (d->unchecked_minor >= 0)
-			dm.unchecked_minor = d->unchecked_minor;
-		if (d->mime_error && m->badh != NULL)
-			mavis_badh_add_mime_error(m->badh, m->badh_allowed, d->mime_error);
-	}
-	if (m->badh != NULL && mavis_badh_minor(m->badh) > 0 &&
-	    (int)mavis_badh_minor(m->badh) > dm.badh_minor) {
-		dm.badh_minor = (int)mavis_badh_minor(m->badh);
-		dm.badh_text = mavis_badh_first(m->badh);
-		dm.badh_alert = mavis_badh_alert(m->badh);
-		dm.badh_reason = NULL;
-		mavis_log_info(lid, "bad header: %s", dm.badh_text);
-	}
-	struct mavis_verdict *early = virus_scan(s, m, raw, rawlen, d, &dm);
-	if (early != NULL)
-		return early;
-
-	dr = mavis_arena_calloc(m->arena, m->nrcpts ? m->nrcpts : 1, sizeof(*dr));
-	early = banned_check(s, m, d, dr);
-	if (early != NULL)
-		return early;
-	for (size_t i = 0; i < m->nrcpts; i++) {
-		const struct msg_rcpt *r = &m->rcpts[i];
-
-		dr[i].addr = r->addr;
-		dr[i].local = r->local;
-		memcpy(dr[i].lover, r->lover, sizeof(dr[i].lover));
-		dr[i].bypass_virus = r->bypass_virus;
-		dr[i].bypass_banned = r->bypass_banned;
-		dr[i].bypass_header = r->bypass_header;
-		dr[i].bypass_spam = r->bypass_spam;
-		dr[i].oversized = r->has_size_limit && m->size + m->header_bytes > r->size_limit;
-		if (dr[i].oversized)
-			mavis_log_info(lid, "OVERSIZED from <%s> to <%s>: size %llu B, limit %llu B",
-				       m->sender, r->addr,
-				       (unsigned long long)(m->size + m->header_bytes),
-				       (unsigned long long)r->size_limit);
-	}
-	struct mavis_verdict *v = mavis_decide(&dm, dr, m->nrcpts, m->arena);
-	struct mavis_verdict *qfail = msg_quarantine(s, m, v, raw, rawlen);
-	return qfail ? qfail : v;
+	v->timing = timing;
+	v->ntiming = ntiming;
+	return v;
 }

@@ -20,10 +20,12 @@
 
 #include "msg/mail_id.h"
 #include "msg/spool.h"
+#include "checks/check.h"
 #include "verdict/decide.h"
+#include "verdict/rcpt.h"
 
-/* What a session pins for its whole life: one config snapshot and the
-   scanners built for it. Swapped whole on reload; freed by the last user. */
+/* What a message pins: one config snapshot and the scanners built for it.
+   Swapped whole on reload; freed by the last user. */
 struct engine_state {
 	atomic_int refs;
 	struct mavis_config *cfg;
@@ -42,31 +44,20 @@ struct mavis_engine {
 struct engine_state *engine_state_pin(struct mavis_engine *e);
 void engine_state_unpin(struct engine_state **st);
 
-/* One recipient with its settings, resolved once at RCPT. */
-struct msg_rcpt {
-	const char *addr;
-	bool local;
-	bool lover[MAVIS_CC_COUNT];
-	bool bypass_virus, bypass_spam, bypass_banned, bypass_header;
-	bool has_size_limit;
-	uint64_t size_limit;
-	const char *banned_rulesets;	/* banned_filename_maps value */
-	const char *quarantine_to[MAVIS_CC_COUNT];	/* *_quarantine_to_maps, "" = none */
-};
-
 struct msg {
 	struct mavis_arena *arena;
 	const char *sender;
 	bool authenticated;
 	char mail_id[MAVIS_MAIL_ID_LEN + 1];
 	char secret_id[MAVIS_MAIL_ID_LEN + 1];
-	struct msg_rcpt *rcpts;
+	struct mavis_rcpt *rcpts;
 	size_t nrcpts, caprcpts;
 	struct mavis_headers *headers;	/* as received, byte-exact */
 	struct mavis_badh_result *badh;	/* header checks, run at EOH */
 	unsigned badh_allowed;		/* allowed_header_tests as bits */
 	uint64_t header_bytes;
-	bool header_overflow;	/* max_header_count / max_header_size hit */
+	bool header_overflow;	/* max_header_count / max_header_size hit: the
+				   spool still has every byte, the field list not */
 	bool eoh_done;
 	struct mavis_spool *spool;
 	uint64_t size;		/* every byte received, stored or not */
@@ -80,8 +71,10 @@ struct msg {
 
 struct mavis_session {
 	struct mavis_engine *engine;
-	struct engine_state *st;	/* pinned for the whole connection */
-	struct mavis_config *cfg;	/* st->cfg */
+	/* The config (and scanners) current at the last MAIL FROM, and the
+	   view on it with the connection's banks: re-pinned per message, so
+	   that a reload reaches long SMTP sessions at their next message. */
+	struct engine_state *st;
 	struct mavis_view *view;
 	struct mavis_arena *conn_arena;
 	const char *client_addr, *client_name, *daemon_name, *helo;
@@ -91,14 +84,18 @@ struct mavis_session {
 	struct msg *msg;
 };
 
-/* quarantine.c: store the copies the verdict calls for and add the
-   X-Quarantine-ID edit. Returns NULL, or a tempfail verdict when a copy could
-   not be stored (the mail stays with the MTA). */
-struct mavis_verdict *msg_quarantine(struct mavis_session *s, struct msg *m,
-				     struct mavis_verdict *v, const void *raw, size_t rawlen);
+/* keep.c: store the quarantine copies the verdict calls for (what a
+   recipient did not get) and add the X-Quarantine-ID edit. Returns 0, or
+   a negative status when a copy could not be stored. */
+int msg_quarantine(struct mavis_session *s, struct msg *m, struct mavis_verdict *v,
+		   const void *raw, size_t rawlen);
 
-/* pipeline.c: every end-of-message check, then the verdict. */
+/* pipeline.c: every end-of-message check, then the verdict. Never NULL. */
 struct mavis_verdict *msg_run_checks(struct mavis_session *s, struct msg *m);
+
+/* Process-wide counters, counted where the event happens. */
+extern atomic_ulong mavis_stat_sessions, mavis_stat_messages, mavis_stat_accepted,
+	mavis_stat_rejected, mavis_stat_tempfailed, mavis_stat_discarded;
 
 /* Record the first internal failure of a message (later ones are logged only). */
 void msg_fail(struct mavis_session *s, struct msg *m, int status, const char *fmt, ...)

@@ -14,8 +14,17 @@
 #include "pipeline_int.h"
 
 static atomic_ulong session_serial;
-static atomic_ulong stat_sessions;
-extern atomic_ulong mavis_stat_messages;
+
+/* The connection's banks on the pinned config, in a new view. */
+static int
+session_view_build(struct mavis_session *s, struct mavis_error *err)
+{
+	struct mavis_conn_facts facts = { s->daemon_name, s->client_addr };
+
+	mavis_view_free(&s->view);
+	s->view = mavis_view_new(s->st->cfg);
+	return mavis_view_select_conn(s->view, &facts, s->conn_arena, err);
+}
 
 int
 mavis_session_new(struct mavis_engine *engine, const struct mavis_session_info *info,
@@ -26,8 +35,6 @@ mavis_session_new(struct mavis_engine *engine, const struct mavis_session_info *
 
 	s->engine = engine;
 	s->st = engine_state_pin(engine);
-	s->cfg = s->st->cfg;
-	s->view = mavis_view_new(s->cfg);
 	s->conn_arena = mavis_arena_new(2048);
 	s->client_addr = info->client_addr ? mavis_arena_strdup(s->conn_arena, info->client_addr) : "";
 	s->client_name = info->client_name ? mavis_arena_strdup(s->conn_arena, info->client_name) : "";
@@ -36,10 +43,8 @@ mavis_session_new(struct mavis_engine *engine, const struct mavis_session_info *
 	s->non_smtpd = info->non_smtpd;
 	snprintf(s->log_id, sizeof(s->log_id), "%ld-%lu", (long)getpid(),
 		 atomic_fetch_add(&session_serial, 1) + 1);
-	atomic_fetch_add(&stat_sessions, 1);
-
-	struct mavis_conn_facts facts = { s->daemon_name, s->client_addr };
-	rc = mavis_view_select_conn(s->view, &facts, s->conn_arena, err);
+	atomic_fetch_add(&mavis_stat_sessions, 1);
+	rc = session_view_build(s, err);
 	if (rc < 0) {
 		mavis_session_free(&s);
 		return rc;
@@ -58,7 +63,6 @@ mavis_session_free(struct mavis_session **ps)
 	*ps = NULL;
 	mavis_session_reset(s);
 	mavis_view_free(&s->view);
-	s->cfg = NULL;
 	engine_state_unpin(&s->st);
 	mavis_arena_free(&s->conn_arena);
 	free(s);
@@ -115,9 +119,30 @@ int
 mavis_session_mail(struct mavis_session *s, const char *sender, const char *auth_authen,
 		   struct mavis_error *err)
 {
+	struct engine_state *st;
 	struct msg *m;
 
 	mavis_session_reset(s);
+	/* Each message on the config current now: a reload reaches a long
+	   SMTP session at its next MAIL FROM. */
+	st = engine_state_pin(s->engine);
+	if (st != s->st) {
+		struct engine_state *old = s->st;
+
+		s->st = st;
+		if (session_view_build(s, err) < 0) {
+			/* Keep the connection on the config it had. */
+			struct mavis_error again = { 0 };
+
+			s->st = old;
+			engine_state_unpin(&st);
+			session_view_build(s, &again);
+			return err ? err->status : MAVIS_ERR_CONFIG;
+		}
+		engine_state_unpin(&old);
+	} else {
+		engine_state_unpin(&st);
+	}
 	m = mavis_xcalloc(1, sizeof(*m));
 	m->arena = mavis_arena_new(16384);
 	m->sender = mavis_arena_strdup(m->arena, sender ? sender : "");
@@ -156,12 +181,47 @@ rcpt_bool(struct mavis_session *s, enum mavis_key key, const char *addr, int *fa
 	return rc > 0 && mavis_map_value_bool(res.value);
 }
 
+/* The settings of r (and the spam maps' values for it) that decide what
+   is added to its copy or what becomes of it, as one comparable string. */
+static const char *
+rcpt_signature(struct mavis_session *s, const struct mavis_rcpt *r, int *failed,
+	       struct mavis_error *err)
+{
+	static const enum mavis_key spam_keys[] = {
+		MAVIS_KEY_SPAM_TAG_LEVEL_MAPS,	 MAVIS_KEY_SPAM_TAG2_LEVEL_MAPS,
+		MAVIS_KEY_SPAM_TAG3_LEVEL_MAPS,	 MAVIS_KEY_SPAM_KILL_LEVEL_MAPS,
+		MAVIS_KEY_SPAM_SUBJECT_TAG_MAPS, MAVIS_KEY_SPAM_SUBJECT_TAG2_MAPS,
+		MAVIS_KEY_SPAM_SUBJECT_TAG3_MAPS,
+	};
+	struct mavis_arena *a = s->msg->arena;
+	struct mavis_buf b = { 0 };
+	const char *sig;
+
+	mavis_buf_printf(&b, "%d%d%d%d%d|", r->local, r->bypass_virus, r->bypass_spam,
+			 r->bypass_banned, r->bypass_header);
+	for (int c = 0; c < MAVIS_CC_COUNT; c++)
+		mavis_buf_putc(&b, r->lover[c] ? '1' : '0');
+	mavis_buf_printf(&b, "|%llu|%s", r->has_size_limit ? (unsigned long long)r->size_limit : 0ULL,
+			 r->banned_rulesets ? r->banned_rulesets : "");
+	for (size_t k = 0; k < sizeof(spam_keys) / sizeof(spam_keys[0]); k++) {
+		struct mavis_map_result res;
+		int rc = mavis_view_lookup(s->view, spam_keys[k], r->addr, a, &res, err);
+
+		if (rc < 0)
+			*failed = rc;
+		mavis_buf_printf(&b, "|%s", rc > 0 && res.value ? res.value : "");
+	}
+	sig = mavis_arena_strdup(a, mavis_buf_str(&b));
+	mavis_buf_free(&b);
+	return sig;
+}
+
 int
 mavis_session_rcpt(struct mavis_session *s, const char *rcpt, struct mavis_reply *reply,
 		   struct mavis_error *err)
 {
 	struct msg *m = s->msg;
-	struct msg_rcpt *r;
+	struct mavis_rcpt *r;
 	struct mavis_map_result res;
 	int failed = 0, rc;
 
@@ -177,7 +237,7 @@ mavis_session_rcpt(struct mavis_session *s, const char *rcpt, struct mavis_reply
 	}
 	if (m->nrcpts == m->caprcpts) {
 		size_t cap = m->caprcpts ? m->caprcpts * 2 : 8;
-		struct msg_rcpt *nr = mavis_arena_calloc(m->arena, cap, sizeof(*nr));
+		struct mavis_rcpt *nr = mavis_arena_calloc(m->arena, cap, sizeof(*nr));
 
 		if (m->nrcpts)
 			memcpy(nr, m->rcpts, m->nrcpts * sizeof(*nr));
@@ -225,8 +285,24 @@ mavis_session_rcpt(struct mavis_session *s, const char *rcpt, struct mavis_reply
 		r->quarantine_to[qto[q].ccat] = rc > 0 ? res.value : "";
 	}
 	r->quarantine_to[MAVIS_CC_SPAMMY] = r->quarantine_to[MAVIS_CC_SPAM];
+	r->signature = rcpt_signature(s, r, &failed, err);
 	if (failed < 0)
 		return failed;
+	if (m->nrcpts > 0 && strcmp(r->signature, m->rcpts[0].signature) != 0) {
+		if (!s->non_smtpd && mavis_view_bool(s->view, MAVIS_KEY_RECIPIENT_BUCKETING)) {
+			/* The milter protocol gives one header set per
+			   transaction: the client sends this one in its own. */
+			reply->rcode = "452";
+			reply->xcode = "4.5.3";
+			reply->text = "Recipient policy differs, try again";
+			mavis_log_info(mavis_session_log_id(s), "RCPT <%s>: policy differs from <%s>: 452",
+				       r->addr, m->rcpts[0].addr);
+			return 1;
+		}
+		mavis_log_info(mavis_session_log_id(s),
+			       "RCPT <%s>: policy differs from <%s>, same transaction%s", r->addr,
+			       m->rcpts[0].addr, s->non_smtpd ? " (non-SMTP mail cannot be split)" : "");
+	}
 	m->nrcpts++;
 	return 0;
 }
@@ -238,17 +314,24 @@ add_header(struct mavis_session *s, struct msg *m, const char *name, size_t nlen
 	   const char *value, size_t vlen)
 {
 	struct mavis_error err = { 0 };
+	uint64_t n = nlen + vlen + 3;
 
-	m->header_bytes += nlen + vlen + 3;
-	if (mavis_headers_add(m->headers, name, nlen, value, vlen) == MAVIS_ERR_LIMIT) {
-		/* Fields past the bound are not kept; the section is a bad header
-		   (over limits) and the bytes still count for the size. */
-		if (!m->header_overflow)
-			mavis_log_warn(mavis_session_log_id(s),
-				       "header section over limits (%zu fields, %llu bytes)",
-				       mavis_headers_count(m->headers),
-				       (unsigned long long)m->header_bytes);
+	m->header_bytes += n;
+	if (!m->header_overflow &&
+	    mavis_headers_add(m->headers, name, nlen, value, vlen) == MAVIS_ERR_LIMIT) {
+		/* Fields past the bound are not parsed: the section is a bad
+		   header and UNCHECKED (over limits). Their bytes still go to the
+		   spool, so that what is scanned is what the MTA delivers. */
+		mavis_log_warn(mavis_session_log_id(s),
+			       "header section over limits (%zu fields, %llu bytes)",
+			       mavis_headers_count(m->headers), (unsigned long long)m->header_bytes);
 		m->header_overflow = true;
+	}
+	if (m->oversized || m->fail_status)
+		return;
+	if (mavis_spool_size(m->spool) + n >
+	    (uint64_t)mavis_view_int(s->view, MAVIS_KEY_MESSAGE_SIZE_LIMIT)) {
+		m->oversized = true;
 		return;
 	}
 	if (mavis_spool_write(m->spool, name, nlen, &err) < 0 ||
@@ -412,9 +495,17 @@ mavis_session_eom(struct mavis_session *s)
 	}
 	if (!m->eoh_done)
 		mavis_session_eoh(s);
-	if (m->verdict == NULL)
+	if (m->verdict == NULL) {
 		m->verdict = msg_run_checks(s, m);
-	atomic_fetch_add(&mavis_stat_messages, 1);
+		atomic_fetch_add(&mavis_stat_messages, 1);
+		switch (m->verdict->action) {
+		case MAVIS_ACTION_ACCEPT:
+		case MAVIS_ACTION_HOLD: atomic_fetch_add(&mavis_stat_accepted, 1); break;
+		case MAVIS_ACTION_REJECT: atomic_fetch_add(&mavis_stat_rejected, 1); break;
+		case MAVIS_ACTION_TEMPFAIL: atomic_fetch_add(&mavis_stat_tempfailed, 1); break;
+		case MAVIS_ACTION_DISCARD: atomic_fetch_add(&mavis_stat_discarded, 1); break;
+		}
+	}
 	return m->verdict;
 }
 

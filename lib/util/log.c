@@ -4,10 +4,12 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <mavis/log.h>
+#include <mavis/text.h>
 
 static enum mavis_log_sink log_sink = MAVIS_LOG_STDERR;
 static const char *log_ident = "mavis";
@@ -74,9 +76,7 @@ mavis_log(enum mavis_log_level level, const char *qid, const char *fmt, ...)
 	va_end(ap);
 	/* Log lines carry names and addresses from hostile mail: a CR or LF in
 	   them must not start a forged line of its own. */
-	for (char *p = line; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	mavis_text_scrub(line, strlen(line));
 	if (log_sink == MAVIS_LOG_SYSLOG)
 		syslog((int)level, "%s", line);
 	else

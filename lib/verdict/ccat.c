@@ -80,6 +80,7 @@ mavis_action_name(enum mavis_action action)
 	case MAVIS_ACTION_REJECT: return "reject";
 	case MAVIS_ACTION_TEMPFAIL: return "tempfail";
 	case MAVIS_ACTION_DISCARD: return "discard";
+	case MAVIS_ACTION_HOLD: return "hold";
 	}
 	return "?";
 }

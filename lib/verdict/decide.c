@@ -1,34 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* decide.c - per-recipient content categories, destinies, one reply, edits */
+/* decide.c - per-recipient content categories, destinies, one reply, deliveries, edits */
 
 #include <string.h>
 
+#include <mavis/text.h>
+
 #include "decide.h"
-
-#define MAX_CCATS 8
-
-struct rcpt_work {
-	struct mavis_ccat_pair ccats[MAX_CCATS];	/* descending */
-	size_t n;
-};
-
-static void
-add_ccat(struct rcpt_work *w, int major, int minor)
-{
-	size_t i;
-
-	if (w->n >= MAX_CCATS)
-		return;
-	/* Keep descending order by (major, minor). */
-	for (i = 0; i < w->n; i++)
-		if (w->ccats[i].major < major ||
-		    (w->ccats[i].major == major && w->ccats[i].minor < minor))
-			break;
-	memmove(&w->ccats[i + 1], &w->ccats[i], (w->n - i) * sizeof(w->ccats[0]));
-	w->ccats[i].major = major;
-	w->ccats[i].minor = minor;
-	w->n++;
-}
 
 /* %final_destiny_maps_by_ccat; MTA and CATCHALL are fixed. */
 static int
@@ -44,49 +21,6 @@ destiny_of(const struct mavis_view *view, int major)
 	case MAVIS_CC_MTA: return MAVIS_D_TEMPFAIL;
 	}
 	return MAVIS_D_PASS;
-}
-
-static const char *
-badh_reason(int minor)
-{
-	static const char *const t[] = {
-		"BAD HEADER", "BAD HEADER: MIME error", "BAD HEADER: nonencoded 8-bit character",
-		"BAD HEADER: contains invalid control character",
-		"BAD HEADER: line made up entirely of whitespace",
-		"BAD HEADER: line longer than RFC 5322 limit", "BAD HEADER: syntax error",
-		"BAD HEADER: missing required header field", "BAD HEADER: duplicate header field",
-	};
-
-	return (minor >= 0 && minor <= 8) ? t[minor] : t[0];
-}
-
-/* %smtp_reason_by_ccat */
-static const char *
-reason_of(const struct decide_msg *m, const struct decide_rcpt *r, struct mavis_ccat_pair c,
-	  struct mavis_arena *a)
-{
-	switch (c.major) {
-	case MAVIS_CC_VIRUS: return mavis_arena_printf(a, "INFECTED: %s", m->virus_names);
-	case MAVIS_CC_BANNED: return mavis_arena_printf(a, "BANNED: %s", r->banned_reason);
-	case MAVIS_CC_UNCHECKED:
-		switch (c.minor) {
-		case MAVIS_UNCHECKED_ENCRYPTED: return "UNCHECKED: encrypted";
-		case MAVIS_UNCHECKED_OVER_LIMITS: return "UNCHECKED: over limits";
-		case MAVIS_UNCHECKED_AMBIGUOUS: return "UNCHECKED: ambiguous content";
-		default: return "UNCHECKED";
-		}
-	case MAVIS_CC_SPAM: return "spam";
-	case MAVIS_CC_SPAMMY: return c.minor ? "spammy (tag3)" : "spammy";
-	case MAVIS_CC_BADH:
-		/* amavisd's generic text per minor; a section over our own bounds
-		   has no amavisd minor of its own and says so instead. */
-		if (m->badh_reason != NULL)
-			return m->badh_reason;
-		return badh_reason(c.minor);
-	case MAVIS_CC_OVERSIZED: return "Message size exceeds recipient's size limit";
-	case MAVIS_CC_CLEAN: return "CLEAN";
-	}
-	return "OTHER";
 }
 
 /* amavisd's status of a blocked recipient by ccat. */
@@ -111,100 +45,93 @@ status_of(struct mavis_ccat_pair c, const char **rcode, const char **xcode)
 	*xcode = "5.7.0";
 }
 
-static void
-collect_ccats(const struct decide_msg *m, const struct decide_rcpt *r, struct rcpt_work *w)
-{
-	add_ccat(w, MAVIS_CC_CLEAN, 0);
-	if (m->virus_names && !r->bypass_virus)
-		add_ccat(w, MAVIS_CC_VIRUS, 0);
-	if (r->banned_reason && !r->bypass_banned)
-		add_ccat(w, MAVIS_CC_BANNED, 0);
-	/* Ambiguous content is for everyone; the other minors are virus-check
-	   concerns, skipped for bypass_virus recipients (amavisd). */
-	if (m->unchecked_minor == MAVIS_UNCHECKED_AMBIGUOUS ||
-	    (m->unchecked_minor >= 0 && !r->bypass_virus)) {
-		int minor = m->unchecked_minor == MAVIS_UNCHECKED_SCANNER_FAILED ? 0 : m->unchecked_minor;
+static const struct mavis_finding clean_finding = { .major = MAVIS_CC_CLEAN, .reason = "CLEAN" };
 
-		add_ccat(w, MAVIS_CC_UNCHECKED, minor);
-		if (minor)
-			add_ccat(w, MAVIS_CC_UNCHECKED, 0);
-	}
-	if (m->badh_minor >= 0 && !r->bypass_header) {
-		add_ccat(w, MAVIS_CC_BADH, m->badh_minor);
-		if (m->badh_minor)
-			add_ccat(w, MAVIS_CC_BADH, 0);
-	}
-	if (r->oversized || m->oversized_all)
-		add_ccat(w, MAVIS_CC_OVERSIZED, 0);
+/* The recipient's findings, most important first, with CLEAN at the end
+   (amavisd always has CC_CLEAN in the list). */
+static const struct mavis_finding *
+finding_at(const struct mavis_rcpt *r, size_t i)
+{
+	return i < r->nfindings ? &r->findings[i] : i == r->nfindings ? &clean_finding : NULL;
 }
 
 /* The amavisd blocking loop: most important ccat first; PASS or a lover
-   continues; the first other destiny blocks. */
-static void
-block_rcpt(const struct decide_msg *m, const struct decide_rcpt *r, const struct rcpt_work *w,
-	   struct mavis_rcpt_verdict *out)
+   continues; the first other destiny blocks. Returns the blocking finding
+   or NULL. */
+static const struct mavis_finding *
+block_rcpt(const struct decide_msg *m, const struct mavis_rcpt *r, int *destiny)
 {
+	const struct mavis_finding *f;
 	int last_major = -1;
 
-	out->blocking.major = -1;
-	out->blocking.minor = 0;
-	out->destiny = MAVIS_D_PASS;
-	for (size_t i = 0; i < w->n; i++) {
-		struct mavis_ccat_pair c = w->ccats[i];
+	*destiny = MAVIS_D_PASS;
+	for (size_t i = 0; (f = finding_at(r, i)) != NULL; i++) {
 		int d;
 
-		if (c.major == last_major)	/* "maj,min" then "maj": one decision */
+		if (f->major == last_major)	/* "maj,min" then "maj": one decision */
 			continue;
-		last_major = c.major;
-		d = destiny_of(m->view, c.major);
-		if (d == MAVIS_D_PASS)
+		last_major = f->major;
+		d = destiny_of(m->view, f->major);
+		if (d == MAVIS_D_PASS || r->lover[f->major])
 			continue;
-		if (r->lover[c.major])
+		if (d == MAVIS_D_BOUNCE && f->major == MAVIS_CC_BADH && (m->sender[0] == '\0' || m->bulk))
 			continue;
-		if (d == MAVIS_D_BOUNCE && c.major == MAVIS_CC_BADH && (m->sender[0] == '\0' || m->bulk))
-			continue;
-		out->blocking = c;
-		out->destiny = d;
-		return;
+		*destiny = d;
+		return f;
 	}
+	return NULL;
+}
+
+/* A growing edit list in arena memory. */
+struct edits {
+	struct mavis_edit *v;
+	size_t n, cap;
+};
+
+/* clean: the value is new text (sanitised and folded here); false for an
+   edit copied from another list, which already was. */
+static void
+edits_push(struct edits *l, struct mavis_arena *a, const struct mavis_edit *e, bool clean)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		struct mavis_edit *ne = mavis_arena_calloc(a, cap, sizeof(*ne));
+
+		if (l->n)
+			memcpy(ne, l->v, l->n * sizeof(*ne));
+		l->v = ne;
+		l->cap = cap;
+	}
+	l->v[l->n] = *e;
+	if (clean && e->name != NULL && e->value != NULL)
+		l->v[l->n].value = mavis_text_header_value(a, e->name, e->value);
+	l->n++;
 }
 
 static void
-edit_add(struct mavis_verdict *v, size_t *cap, struct mavis_arena *a, struct mavis_edit e)
+edits_add(struct edits *l, struct mavis_arena *a, const struct mavis_edit *e)
 {
-	if (v->nedits == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 8;
-		struct mavis_edit *ne = mavis_arena_calloc(a, ncap, sizeof(*ne));
-
-		if (v->nedits)
-			memcpy(ne, v->edits, v->nedits * sizeof(*ne));
-		v->edits = ne;
-		*cap = ncap;
-	}
-	v->edits[v->nedits++] = e;
+	edits_push(l, a, e, true);
 }
 
 void
 mavis_verdict_add_edit(struct mavis_verdict *v, struct mavis_arena *a, const struct mavis_edit *e)
 {
-	struct mavis_edit *ne = mavis_arena_calloc(a, v->nedits + 1, sizeof(*ne));
+	struct edits l = { v->edits, v->nedits, v->nedits };
 
-	/* Rare (quarantine id): a copy is simpler than tracking capacity. */
-	if (v->nedits)
-		memcpy(ne, v->edits, v->nedits * sizeof(*ne));
-	ne[v->nedits] = *e;
-	v->edits = ne;
-	v->nedits++;
+	edits_add(&l, a, e);
+	v->edits = l.v;
+	v->nedits = l.n;
 }
 
 /* Subject tag by ccat (%subject_tag_maps_by_ccat), for local recipients. */
 static const char *
-subject_tag_of(const struct decide_msg *m, const struct rcpt_work *w)
+subject_tag_of(const struct decide_msg *m, const struct mavis_rcpt *r)
 {
-	for (size_t i = 0; i < w->n; i++) {
-		const char *tag = NULL;
+	for (size_t i = 0; i < r->nfindings; i++) {
+		const char *tag = r->findings[i].subject_tag;
 
-		switch (w->ccats[i].major) {
+		switch (tag ? -1 : r->findings[i].major) {
 		case MAVIS_CC_VIRUS:
 			tag = mavis_view_str(m->view, MAVIS_KEY_VIRUS_SUBJECT_TAG);
 			break;
@@ -218,127 +145,198 @@ subject_tag_of(const struct decide_msg *m, const struct rcpt_work *w)
 	return NULL;
 }
 
-static void
-header_edits(const struct decide_msg *m, const struct decide_rcpt *r,
-	     const struct rcpt_work *w, const struct mavis_rcpt_verdict *rv,
-	     struct mavis_verdict *v, size_t *cap, struct mavis_arena *a)
+/* A field value as one line: the line breaks of its folding removed (the
+   white space after them stays), so that the writer can fold it anew. */
+static const char *
+unfold(struct mavis_arena *a, const char *s)
 {
-	const char *xtag = mavis_view_str(m->view, MAVIS_KEY_X_HEADER_TAG);
-	const char *alert = NULL;
+	size_t n = strlen(s), o = 0;
+	char *u = mavis_arena_alloc(a, n + 1);
 
-	/* Inserted at the top, like amavisd's prepended fields. Inserting at
-	   index 0 in reverse order keeps the listed order. */
-	switch (rv->ccat.major) {
-	case MAVIS_CC_VIRUS:
-		alert = mavis_arena_printf(a, " INFECTED, message contains virus: %s", m->virus_names);
-		break;
-	case MAVIS_CC_BANNED:
-		alert = mavis_arena_printf(a, " BANNED, message contains %s", r->banned_reason);
-		break;
-	case MAVIS_CC_UNCHECKED:
-		/* on_scanner_failure = pass: the one mark that reaches every
-		   recipient (the subject tag is for local ones only). */
-		if (m->unchecked_minor == MAVIS_UNCHECKED_SCANNER_FAILED)
-			alert = " UNCHECKED, virus scanning failed, message not scanned";
-		break;
-	case MAVIS_CC_BADH:
-		alert = m->badh_alert ? mavis_arena_printf(a, " %s", m->badh_alert)
-			: mavis_arena_printf(a, " BAD HEADER SECTION, %s",
-					     m->badh_text ? m->badh_text : badh_reason(rv->ccat.minor));
-		break;
-	}
-	if (alert)
-		edit_add(v, cap, a, (struct mavis_edit){ MAVIS_EDIT_INSERT_HEADER, "X-Mavis-Alert",
-							 alert, 0, NULL });
-	if (m->av_ran && !r->bypass_virus && *xtag)
-		edit_add(v, cap, a, (struct mavis_edit){
-			MAVIS_EDIT_INSERT_HEADER, mavis_arena_strdup(a, xtag),
-			mavis_arena_printf(a, " %s", mavis_view_str(m->view, MAVIS_KEY_X_HEADER_LINE)),
-			0, NULL });
-	const char *tag = r->local ? subject_tag_of(m, w) : NULL;
-	if (tag != NULL) {
-		if (m->has_subject) {
-			const char *old = m->subject ? m->subject : "";
-
-			if (*old == ' ')
-				old++;
-			edit_add(v, cap, a, (struct mavis_edit){
-				MAVIS_EDIT_CHANGE_HEADER, "Subject",
-				mavis_arena_printf(a, " %s%s", tag, old), 1, NULL });
-		} else {
-			edit_add(v, cap, a, (struct mavis_edit){ MAVIS_EDIT_ADD_HEADER, "Subject",
-								 mavis_arena_printf(a, " %s", tag), -1, NULL });
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\r' && s[i + 1] == '\n' && (s[i + 2] == ' ' || s[i + 2] == '\t')) {
+			i++;
+			continue;
 		}
+		if (s[i] == '\n' && (s[i + 1] == ' ' || s[i + 1] == '\t'))
+			continue;
+		u[o++] = s[i];
+	}
+	u[o] = '\0';
+	return u;
+}
+
+/* The header edits of a passed recipient's copy: the alert of its main
+   ccat, the fields its checks added, the subject tag. Inserted at the
+   top, like amavisd's prepended fields. */
+static void
+rcpt_header_edits(const struct decide_msg *m, const struct mavis_rcpt *r, struct edits *l,
+		  struct mavis_arena *a)
+{
+	const struct mavis_finding *main = finding_at(r, 0);
+	const char *tag;
+
+	if (main->alert != NULL)
+		edits_add(l, a, &(struct mavis_edit){ MAVIS_EDIT_INSERT_HEADER, "X-Mavis-Alert",
+						      mavis_arena_printf(a, " %s", main->alert), 0,
+						      NULL });
+	for (size_t i = 0; i < r->nheaders; i++)
+		edits_add(l, a, &(struct mavis_edit){ r->headers[i].op, r->headers[i].name,
+						      r->headers[i].value, r->headers[i].index, NULL });
+	tag = r->local ? subject_tag_of(m, r) : NULL;
+	if (tag == NULL)
+		return;
+	if (m->has_subject) {
+		const char *old = unfold(a, m->subject ? m->subject : "");
+
+		if (*old == ' ')
+			old++;
+		edits_add(l, a, &(struct mavis_edit){ MAVIS_EDIT_CHANGE_HEADER, "Subject",
+						      mavis_arena_printf(a, " %s%s", tag, old), 1, NULL });
+	} else if (!m->headers_partial) {
+		edits_add(l, a, &(struct mavis_edit){ MAVIS_EDIT_ADD_HEADER, "Subject",
+						      mavis_arena_printf(a, " %s", tag), -1, NULL });
 	}
 }
 
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool
+same_edits(const struct edits *x, const struct edits *y)
+{
+	if (x->n != y->n)
+		return false;
+	for (size_t i = 0; i < x->n; i++)
+		if (x->v[i].op != y->v[i].op || x->v[i].index != y->v[i].index ||
+		    !same_str(x->v[i].name, y->v[i].name) || !same_str(x->v[i].value, y->v[i].value))
+			return false;
+	return true;
+}
+
+/* Group the passed recipients by their header edits, in order of first
+   appearance: delivery 0 belongs to the first passed recipient. */
+static void
+make_deliveries(const struct decide_msg *m, struct mavis_rcpt *r, size_t nrcpts,
+		struct mavis_verdict *v, struct mavis_arena *a)
+{
+	struct edits *per = mavis_arena_calloc(a, nrcpts ? nrcpts : 1, sizeof(*per));
+	size_t *owner = mavis_arena_calloc(a, nrcpts ? nrcpts : 1, sizeof(*owner));
+	size_t *members = mavis_arena_calloc(a, nrcpts ? nrcpts : 1, sizeof(*members));
+	size_t nd = 0;
+
+	/* One index array for all deliveries: each takes its slice in order
+	   of first appearance, filled in a second pass. */
+	v->deliveries = mavis_arena_calloc(a, nrcpts ? nrcpts : 1, sizeof(*v->deliveries));
+	for (size_t i = 0; i < nrcpts; i++) {
+		struct mavis_rcpt_verdict *rv = &v->rcpts[i];
+		size_t d;
+
+		if (rv->blocking.major >= 0)
+			continue;
+		rcpt_header_edits(m, &r[i], &per[i], a);
+		for (d = 0; d < nd; d++)
+			if (same_edits(&per[owner[d]], &per[i]))
+				break;
+		if (d == nd) {
+			owner[nd++] = i;
+			v->deliveries[d].edits = per[i].v;
+			v->deliveries[d].nedits = per[i].n;
+		}
+		v->deliveries[d].nrcpts++;
+		rv->delivery = (int)d;
+	}
+	size_t off = 0;
+	for (size_t d = 0; d < nd; d++) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < nrcpts; i++)
+			if (v->rcpts[i].delivery == (int)d)
+				members[off + k++] = i;
+		v->deliveries[d].rcpts = &members[off];
+		off += k;
+	}
+	v->ndeliveries = nd;
+	v->merged_deliveries = nd > 1;
+}
+
+/* The reply of a blocked recipient, as fields. */
+static void
+rcpt_reply(const struct decide_msg *m, const struct mavis_finding *f, int destiny, bool soft,
+	   struct mavis_reply *out, struct mavis_arena *a)
+{
+	const char *rcode, *xcode, *verb = "Reject";
+
+	status_of((struct mavis_ccat_pair){ f->major, f->minor }, &rcode, &xcode);
+	if (destiny == MAVIS_D_TEMPFAIL || soft) {
+		rcode = "450";
+		xcode = mavis_arena_printf(a, "4%s", xcode + 1);
+		verb = soft ? "Temporary failure (soft_bounce)" : "Temporary failure";
+	} else if (destiny == MAVIS_D_DISCARD) {
+		rcode = "250";
+		xcode = mavis_arena_printf(a, "2%s", xcode + 1);
+		verb = "Ok, discarded";
+	}
+	out->rcode = rcode;
+	out->xcode = xcode;
+	out->text = mavis_text_clean(a, mavis_arena_printf(a, "%s, id=%s - %s", verb, m->log_id,
+							   f->reason ? f->reason : "OTHER"));
+}
+
 struct mavis_verdict *
-mavis_decide(const struct decide_msg *m, const struct decide_rcpt *r, size_t nrcpts,
+mavis_decide(const struct decide_msg *m, struct mavis_rcpt *r, size_t nrcpts,
 	     struct mavis_arena *a)
 {
-	struct mavis_verdict *v = mavis_arena_alloc(a, sizeof(*v));
-	struct rcpt_work *w = mavis_arena_calloc(a, nrcpts ? nrcpts : 1, sizeof(*w));
+	struct mavis_verdict *v = mavis_arena_calloc(a, 1, sizeof(*v));
 	bool soft = mavis_view_bool(m->view, MAVIS_KEY_SOFT_BOUNCE);
 	size_t npass = 0, nreject = 0, ndiscard = 0, ntempfail = 0;
 	const struct mavis_rcpt_verdict *first_reject = NULL, *first_block = NULL;
-	size_t first_pass = nrcpts, cap = 0;
-	int max_major = MAVIS_CC_CLEAN, max_minor = 0;
+	const struct mavis_finding *max = &clean_finding;
 
 	v->mail_id = m->mail_id;
-	v->virus_scanned = m->av_ran;
+	v->virus_scanned = m->virus_scanned;
 	v->nrcpts = nrcpts;
 	v->rcpts = mavis_arena_calloc(a, nrcpts ? nrcpts : 1, sizeof(*v->rcpts));
 	for (size_t i = 0; i < nrcpts; i++) {
 		struct mavis_rcpt_verdict *rv = &v->rcpts[i];
+		const struct mavis_finding *main = finding_at(&r[i], 0), *blk;
 
-		collect_ccats(m, &r[i], &w[i]);
+		r[i].verdict = rv;
 		rv->address = r[i].addr;
 		rv->local = r[i].local;
-		rv->ccat = w[i].ccats[0];
-		if (rv->ccat.major > max_major ||
-		    (rv->ccat.major == max_major && rv->ccat.minor > max_minor)) {
-			max_major = rv->ccat.major;
-			max_minor = rv->ccat.minor;
-		}
-		block_rcpt(m, &r[i], &w[i], rv);
-		if (rv->blocking.major < 0) {
+		rv->ccat = (struct mavis_ccat_pair){ main->major, main->minor };
+		rv->delivery = -1;
+		if (main->major > max->major || (main->major == max->major && main->minor > max->minor))
+			max = main;
+		blk = block_rcpt(m, &r[i], &rv->destiny);
+		if (blk == NULL) {
+			rv->blocking = (struct mavis_ccat_pair){ -1, 0 };
 			npass++;
-			if (first_pass == nrcpts)
-				first_pass = i;
 			continue;
 		}
-		const char *rcode, *xcode, *verb = "Reject";
-		const char *reason = reason_of(m, &r[i], rv->blocking, a);
-		status_of(rv->blocking, &rcode, &xcode);
-		if (rv->destiny == MAVIS_D_TEMPFAIL || soft) {
-			rcode = "450";
-			xcode = mavis_arena_printf(a, "4%s", xcode + 1);
-			verb = soft ? "Temporary failure (soft_bounce)" : "Temporary failure";
+		rv->blocking = (struct mavis_ccat_pair){ blk->major, blk->minor };
+		rcpt_reply(m, blk, rv->destiny, soft, &rv->reply, a);
+		if (rv->reply.rcode[0] == '4')
 			ntempfail++;
-		} else if (rv->destiny == MAVIS_D_DISCARD) {
-			rcode = "250";
-			xcode = mavis_arena_printf(a, "2%s", xcode + 1);
-			verb = "Ok, discarded";
+		else if (rv->reply.rcode[0] == '2')
 			ndiscard++;
-		} else {
-			nreject++;
-			if (first_reject == NULL)
-				first_reject = rv;
-		}
+		else if (nreject++ == 0)
+			first_reject = rv;
 		if (first_block == NULL)
 			first_block = rv;
-		rv->smtp_reply = mavis_arena_printf(a, "%s %s %s, id=%s - %s", rcode, xcode, verb,
-						    m->log_id, reason);
 	}
-	v->reason = mavis_ccat_log_name(max_major, max_minor);
-	if (max_major == MAVIS_CC_VIRUS)
-		v->reason = mavis_arena_printf(a, "INFECTED (%s)", m->virus_names);
+	v->reason = max->log_text ? mavis_text_clean(a, max->log_text)
+				  : mavis_ccat_log_name(max->major, max->minor);
+
 	/* one_response_for_all, milter flavour. */
 	const struct mavis_rcpt_verdict *resp = NULL;
 	if (nrcpts > 0 && ntempfail > 0) {
 		v->action = MAVIS_ACTION_TEMPFAIL;
 		for (size_t i = 0; i < nrcpts && !resp; i++)
-			if (v->rcpts[i].blocking.major >= 0 && v->rcpts[i].smtp_reply[0] == '4')
+			if (v->rcpts[i].blocking.major >= 0 && v->rcpts[i].reply.rcode[0] == '4')
 				resp = &v->rcpts[i];
 	} else if (nrcpts > 0 && npass == 0 && nreject == 0) {
 		v->action = MAVIS_ACTION_DISCARD;
@@ -350,12 +348,21 @@ mavis_decide(const struct decide_msg *m, const struct decide_rcpt *r, size_t nrc
 		v->action = MAVIS_ACTION_ACCEPT;
 	}
 	if (resp != NULL) {
-		/* "554 5.7.0 Reject, id=..." -> codes and text */
-		v->rcode = mavis_arena_strndup(a, resp->smtp_reply, 3);
-		const char *sp = strchr(resp->smtp_reply + 4, ' ');
-		v->xcode = mavis_arena_strndup(a, resp->smtp_reply + 4,
-					       sp ? (size_t)(sp - resp->smtp_reply - 4) : 0);
-		v->text = sp ? sp + 1 : "";
+		v->rcode = resp->reply.rcode;
+		v->xcode = resp->reply.xcode;
+		v->text = resp->reply.text;
+		/* Non-SMTP mail cannot be refused to a client: Postfix would bounce
+		   it to the (often forged) sender. */
+		if (m->non_smtpd && v->action == MAVIS_ACTION_REJECT) {
+			switch (mavis_view_get(m->view, MAVIS_KEY_NON_SMTPD_REJECT_ACTION)->u.e) {
+			case MAVIS_NON_SMTPD_REJECT_ACTION_DISCARD:
+				v->action = MAVIS_ACTION_DISCARD;
+				break;
+			case MAVIS_NON_SMTPD_REJECT_ACTION_HOLD:
+				v->action = MAVIS_ACTION_HOLD;
+				break;
+			}
+		}
 		return v;
 	}
 	v->rcode = "250";
@@ -365,13 +372,18 @@ mavis_decide(const struct decide_msg *m, const struct decide_rcpt *r, size_t nrc
 					     m->log_id, nreject, ndiscard);
 	else
 		v->text = mavis_arena_printf(a, "Ok, id=%s", m->log_id);
-	/* Headers once, chosen for the first delivered recipient (amavisd
-	   picks the first cluster); blocked recipients leave the envelope. */
-	if (first_pass < nrcpts)
-		header_edits(m, &r[first_pass], &w[first_pass], &v->rcpts[first_pass], v, &cap, a);
+	make_deliveries(m, r, nrcpts, v, a);
+	/* In place: delivery 0's header edits; blocked recipients leave the
+	   envelope. */
+	struct edits l = { 0 };
+	if (v->ndeliveries > 0)
+		for (size_t i = 0; i < v->deliveries[0].nedits; i++)
+			edits_push(&l, a, &v->deliveries[0].edits[i], false);
 	for (size_t i = 0; i < nrcpts; i++)
 		if (v->rcpts[i].blocking.major >= 0)
-			edit_add(v, &cap, a, (struct mavis_edit){ MAVIS_EDIT_DELETE_RCPT, NULL, NULL,
-								  -1, v->rcpts[i].address });
+			edits_add(&l, a, &(struct mavis_edit){ MAVIS_EDIT_DELETE_RCPT, NULL, NULL, -1,
+							       v->rcpts[i].address });
+	v->edits = l.v;
+	v->nedits = l.n;
 	return v;
 }

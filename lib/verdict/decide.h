@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* decide.h - from check results to a verdict (libmavis internal) */
+/* decide.h - from the recipients' findings to the verdict (libmavis internal) */
 #ifndef MAVIS_DECIDE_H
 #define MAVIS_DECIDE_H
 
@@ -7,53 +7,56 @@
 #include <mavis/config.h>
 #include <mavis/verdict.h>
 
-/* What the checks found for one recipient, plus its resolved settings. */
-struct decide_rcpt {
-	const char *addr;
-	bool local;
-	bool lover[MAVIS_CC_COUNT];	/* virus, banned, unchecked, spam(my), badh lovers */
-	bool bypass_virus, bypass_banned, bypass_header, bypass_spam;
-	bool oversized;			/* over its message_size_limit_maps */
-	const char *banned_reason;	/* %F for this recipient's rule sets, or NULL */
-};
+#include "verdict/rcpt.h"
 
-/* What the checks found for the message. */
+/* What the verdict needs to know of the message besides the findings. */
 struct decide_msg {
 	const struct mavis_view *view;
 	const char *log_id;		/* %n in reply texts */
 	const char *mail_id;
 	const char *sender;		/* "" = null sender */
 	bool bulk;			/* list/bulk/auto mail (BADH bounce rule) */
-	bool av_ran;			/* a virus scan gave a status */
-	const char *virus_names;	/* NULL = not infected */
-	int unchecked_minor;		/* -1 = none */
-	int badh_minor;			/* -1 = none */
-	const char *badh_text;		/* first bad-header finding */
-	const char *badh_alert;		/* X-Mavis-Alert text (one line), or NULL */
-	const char *badh_reason;	/* reply reason overriding the minor's, or NULL */
+	bool non_smtpd;			/* pickup/sendmail: non_smtpd_reject_action */
+	bool virus_scanned;		/* a virus scan gave a status */
 	bool has_subject;		/* message has a Subject field */
 	const char *subject;		/* its value (leading space kept), or NULL */
-	bool oversized_all;		/* over message_size_limit: OVERSIZED for all */
+	bool headers_partial;		/* fields past the parsed list: a Subject may
+					   be among them, so none is added */
 };
 
-/* Build the verdict. Per recipient: the ccat list, the amavisd blocking loop
-   (first blocking ccat wins, lovers pass), the reply; then one reply for all
-   (milter: all block -> reject/discard/tempfail, some -> delrcpt) and the
-   header edits. Memory from arena. Never fails. */
-struct mavis_verdict *mavis_decide(const struct decide_msg *m, const struct decide_rcpt *r,
+/* Build the verdict and point every r[i].verdict at its part of it. Per
+   recipient: its findings (CLEAN implied), the amavisd blocking loop (most
+   important ccat first, PASS or a lover continues, the first other destiny
+   blocks), the reply; then one answer for all (milter: all block ->
+   reject/discard/tempfail, some -> delete those recipients), the
+   non-SMTP reject action, the deliveries (passed recipients grouped by
+   their header edits) and the edits applied in place. Memory from arena.
+   Never fails, never NULL. */
+struct mavis_verdict *mavis_decide(const struct decide_msg *m, struct mavis_rcpt *r,
 				   size_t nrcpts, struct mavis_arena *arena);
 
-/* Append one edit to v (arena memory). */
+/* Append an edit to the in-place list of v (arena memory); header values
+   go through mavis_text_header_value. */
 void mavis_verdict_add_edit(struct mavis_verdict *v, struct mavis_arena *arena,
 			    const struct mavis_edit *e);
 
-/* The one function that maps a failure status to a verdict, by config:
-   on_internal_error (MAVIS_ERR_INTERNAL, _IO, _LIMIT, _PARSE),
-   on_scanner_failure (MAVIS_ERR_SCANNER), on_sql_failure (MAVIS_ERR_SQL).
-   tempfail -> 451 4.7.1, reject -> 554 5.7.0 (internal), pass -> NULL (the
-   caller continues as if the step had not failed, marked UNCHECKED). */
-struct mavis_verdict *mavis_reply_for_failure(const struct mavis_view *view, int status,
-					      const char *log_id, const char *mail_id,
-					      struct mavis_arena *arena);
+/* What a failure of a given status does, by config: on_internal_error
+   (MAVIS_ERR_INTERNAL, _IO, _LIMIT, _PARSE, _NOMEM, ...), on_scanner_failure
+   (MAVIS_ERR_SCANNER), on_sql_failure (MAVIS_ERR_SQL). */
+enum mavis_fail_policy { MAVIS_FAIL_TEMPFAIL, MAVIS_FAIL_REJECT, MAVIS_FAIL_PASS };
+enum mavis_fail_policy mavis_fail_policy(const struct mavis_view *view, int status);
+
+/* The reason word of a failure status for replies, logs and the alert:
+   "virus scanning failed", "database lookup failed", "error in processing". */
+const char *mavis_fail_what(int status);
+
+/* The verdict of a failure whose policy is tempfail (451 4.7.1) or reject
+   (554 5.7.0): the client gets a generic text, the log line the cause.
+   policy must not be MAVIS_FAIL_PASS (the caller marks the recipients
+   UNCHECKED and decides instead). Never NULL. */
+struct mavis_verdict *mavis_verdict_failure(enum mavis_fail_policy policy, int status,
+					    const char *log_id, const char *mail_id,
+					    struct mavis_rcpt *r, size_t nrcpts,
+					    struct mavis_arena *arena);
 
 #endif

@@ -17,6 +17,26 @@ json_kv_str(struct mavis_buf *out, const char *key, const char *value, bool comm
 		mavis_buf_putc(out, ',');
 }
 
+static void
+json_edits(struct mavis_buf *out, const struct mavis_edit *edits, size_t n)
+{
+	mavis_buf_putc(out, '[');
+	for (size_t i = 0; i < n; i++) {
+		const struct mavis_edit *e = &edits[i];
+
+		if (i)
+			mavis_buf_putc(out, ',');
+		mavis_buf_putc(out, '{');
+		json_kv_str(out, "op", mavis_edit_op_name(e->op), true);
+		json_kv_str(out, "name", e->name, true);
+		json_kv_str(out, "value", e->value, true);
+		mavis_buf_printf(out, "\"index\":%d,", e->index);
+		json_kv_str(out, "rcpt", e->rcpt, false);
+		mavis_buf_putc(out, '}');
+	}
+	mavis_buf_putc(out, ']');
+}
+
 void
 mavis_verdict_to_json(const struct mavis_verdict *v, struct mavis_buf *out)
 {
@@ -44,25 +64,41 @@ mavis_verdict_to_json(const struct mavis_verdict *v, struct mavis_buf *out)
 		json_kv_str(out, "blocking_ccat", r->blocking.major < 0 ? NULL :
 			    mavis_ccat_short_name(r->blocking.major, r->blocking.minor), true);
 		json_kv_str(out, "destiny", mavis_destiny_name(r->destiny), true);
-		mavis_buf_printf(out, "\"local\":%s,", r->local ? "true" : "false");
-		json_kv_str(out, "smtp_reply", r->smtp_reply, false);
-		mavis_buf_putc(out, '}');
-	}
-	mavis_buf_puts(out, "],\"edits\":[");
-	for (size_t i = 0; i < v->nedits; i++) {
-		const struct mavis_edit *e = &v->edits[i];
+		mavis_buf_printf(out, "\"local\":%s,\"delivery\":%d,", r->local ? "true" : "false",
+				 r->delivery);
+		if (r->reply.rcode != NULL) {
+			struct mavis_buf rr = { 0 };
 
-		if (i)
-			mavis_buf_putc(out, ',');
-		mavis_buf_putc(out, '{');
-		json_kv_str(out, "op", mavis_edit_op_name(e->op), true);
-		json_kv_str(out, "name", e->name, true);
-		json_kv_str(out, "value", e->value, true);
-		mavis_buf_printf(out, "\"index\":%d,", e->index);
-		json_kv_str(out, "rcpt", e->rcpt, false);
+			mavis_reply_format(&r->reply, &rr);
+			json_kv_str(out, "smtp_reply", mavis_buf_str(&rr), false);
+			mavis_buf_free(&rr);
+		} else {
+			json_kv_str(out, "smtp_reply", NULL, false);
+		}
 		mavis_buf_putc(out, '}');
 	}
-	mavis_buf_puts(out, "]}");
+	mavis_buf_puts(out, "],\"edits\":");
+	json_edits(out, v->edits, v->nedits);
+	mavis_buf_printf(out, ",\"merged_deliveries\":%s,\"deliveries\":[",
+			 v->merged_deliveries ? "true" : "false");
+	for (size_t d = 0; d < v->ndeliveries; d++) {
+		const struct mavis_delivery *dl = &v->deliveries[d];
+
+		mavis_buf_puts(out, d ? ",{\"recipients\":[" : "{\"recipients\":[");
+		for (size_t i = 0; i < dl->nrcpts; i++) {
+			if (i)
+				mavis_buf_putc(out, ',');
+			mavis_buf_json_str(out, v->rcpts[dl->rcpts[i]].address);
+		}
+		mavis_buf_puts(out, "],\"edits\":");
+		json_edits(out, dl->edits, dl->nedits);
+		mavis_buf_putc(out, '}');
+	}
+	mavis_buf_puts(out, "],\"timing\":{");
+	for (size_t i = 0; i < v->ntiming; i++)
+		mavis_buf_printf(out, "%s\"%s\":%lu", i ? "," : "", v->timing[i].stage,
+				 v->timing[i].usec);
+	mavis_buf_puts(out, "}}");
 }
 
 void
@@ -74,10 +110,14 @@ mavis_verdict_to_text(const struct mavis_verdict *v, struct mavis_buf *out)
 	for (size_t i = 0; i < v->nrcpts; i++) {
 		const struct mavis_rcpt_verdict *r = &v->rcpts[i];
 
-		mavis_buf_printf(out, "recipient: %s ccat=%s destiny=%s%s%s\n", r->address,
+		mavis_buf_printf(out, "recipient: %s ccat=%s destiny=%s", r->address,
 				 mavis_ccat_short_name(r->ccat.major, r->ccat.minor),
-				 mavis_destiny_name(r->destiny),
-				 r->smtp_reply ? " reply=" : "", r->smtp_reply ? r->smtp_reply : "");
+				 mavis_destiny_name(r->destiny));
+		if (r->reply.rcode != NULL) {
+			mavis_buf_puts(out, " reply=");
+			mavis_reply_format(&r->reply, out);
+		}
+		mavis_buf_putc(out, '\n');
 	}
 	for (size_t i = 0; i < v->nedits; i++) {
 		const struct mavis_edit *e = &v->edits[i];

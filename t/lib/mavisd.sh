@@ -94,6 +94,9 @@ mavisd_e2e_conf() {
 		echo "daemon_user ="
 		echo "tmp_dir = $_me_dir/mavis-tmp"
 		echo "shutdown_timeout = 10s"
+		# The tests check the one-transaction path (deleted recipients,
+		# shared edits); test_bucketing.sh turns bucketing on.
+		echo "recipient_bucketing = no"
 		for _me_l in "$@"; do
 			printf '%s\n' "$_me_l"
 		done

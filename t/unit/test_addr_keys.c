@@ -20,7 +20,7 @@ struct keys_case {
 };
 
 static const struct keys_case keys_cases[] = {
-	/* The reference's own example (amavisd-reference.md 2). */
+	/* The reference's own example (amavisd-new's key order). */
 	{ "User+Foo@Sub.Example.COM", "+", false, true,
 	  { "User+Foo@Sub.Example.COM", "user+foo@sub.example.com", "user@sub.example.com",
 	    "user+foo@", "user@", "sub.example.com", ".sub.example.com", ".example.com", ".com",

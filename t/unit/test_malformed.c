@@ -637,6 +637,9 @@ struct want {
 	enum mavis_action action;
 	const char *hold;		/* exact HOLD reason; NULL: no hold */
 	const char *logs[3];		/* log texts that must appear */
+	bool av_fails;			/* libclamav's own limits refuse it: the
+					   scanner failure tempfails (a decoding
+					   hold no longer skips the scan) */
 };
 
 struct mcase {
@@ -783,6 +786,13 @@ check_want(const struct mcase *c, int cfg, const struct want *w, const char *hol
 
 	if (h != NULL)
 		sscanf(h + 13, "%511[^\n]", hold);
+	if (w->av_fails) {
+		if (!v->internal_error || v->action != MAVIS_ACTION_TEMPFAIL ||
+		    strstr(v->text, "virus scanning failed") == NULL)
+			test_fail(__FILE__, __LINE__, "%s/%s: %s %s %s, want the scanner failure",
+				  c->name, cfg_names[cfg], v->rcode, v->xcode, v->text);
+		return;
+	}
 	if (v->internal_error || r == NULL) {
 		test_fail(__FILE__, __LINE__, "%s/%s: %s %s %s (internal error)", c->name,
 			  cfg_names[cfg], v->rcode, v->xcode, v->text);
@@ -801,12 +811,9 @@ check_want(const struct mcase *c, int cfg, const struct want *w, const char *hol
 	if (hold_want != NULL && (prefix ? strncmp(hold, hold_want, wl) : strcmp(hold, hold_want)) != 0)
 		test_fail(__FILE__, __LINE__, "%s/%s: hold \"%s\", want \"%s\"", c->name,
 			  cfg_names[cfg], h ? hold : "(none)", hold_want);
-	/* amavisd: a hold skips the virus scan ("NOTICE: Virus scanning
-	   skipped: <hold>"); otherwise every case is scanned */
-	if (hold_want != NULL && (strstr(log, "Virus scanning skipped: ") == NULL || v->virus_scanned))
-		test_fail(__FILE__, __LINE__, "%s/%s: scanned despite the hold", c->name,
-			  cfg_names[cfg]);
-	if (hold_want == NULL && !v->virus_scanned)
+	/* amavisd skips the virus scan at a hold; mavis does not, on
+	   purpose: the parts decoded so far and the raw message are scanned */
+	if (!v->virus_scanned)
 		test_fail(__FILE__, __LINE__, "%s/%s: not virus scanned", c->name, cfg_names[cfg]);
 	for (size_t i = 0; i < 3 && w->logs[i]; i++)
 		if (strstr(log, w->logs[i]) == NULL)
@@ -924,37 +931,42 @@ run_case(const struct mcase *c)
 #define FILES_HOLD "Maximum number of files (1500) exceeded"
 
 /* tiny config: max_header_count 50 is below the 100k-field section too */
-static const struct want many_headers_tiny = WANT(BADH, 5, ACCEPT);
+static const struct want many_headers_tiny = WANT(UNCHECKED, 2, ACCEPT);
 
 static const struct mcase cases[] = {
 	/* MIME bombs */
 	{ .name = "nested-multipart-10k", .build = build_nested_multipart,
 	  .want = WANT(UNCHECKED, 2, ACCEPT, .hold = "MIME nesting deeper than 128 levels",
-		       .logs = { "bad header: MIME error: MIME nesting too deep" }),
-	  .max_secs = 10, .per_msg = 4,
+		       .logs = { "bad header: MIME error: MIME nesting too deep" }, .av_fails = true),
+	  .max_secs = 10, .per_msg = 20,
+	  /* libclamav parses the raw message too (the hold no longer skips
+	     the scan): about 20 x its size under ASan */
 	  .note = "amavisd: MIME::Parser stops at max_parts (1500 entities): BADH,1 'Unable to "
 		  "parse, perhaps message contains too many parts', no hold" },
 	{ .name = "nested-rfc822-10k", .build = build_nested_rfc822,
-	  .want = WANT(UNCHECKED, 2, ACCEPT, .hold = "Maximum decoding depth (14) exceeded"),
+	  .want = WANT(UNCHECKED, 2, ACCEPT, .hold = "Maximum decoding depth (14) exceeded",
+		       .av_fails = true),
 	  .max_secs = 10, .per_msg = 4 },
 	{ .name = "parts-100k", .build = build_many_parts,
 	  .want = WANT(UNCHECKED, 2, ACCEPT, .hold = FILES_HOLD),
-	  .max_secs = 10, .per_msg = 4,
+	  .max_secs = 30, .per_msg = 4,
 	  .note = "amavisd: BADH,1 'Unable to parse, perhaps message contains too many parts' "
 		  "(MIME::Parser max_parts), no hold" },
 	/* header sections */
 	{ .name = "header-line-10MB", .build = build_long_header,
-	  .want = WANT(BADH, 5, ACCEPT, .logs = { "header section over limits" }),
-	  .max_secs = 10, .per_msg = 2,
-	  .note = "mavis: max_header_size (1M) drops the field, 'Header section over limits'; "
-		  "amavisd: 'Header line longer than 998 characters', the same BADH,5" },
+	  .want = WANT(UNCHECKED, 2, ACCEPT, .logs = { "header section over limits" }),
+	  .max_secs = 30, .per_msg = 4,
+	  .note = "mavis: max_header_size (1M) leaves the field out of the parsed list (BADH,5 "
+		  "'Header section over limits' and UNCHECKED,2; the spool keeps its bytes); "
+		  "amavisd: 'Header line longer than 998 characters', BADH,5" },
 	{ .name = "part-header-long-line", .build = build_long_part_header,
 	  .want = WANT(CLEAN, 0, ACCEPT),
 	  .max_secs = 10, .per_msg = 8 },
 	{ .name = "header-fields-100k", .build = build_many_headers,
-	  .want = WANT(BADH, 5, ACCEPT, .logs = { "header section over limits (2000 fields" }),
-	  .tiny = &many_headers_tiny, .max_secs = 10, .per_msg = 2,
-	  .note = "amavisd has no field count limit: CLEAN; mavis: max_header_count, BADH,5" },
+	  .want = WANT(UNCHECKED, 2, ACCEPT, .logs = { "header section over limits (2000 fields" }),
+	  .tiny = &many_headers_tiny, .max_secs = 10, .per_msg = 60,
+	  .note = "amavisd has no field count limit: CLEAN; mavis: max_header_count, BADH,5 and "
+		  "UNCHECKED,2 (GMime parses every field of the spooled section: ~50 x the bytes)" },
 	{ .name = "part-header-fields-100k", .build = build_many_part_headers,
 	  .want = WANT(CLEAN, 0, ACCEPT),
 	  .max_secs = 10, .per_msg = 80,
@@ -1005,10 +1017,10 @@ static const struct mcase cases[] = {
 	  .want = WANT(UNCHECKED, 2, ACCEPT), .hold_of = unzip_quota_hold,
 	  .max_secs = 10, .per_msg = 4, .quota = 1 },
 	{ .name = "gzip-bomb", .build = build_gzip_bomb,
-	  .want = WANT(UNCHECKED, 2, ACCEPT), .hold_of = gunzip_quota_hold,
+	  .want = WANT(UNCHECKED, 2, ACCEPT, .av_fails = true), .hold_of = gunzip_quota_hold,
 	  .max_secs = 20, .per_msg = 4, .quota = 1.1 },
 	{ .name = "zip-100k-entries", .build = build_zip_many,
-	  .want = WANT(UNCHECKED, 2, ACCEPT, .hold = FILES_HOLD),
+	  .want = WANT(UNCHECKED, 2, ACCEPT, .hold = FILES_HOLD, .av_fails = true),
 	  .max_secs = 20, .per_msg = 6 },
 	/* names that are not UTF-8: the rules see the Latin-1 reading */
 	{ .name = "name-latin1", .build = build_name_latin1,

@@ -11,6 +11,7 @@
 #include <mavis/config.h>
 #include <mavis/log.h>
 #include <mavis/session.h>
+#include <mavis/text.h>
 
 #include "harness.h"
 #include "testmsg.h"
@@ -23,6 +24,9 @@ struct rcpt_want {
 	const char *ccat;	/* short name */
 	const char *destiny;
 };
+
+/* Feed the message as non-SMTP mail (pickup/sendmail) when set. */
+static bool scan_non_smtpd;
 
 struct scan {
 	const struct mavis_verdict *v;
@@ -40,6 +44,7 @@ base_conf(void)
 	snprintf(buf, sizeof(buf),
 		 "myhostname = mx.example.com\n"
 		 "local_domains_maps = .example.com\n"
+		 "recipient_bucketing = no\n"
 		 "tmp_dir = %s\n"
 		 "clamav_database_dir = %s\n"
 		 "banned_rules_file = %s/etc/banned-rules.conf\n",
@@ -70,6 +75,7 @@ scan_msg(struct scan *sc, const char *extra, const char *const *rcpts, const cha
 		return -1;
 	}
 	mavis_buf_free(&conf);
+	mavis_session_set_non_smtpd(sc->s, scan_non_smtpd);
 	for (size_t i = 0; rcpts[i]; i++)
 		if (mavis_session_rcpt(sc->s, rcpts[i], &reply, &err) != 0)
 			test_fail(__FILE__, __LINE__, "rcpt %s refused", rcpts[i]);
@@ -492,12 +498,15 @@ test_bad_headers(void)
 				check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
 			} else {
 				char want[200];
+				struct mavis_buf got = { 0 };
 
 				CHECK_INT(sc.v->rcpts[0].ccat.major, MAVIS_CC_BADH);
 				CHECK_INT(sc.v->rcpts[0].ccat.minor, cases[i].minor);
 				snprintf(want, sizeof(want), "%.9s Reject, id=", cases[i].reply);
-				CHECK(strncmp(sc.v->rcpts[0].smtp_reply, want, strlen(want)) == 0);
-				CHECK(strstr(sc.v->rcpts[0].smtp_reply, cases[i].reply + 10) != NULL);
+				mavis_reply_format(&sc.v->rcpts[0].reply, &got);
+				CHECK(strncmp(mavis_buf_str(&got), want, strlen(want)) == 0);
+				CHECK(strstr(mavis_buf_str(&got), cases[i].reply + 10) != NULL);
+				mavis_buf_free(&got);
 			}
 		}
 		scan_done(&sc);
@@ -639,6 +648,269 @@ test_reload_broken_db(void)
 	mavis_buf_free(&m);
 }
 
+/* No header value we add may hold a line break that does not fold. */
+static bool
+header_value_safe(const char *v)
+{
+	for (const char *p = v; *p; p++) {
+		if (*p == '\r' || ((unsigned char)*p < 0x20 && *p != '\n') || *p == 0x7f)
+			return false;
+		if (*p == '\n' && p[1] != ' ' && p[1] != '\t')
+			return false;
+	}
+	return true;
+}
+
+/* A message with an EICAR attachment and, after it, raw MIME text. */
+static void
+eicar_and(struct mavis_buf *m, const char *more_parts)
+{
+	memset(m, 0, sizeof(*m));
+	mavis_buf_puts(m, "From: a@example.org\nTo: bob@example.com\nSubject: two\n"
+			  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"=b=\"\n\n"
+			  "--=b=\nContent-Type: application/octet-stream; name=\"e.com\"\n"
+			  "Content-Transfer-Encoding: base64\n\n");
+	test_base64(m, eicar, sizeof(eicar) - 1);
+	mavis_buf_puts(m, more_parts);
+	mavis_buf_puts(m, "--=b=--\n");
+}
+
+/* Inputs that used to get around the scanners: each must be caught. */
+static void
+test_hostile(void)
+{
+	static const char *const rc[] = { "bob@example.com", NULL };
+	struct mavis_buf m = { 0 }, parts = { 0 }, zip = { 0 };
+	struct scan sc;
+
+	/* EICAR plus a zip of 32 MB of zeros (the decoding quota trips):
+	   the parts decoded so far and the raw message are still scanned. */
+	static unsigned char zeros[65536];
+	struct test_entry ze = { "zeros.bin", zeros, sizeof(zeros), 0, 512 };
+	CHECK_INT(test_archive("zip", NULL, NULL, NULL, &ze, 1, &zip), 0);
+	mavis_buf_puts(&parts, "--=b=\nContent-Type: application/zip; name=\"z.zip\"\n"
+			       "Content-Transfer-Encoding: base64\n\n");
+	test_base64(&parts, zip.data, zip.len);
+	eicar_and(&m, mavis_buf_str(&parts));
+	if (scan_msg(&sc, "av_scanners = clamav\n", rc, m.data, m.len) == 0)
+		check_reply(&sc, MAVIS_ACTION_REJECT, "554", "5.7.0", "INFECTED: Eicar", __LINE__);
+	scan_done(&sc);
+	mavis_buf_free(&m);
+	mavis_buf_free(&parts);
+	mavis_buf_free(&zip);
+
+	/* EICAR plus 1,600 empty parts (max_files trips). */
+	for (int i = 0; i < 1600; i++)
+		mavis_buf_puts(&parts, "--=b=\nContent-Type: text/plain\n\n\n");
+	eicar_and(&m, mavis_buf_str(&parts));
+	if (scan_msg(&sc, "av_scanners = clamav\n", rc, m.data, m.len) == 0)
+		check_reply(&sc, MAVIS_ACTION_REJECT, "554", "5.7.0", "INFECTED: Eicar", __LINE__);
+	scan_done(&sc);
+	mavis_buf_free(&m);
+	mavis_buf_free(&parts);
+
+	/* 2,000 fields before the MIME ones, setup.exe attached: what the
+	   MTA delivers is what is checked. */
+	for (int i = 0; i < 2000; i++)
+		mavis_buf_printf(&m, "X-Pad-%d: padding\n", i);
+	mavis_buf_puts(&m, "From: a@example.org\nSubject: pad\nMIME-Version: 1.0\n"
+			   "Content-Type: multipart/mixed; boundary=\"=b=\"\n\n"
+			   "--=b=\nContent-Type: text/plain\n\nhi\n"
+			   "--=b=\nContent-Type: application/octet-stream; name=\"setup.exe\"\n"
+			   "Content-Transfer-Encoding: base64\n\nTVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAA\n"
+			   "--=b=--\n");
+	if (scan_msg(&sc, NULL, rc, m.data, m.len) == 0) {
+		check_reply(&sc, MAVIS_ACTION_REJECT, "554", "5.7.0", "BANNED", __LINE__);
+		CHECK_INT(sc.v->rcpts[0].ccat.major, MAVIS_CC_BANNED);
+	}
+	scan_done(&sc);
+	mavis_buf_free(&m);
+
+	/* A file name with CR LF (RFC 2231) and final_banned_destiny = pass:
+	   the alert carries no line break of its own. */
+	mavis_buf_puts(&m, "From: a@example.org\nSubject: inj\nMIME-Version: 1.0\n"
+			   "Content-Type: multipart/mixed; boundary=\"=b=\"\n\n"
+			   "--=b=\nContent-Type: application/octet-stream\n"
+			   "Content-Disposition: attachment; filename*=utf-8''a%0D%0AX-Injected%3A%20yes%0D%0A.exe\n"
+			   "Content-Transfer-Encoding: base64\n\nTVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAA\n"
+			   "--=b=--\n");
+	if (scan_msg(&sc, "final_banned_destiny = pass\n", rc, m.data, m.len) == 0) {
+		const struct mavis_edit *a = find_edit(sc.v, MAVIS_EDIT_INSERT_HEADER, "X-Mavis-Alert");
+
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+		CHECK(a != NULL && strstr(a->value, "BANNED") != NULL);
+		CHECK(a != NULL && header_value_safe(a->value));
+		for (size_t i = 0; i < sc.v->nedits; i++)
+			if (sc.v->edits[i].value != NULL)
+				CHECK(header_value_safe(sc.v->edits[i].value));
+	}
+	scan_done(&sc);
+	mavis_buf_free(&m);
+
+	/* on_internal_error = pass and a spool that cannot be written (tmp_dir
+	   missing, body over body_memory_limit): a defined verdict, UNCHECKED
+	   with the alert. */
+	mavis_buf_puts(&m, "From: a@example.org\nSubject: big\n\n");
+	for (int i = 0; i < 3000; i++)
+		mavis_buf_puts(&m, "0123456789012345678901234567890123456789012345678901234567890123456789\n");
+	if (scan_msg(&sc, "on_internal_error = pass\nbody_memory_limit = 64K\n"
+			  "tmp_dir = /nonexistent/mavis-test\n", rc, m.data, m.len) == 0) {
+		const struct mavis_edit *a = find_edit(sc.v, MAVIS_EDIT_INSERT_HEADER, "X-Mavis-Alert");
+
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+		CHECK_INT(sc.v->rcpts[0].ccat.major, MAVIS_CC_UNCHECKED);
+		CHECK(a != NULL && strstr(a->value, "UNCHECKED") != NULL);
+		CHECK(!sc.v->virus_scanned);
+	}
+	scan_done(&sc);
+
+	/* The same with on_internal_error = tempfail: 451 for everyone. */
+	if (scan_msg(&sc, "body_memory_limit = 64K\ntmp_dir = /nonexistent/mavis-test\n", rc, m.data,
+		     m.len) == 0) {
+		check_reply(&sc, MAVIS_ACTION_TEMPFAIL, "451", "4.7.1", "error in processing", __LINE__);
+		CHECK_INT(sc.v->nrcpts, 1);
+	}
+	scan_done(&sc);
+	mavis_buf_free(&m);
+
+	/* Over message_size_limit with final_oversized_destiny = pass: the
+	   content checks do not run on the stored prefix; OVERSIZED and
+	   UNCHECKED, no X-Virus-Scanned, no BANNED from the cut. */
+	mavis_buf_puts(&m, "From: a@example.org\nSubject: cut\nMIME-Version: 1.0\n"
+			   "Content-Type: multipart/mixed; boundary=\"=b=\"\n\n--=b=\nContent-Type: text/plain\n\n");
+	for (int i = 0; i < 40; i++)
+		mavis_buf_puts(&m, "filler filler filler filler filler filler filler filler filler\n");
+	mavis_buf_puts(&m, "--=b=\nContent-Type: application/octet-stream; name=\"evil.exe\"\n\nMZ\n--=b=--\n");
+	if (scan_msg(&sc, "av_scanners = clamav\nmessage_size_limit = 1024\n"
+			  "final_oversized_destiny = pass\n", rc, m.data, m.len) == 0) {
+		const struct mavis_rcpt_verdict *r = &sc.v->rcpts[0];
+
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+		CHECK_INT(r->ccat.major, MAVIS_CC_UNCHECKED);
+		CHECK(!sc.v->virus_scanned);
+		CHECK(find_edit(sc.v, MAVIS_EDIT_INSERT_HEADER, "X-Virus-Scanned") == NULL);
+		CHECK(strstr(mavis_buf_str(&sc.json), "BANNED") == NULL);
+		CHECK(strstr(mavis_buf_str(&sc.json), "BADH") == NULL);
+	}
+	scan_done(&sc);
+	mavis_buf_free(&m);
+}
+
+/* Recipient bucketing: a recipient whose settings differ from the first
+   one's gets 452 4.5.3 at RCPT (SMTP only); equal ones share the
+   transaction. */
+static void
+test_bucketing(void)
+{
+	struct mavis_error err = { 0 };
+	struct mavis_buf conf = { 0 };
+	struct mavis_config *cfg = NULL;
+	struct mavis_engine *e = NULL;
+	struct mavis_session *s = NULL;
+	struct mavis_reply reply;
+	struct mavis_session_info info = { .client_addr = "203.0.113.7" };
+
+	mavis_buf_puts(&conf, base_conf());
+	mavis_buf_puts(&conf, "recipient_bucketing = yes\n"
+			      "spam_tag2_level_maps = inline:{carol@example.com=3}, 6.31\n");
+	if (mavis_config_load_string(mavis_buf_str(&conf), "bucket.conf", NULL, &cfg, &err) < 0 ||
+	    mavis_engine_new(cfg, &e, &err) < 0 || mavis_session_new(e, &info, &s, &err) < 0) {
+		test_fail(__FILE__, __LINE__, "setup: %s", err.text);
+		goto out;
+	}
+	for (int non_smtpd = 0; non_smtpd <= 1; non_smtpd++) {
+		CHECK_INT(mavis_session_mail(s, "a@example.net", NULL, &err), 0);
+		mavis_session_set_non_smtpd(s, non_smtpd);
+		CHECK_INT(mavis_session_rcpt(s, "bob@example.com", &reply, &err), 0);
+		CHECK_INT(mavis_session_rcpt(s, "dave@example.com", &reply, &err), 0);
+		/* not local: no subject tags or spam fields for it */
+		int rc = mavis_session_rcpt(s, "eve@example.org", &reply, &err);
+		CHECK_INT(rc, non_smtpd ? 0 : 1);
+		if (rc == 1)
+			CHECK(strcmp(reply.rcode, "452") == 0 && strcmp(reply.xcode, "4.5.3") == 0);
+		/* another tag2 level */
+		CHECK_INT(mavis_session_rcpt(s, "carol@example.com", &reply, &err), non_smtpd ? 0 : 1);
+		mavis_session_reset(s);
+	}
+out:
+	mavis_buf_free(&conf);
+	mavis_session_free(&s);
+	mavis_engine_free(&e);
+	mavis_config_unref(&cfg);
+}
+
+/* The verdict's own shape: deliveries, the final action for non-SMTP
+   mail, the text sanitiser, the generated choice constants. */
+static void
+test_verdict_shape(void)
+{
+	static const char *const rc2[] = { "lover@example.com", "lover@example.net", NULL };
+	static const char *const rc1[] = { "bob@example.com", NULL };
+	struct mavis_buf m = { 0 };
+	struct mavis_arena *a = mavis_arena_new(1024);
+	struct scan sc;
+
+	/* Two virus lovers, one local (subject tag) and one not: two
+	   deliveries; delivery 0 (the first) is applied in place. */
+	test_mail_attachment(&m, "application/octet-stream", "eicar.txt", eicar, sizeof(eicar) - 1);
+	if (scan_msg(&sc, "av_scanners = clamav\nvirus_lovers_maps = lover@example.com, lover@example.net\n",
+		     rc2, m.data, m.len) == 0) {
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
+		CHECK_INT(sc.v->ndeliveries, 2);
+		CHECK(sc.v->merged_deliveries);
+		CHECK_INT(sc.v->rcpts[0].delivery, 0);
+		CHECK_INT(sc.v->rcpts[1].delivery, 1);
+		if (sc.v->ndeliveries == 2) {
+			CHECK_INT(sc.v->deliveries[0].nrcpts, 1);
+			CHECK_INT(sc.v->deliveries[0].nedits, sc.v->deliveries[1].nedits + 1);
+		}
+		CHECK(find_edit(sc.v, MAVIS_EDIT_CHANGE_HEADER, "Subject") != NULL);
+		CHECK(sc.v->ntiming >= 3);
+	}
+	scan_done(&sc);
+
+	/* Non-SMTP mail: the reject becomes what non_smtpd_reject_action says,
+	   in the verdict itself. */
+	scan_non_smtpd = true;
+	if (scan_msg(&sc, "av_scanners = clamav\nnon_smtpd_reject_action = hold\n", rc1, m.data,
+		     m.len) == 0)
+		check_reply(&sc, MAVIS_ACTION_HOLD, "554", "5.7.0", "INFECTED: Eicar", __LINE__);
+	scan_done(&sc);
+	if (scan_msg(&sc, "av_scanners = clamav\nnon_smtpd_reject_action = discard\n", rc1, m.data,
+		     m.len) == 0)
+		CHECK_INT(sc.v->action, MAVIS_ACTION_DISCARD);
+	scan_done(&sc);
+	if (scan_msg(&sc, "av_scanners = clamav\n", rc1, m.data, m.len) == 0)
+		CHECK_INT(sc.v->action, MAVIS_ACTION_REJECT);
+	scan_done(&sc);
+	scan_non_smtpd = false;
+	mavis_buf_free(&m);
+
+	/* The sanitiser: controls become '?', long values fold at blanks and
+	   unfold back to the scrubbed text. */
+	CHECK_STR(mavis_text_clean(a, "a\r\nb\tc\x7f"), "a??b?c?");
+	const char *f = mavis_text_header_value(a, "X-Mavis-Alert",
+		" BANNED, message contains application/octet-stream,.exe,a-rather-long-file-name.exe "
+		"and another-name-that-goes-on.exe");
+	CHECK(f != NULL && strchr(f, '\n') != NULL && header_value_safe(f));
+	for (const char *p = f, *nl; p && (nl = strchr(p, '\n')) != NULL; p = nl + 1)
+		CHECK(nl - p + (p == f ? 14 : 0) <= MAVIS_TEXT_FOLD_AT);
+	CHECK(strstr(f, "\n X-") == NULL);
+	char big[3000];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	f = mavis_text_header_value(a, "X-Long", big);
+	CHECK(f != NULL && strlen(f) < MAVIS_TEXT_LINE_MAX && strstr(f, "[...]") != NULL);
+
+	/* Choice constants follow the words' order in the table. */
+	CHECK_INT(MAVIS_ON_INTERNAL_ERROR_TEMPFAIL, 0);
+	CHECK_INT(MAVIS_ON_INTERNAL_ERROR_PASS, 2);
+	CHECK_INT(MAVIS_ON_SCANNER_FAILURE_PASS, 1);
+	CHECK_INT(MAVIS_NON_SMTPD_REJECT_ACTION_HOLD, 2);
+	CHECK_STR(mavis_key_info(MAVIS_KEY_NON_SMTPD_REJECT_ACTION)->choices[1], "discard");
+	mavis_arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -653,5 +925,8 @@ main(void)
 	TEST_RUN(test_quarantine);
 	TEST_RUN(test_session_reuse);
 	TEST_RUN(test_reload_broken_db);
+	TEST_RUN(test_hostile);
+	TEST_RUN(test_verdict_shape);
+	TEST_RUN(test_bucketing);
 	return test_exit();
 }

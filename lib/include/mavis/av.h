@@ -2,8 +2,10 @@
 #ifndef MAVIS_AV_H
 #define MAVIS_AV_H
 
+#include <mavis/api.h>
+
 /*
- * Virus scanning (amavisd-reference.md §6): an ordered list of primary
+ * Virus scanning: an ordered list of primary
  * scanners, a backup list tried only when no primary gave an answer, and two
  * scanner kinds:
  *
@@ -19,7 +21,7 @@
  * CLEAN. A failed scanner is FAILED with its cause; when every scanner failed
  * the result is MAVIS_AV_FAILED "ALL VIRUS SCANNERS FAILED" (or "NO VIRUS
  * SCANNERS AVAILABLE" for empty lists) and the caller must treat the mail as
- * UNCHECKED (tempfail by default, DESIGN.md §4).
+ * UNCHECKED (tempfail by default).
  *
  * The library does not log (except debug traces): mavis_av_scan() returns
  * the log lines amavisd would write, with their level, for the caller to log
@@ -81,7 +83,7 @@ struct mavis_av_settings {
 
 /* Defaults as noted above; scanners = {"clamav"}, no backups,
    clamd_sockets = {"/run/clamav/clamd.ctl"}. */
-void mavis_av_settings_init(struct mavis_av_settings *s);
+MAVIS_API void mavis_av_settings_init(struct mavis_av_settings *s);
 
 /* One thing to scan: a decoded MIME part or the raw message. data may hold
    NULs; name is for logs and libclamav (may be NULL). Empty buffers are
@@ -104,20 +106,20 @@ struct mavis_av_engine;
  * a directory without signatures is an error ("no ClamAV signatures in DIR").
  * Blocking (tens of seconds with the full ClamAV database).
  */
-int mavis_av_engine_load(const struct mavis_av_settings *s,
+MAVIS_API int mavis_av_engine_load(const struct mavis_av_settings *s,
 			 struct mavis_av_engine **out, struct mavis_error *err);
 
 /* Take another reference (thread-safe); returns e. */
-struct mavis_av_engine *mavis_av_engine_ref(struct mavis_av_engine *e);
+MAVIS_API struct mavis_av_engine *mavis_av_engine_ref(struct mavis_av_engine *e);
 
 /* Drop a reference; the last one frees the libclamav engine. Sets *e = NULL;
    NULL-safe. Thread-safe. */
-void mavis_av_engine_unref(struct mavis_av_engine **e);
+MAVIS_API void mavis_av_engine_unref(struct mavis_av_engine **e);
 
 /* Signatures loaded, load+compile time in ms, database directory. */
-unsigned mavis_av_engine_signatures(const struct mavis_av_engine *e);
-unsigned mavis_av_engine_load_ms(const struct mavis_av_engine *e);
-const char *mavis_av_engine_dir(const struct mavis_av_engine *e);
+MAVIS_API unsigned mavis_av_engine_signatures(const struct mavis_av_engine *e);
+MAVIS_API unsigned mavis_av_engine_load_ms(const struct mavis_av_engine *e);
+MAVIS_API const char *mavis_av_engine_dir(const struct mavis_av_engine *e);
 
 /*
  * Scan one buffer from memory (cl_fmap_open_memory + cl_scanmap_callback).
@@ -129,7 +131,7 @@ const char *mavis_av_engine_dir(const struct mavis_av_engine *e);
  * max_scantime hit without alert_exceeds_max): never 0 on a failure.
  * names and n_names may be NULL.
  */
-int mavis_av_engine_scan(struct mavis_av_engine *e, const struct mavis_av_buf *buf,
+MAVIS_API int mavis_av_engine_scan(struct mavis_av_engine *e, const struct mavis_av_buf *buf,
 			 struct mavis_arena *arena, const char *const **names,
 			 size_t *n_names, struct mavis_error *err);
 
@@ -151,17 +153,17 @@ struct mavis_av;
  * MAVIS_ERR_SCANNER). Clamd is not contacted here: a clamd that is down shows
  * up per scan, as FAILED.
  */
-int mavis_av_new(const struct mavis_av_settings *s, struct mavis_av *prev,
+MAVIS_API int mavis_av_new(const struct mavis_av_settings *s, struct mavis_av *prev,
 		 struct mavis_av **out, struct mavis_error *err);
 
 /* Free the object (drops its engine reference; scans that still hold the
    engine finish on it). Must not race with mavis_av_scan() or
    mavis_av_reload() on the same object. Sets *av = NULL; NULL-safe. */
-void mavis_av_free(struct mavis_av **av);
+MAVIS_API void mavis_av_free(struct mavis_av **av);
 
 /* A reference to the current engine (NULL when no "clamav" scanner or no
    engine loaded); release with mavis_av_engine_unref(). */
-struct mavis_av_engine *mavis_av_engine_get(struct mavis_av *av);
+MAVIS_API struct mavis_av_engine *mavis_av_engine_get(struct mavis_av *av);
 
 enum mavis_av_status {
 	MAVIS_AV_CLEAN = 0,	/* at least one scanner scanned it all: clean */
@@ -202,7 +204,7 @@ struct mavis_av_result {
  * (many threads may scan with one av). Always fills *res; returns 0, or
  * MAVIS_ERR_SCANNER when res->status is FAILED.
  */
-int mavis_av_scan(struct mavis_av *av, const struct mavis_av_buf *bufs, size_t n,
+MAVIS_API int mavis_av_scan(struct mavis_av *av, const struct mavis_av_buf *bufs, size_t n,
 		  struct mavis_arena *arena, struct mavis_av_result *res);
 
 /* ---- Signature reload -------------------------------------------------- */
@@ -237,7 +239,7 @@ struct mavis_av_reload_report {
  * Returns 0 (nothing to do, or reloaded; see rep, may be NULL) or
  * MAVIS_ERR_SCANNER with err set. No-op when no list names "clamav".
  */
-int mavis_av_reload(struct mavis_av *av, bool force,
+MAVIS_API int mavis_av_reload(struct mavis_av *av, bool force,
 		    struct mavis_av_reload_report *rep, struct mavis_error *err);
 
 #endif

@@ -2,6 +2,8 @@
 #ifndef MAVIS_BADH_H
 #define MAVIS_BADH_H
 
+#include <mavis/api.h>
+
 /*
  * Bad-header checks (CC_BADH), after amavisd-new 2.13
  * Amavis::Unpackers::Validity::check_header_validity.
@@ -33,7 +35,7 @@
 #include <mavis/arena.h>
 #include <mavis/headers.h>
 
-/* Minor content categories of CC_BADH (amavisd-reference.md §1). */
+/* Minor content categories of CC_BADH (amavisd-new's CC_BADH minors). */
 enum mavis_badh_minor {
 	MAVIS_BADH_NONE = 0,
 	MAVIS_BADH_MIME = 1,
@@ -67,7 +69,7 @@ enum mavis_badh_minor {
 
 /* The bit of an %allowed_header_tests key ("syntax", "8bit", ...; ASCII
    case-insensitive), or 0 for an unknown key. */
-unsigned mavis_badh_test_bit(const char *key);
+MAVIS_API unsigned mavis_badh_test_bit(const char *key);
 
 struct mavis_badh_finding {
 	enum mavis_badh_minor minor;
@@ -85,7 +87,7 @@ struct mavis_badh_result;
  * if MAVIS_BADH_T_MIME is allowed. The result and its texts come from
  * arena a. Linear in the size of the header section. Never NULL.
  */
-struct mavis_badh_result *mavis_badh_check(const struct mavis_headers *h,
+MAVIS_API struct mavis_badh_result *mavis_badh_check(const struct mavis_headers *h,
 					   unsigned allowed, bool smtputf8,
 					   const char *mime_error,
 					   struct mavis_arena *a);
@@ -95,27 +97,27 @@ struct mavis_badh_result *mavis_badh_check(const struct mavis_headers *h,
  * <text>" with minor 1 when MAVIS_BADH_T_MIME is in allowed and text is not
  * empty. Call at most once per result; a second call is ignored.
  */
-void mavis_badh_add_mime_error(struct mavis_badh_result *r, unsigned allowed,
+MAVIS_API void mavis_badh_add_mime_error(struct mavis_badh_result *r, unsigned allowed,
 			       const char *mime_error);
 
 /* Number of findings and finding i (NULL when out of range). */
-size_t mavis_badh_count(const struct mavis_badh_result *r);
-const struct mavis_badh_finding *mavis_badh_nth(const struct mavis_badh_result *r,
+MAVIS_API size_t mavis_badh_count(const struct mavis_badh_result *r);
+MAVIS_API const struct mavis_badh_finding *mavis_badh_nth(const struct mavis_badh_result *r,
 						size_t i);
 
 /* The maximum minor over all findings, MIME error included; 0 if clean. */
-enum mavis_badh_minor mavis_badh_minor(const struct mavis_badh_result *r);
+MAVIS_API enum mavis_badh_minor mavis_badh_minor(const struct mavis_badh_result *r);
 
 /*
  * amavisd adds two content categories: CC_BADH,<header minor> (the maximum
  * over the header findings; 0 when there are none) and, separately,
  * CC_BADH,1 for a MIME error. These give both parts.
  */
-enum mavis_badh_minor mavis_badh_header_minor(const struct mavis_badh_result *r);
-bool mavis_badh_has_mime_error(const struct mavis_badh_result *r);
+MAVIS_API enum mavis_badh_minor mavis_badh_header_minor(const struct mavis_badh_result *r);
+MAVIS_API bool mavis_badh_has_mime_error(const struct mavis_badh_result *r);
 
 /* The first finding's text, or NULL when there is none. */
-const char *mavis_badh_first(const struct mavis_badh_result *r);
+MAVIS_API const char *mavis_badh_first(const struct mavis_badh_result *r);
 
 /*
  * The X-Amavis-Alert value "BAD HEADER SECTION, <first problem>" with the
@@ -123,17 +125,17 @@ const char *mavis_badh_first(const struct mavis_badh_result *r);
  * (LF + WSP -> WSP, other LF -> SP), still to be folded by the writer.
  * NULL when there is no finding. From the result's arena.
  */
-const char *mavis_badh_alert(const struct mavis_badh_result *r);
+MAVIS_API const char *mavis_badh_alert(const struct mavis_badh_result *r);
 
 /*
  * The SMTP reason of %smtp_reason_by_ccat without the "id=%n - " prefix,
  * e.g. "BAD HEADER: duplicate header field"; "BAD HEADER" for minor 0 or an
  * unknown minor. Static string.
  */
-const char *mavis_badh_reason(enum mavis_badh_minor minor);
+MAVIS_API const char *mavis_badh_reason(enum mavis_badh_minor minor);
 
 /* The SMTP status of a blocked recipient: "554 5.6.3" for minor 2 (8bit),
    "554 5.6.0" otherwise. Static string. */
-const char *mavis_badh_smtp_status(enum mavis_badh_minor minor);
+MAVIS_API const char *mavis_badh_smtp_status(enum mavis_badh_minor minor);
 
 #endif

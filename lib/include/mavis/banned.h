@@ -2,9 +2,11 @@
 #ifndef MAVIS_BANNED_H
 #define MAVIS_BANNED_H
 
+#include <mavis/api.h>
+
 /*
  * Banned file names and types, amavisd-new style (%banned_rules,
- * @banned_filename_maps, check_for_banned_names; amavisd-reference.md §5).
+ * @banned_filename_maps, check_for_banned_names).
  *
  * Rules file format (etc/banned-rules.conf is the Debian default set):
  *
@@ -46,25 +48,25 @@ struct mavis_banned_rules;
 
 /* Load rules from a file or from text (origin names it in errors). Errors
    carry "origin:line: ...". Returns 0 and *out, or a negative status. */
-int mavis_banned_load_file(const char *path, struct mavis_banned_rules **out,
+MAVIS_API int mavis_banned_load_file(const char *path, struct mavis_banned_rules **out,
 			   struct mavis_error *err);
-int mavis_banned_load_text(const char *text, size_t len, const char *origin,
+MAVIS_API int mavis_banned_load_text(const char *text, size_t len, const char *origin,
 			   struct mavis_banned_rules **out, struct mavis_error *err);
 
 /* Free the rules and set *rules to NULL; NULL-safe. */
-void mavis_banned_free(struct mavis_banned_rules **rules);
+MAVIS_API void mavis_banned_free(struct mavis_banned_rules **rules);
 
 /* Does a set of this name exist? (config checks) */
-bool mavis_banned_has_set(const struct mavis_banned_rules *rules, const char *name);
+MAVIS_API bool mavis_banned_has_set(const struct mavis_banned_rules *rules, const char *name);
 /* Number of rules in a set (0 when it does not exist). */
-size_t mavis_banned_set_size(const struct mavis_banned_rules *rules, const char *name);
+MAVIS_API size_t mavis_banned_set_size(const struct mavis_banned_rules *rules, const char *name);
 
 /* Does any rule of any set match (ban or allow) the ".T" key of a short
    type T that text can be given (mavis_filetype_text_derived: ".txt",
    ".html", ".dat", ...)? When none does, no verdict depends on libmagic's
    text tests and parts can be typed without them (MAVIS_FILETYPE_TEXT_DETAIL
    off). false for NULL rules; true when the check itself fails. */
-bool mavis_banned_sees_text_types(const struct mavis_banned_rules *rules);
+MAVIS_API bool mavis_banned_sees_text_types(const struct mavis_banned_rules *rules);
 
 struct mavis_banned_result {
 	bool banned;			/* some leaf is banned */
@@ -101,7 +103,7 @@ struct mavis_banned_result {
  * with err set when a regex hits the PCRE2 match limit on some key: the caller
  * must not treat that message as clean.
  */
-int mavis_banned_check(const struct mavis_banned_rules *rules, const char *set_names,
+MAVIS_API int mavis_banned_check(const struct mavis_banned_rules *rules, const char *set_names,
 		       const struct mavis_decoded *d, struct mavis_arena *arena,
 		       struct mavis_banned_result *res, struct mavis_error *err);
 

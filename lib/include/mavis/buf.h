@@ -2,6 +2,8 @@
 #ifndef MAVIS_BUF_H
 #define MAVIS_BUF_H
 
+#include <mavis/api.h>
+
 /*
  * Growable byte buffer, always NUL-terminated after len bytes (data may hold
  * NULs). Heap-backed; free with mavis_buf_free(). A zeroed struct is a valid
@@ -19,17 +21,17 @@ struct mavis_buf {
 	size_t cap;
 };
 
-void mavis_buf_append(struct mavis_buf *b, const void *p, size_t n);
-void mavis_buf_puts(struct mavis_buf *b, const char *s);
-void mavis_buf_putc(struct mavis_buf *b, char c);
-void mavis_buf_printf(struct mavis_buf *b, const char *fmt, ...) MAVIS_PRINTF(2, 3);
-void mavis_buf_vprintf(struct mavis_buf *b, const char *fmt, va_list ap)
+MAVIS_API void mavis_buf_append(struct mavis_buf *b, const void *p, size_t n);
+MAVIS_API void mavis_buf_puts(struct mavis_buf *b, const char *s);
+MAVIS_API void mavis_buf_putc(struct mavis_buf *b, char c);
+MAVIS_API void mavis_buf_printf(struct mavis_buf *b, const char *fmt, ...) MAVIS_PRINTF(2, 3);
+MAVIS_API void mavis_buf_vprintf(struct mavis_buf *b, const char *fmt, va_list ap)
 	MAVIS_PRINTF(2, 0);
 /* Append s as a JSON string literal (quotes included, escapes as needed). */
-void mavis_buf_json_str(struct mavis_buf *b, const char *s);
-void mavis_buf_reset(struct mavis_buf *b);	/* len = 0, keeps memory */
-void mavis_buf_free(struct mavis_buf *b);	/* releases memory, struct zeroed */
+MAVIS_API void mavis_buf_json_str(struct mavis_buf *b, const char *s);
+MAVIS_API void mavis_buf_reset(struct mavis_buf *b);	/* len = 0, keeps memory */
+MAVIS_API void mavis_buf_free(struct mavis_buf *b);	/* releases memory, struct zeroed */
 /* Returns the data (never NULL: "" when empty). */
-const char *mavis_buf_str(const struct mavis_buf *b);
+MAVIS_API const char *mavis_buf_str(const struct mavis_buf *b);
 
 #endif

@@ -2,6 +2,8 @@
 #ifndef MAVIS_CONFIG_H
 #define MAVIS_CONFIG_H
 
+#include <mavis/api.h>
+
 /*
  * Configuration: Postfix-style "name = value" files (continuation lines start
  * with white space, '#' comment lines, $name / ${name} expansion, $$ = '$'),
@@ -28,10 +30,32 @@
 #include <mavis/maps.h>
 
 enum mavis_key {
-#define MAVIS_KEY(id, name, type, scope, def, min, max, choices, doc) MAVIS_KEY_##id,
+#define MAVIS_KEY(id, name, type, scope, def, min, max, doc) MAVIS_KEY_##id,
+#define MAVIS_CHOICE(id, c, word)
 #include <mavis/config_keys.def>
 #undef MAVIS_KEY
+#undef MAVIS_CHOICE
 	MAVIS_KEY_COUNT
+};
+
+/* Rows of the choice table (keys.c): each key row, then its choices. */
+enum mavis_choice_row {
+#define MAVIS_KEY(id, name, type, scope, def, min, max, doc) MAVIS_CROW_KEY_##id,
+#define MAVIS_CHOICE(id, c, word) MAVIS_CROW_##id##_##c,
+#include <mavis/config_keys.def>
+#undef MAVIS_KEY
+#undef MAVIS_CHOICE
+	MAVIS_CROW_COUNT
+};
+
+/* The value (u.e) of each choice of an ENUM key: MAVIS_<KEY>_<CHOICE>,
+   e.g. MAVIS_ON_INTERNAL_ERROR_PASS, MAVIS_NON_SMTPD_REJECT_ACTION_HOLD. */
+enum {
+#define MAVIS_KEY(id, name, type, scope, def, min, max, doc)
+#define MAVIS_CHOICE(id, c, word) MAVIS_##id##_##c = MAVIS_CROW_##id##_##c - MAVIS_CROW_KEY_##id - 1,
+#include <mavis/config_keys.def>
+#undef MAVIS_KEY
+#undef MAVIS_CHOICE
 };
 
 enum mavis_type {
@@ -69,7 +93,7 @@ struct mavis_key_info {
 	enum mavis_scope scope;
 	const char *def;
 	long long min, max;	/* 0,0 = unbounded */
-	const char *choices;	/* "a|b|c" for ENUM, else NULL */
+	const char *const *choices;	/* ENUM: the words, NULL-terminated; else NULL */
 	const char *doc;
 };
 
@@ -92,45 +116,48 @@ struct mavis_value {
 };
 
 /* Key table access. mavis_key_find returns the key or -1 for an unknown name. */
-const struct mavis_key_info *mavis_key_info(enum mavis_key key);
-int mavis_key_find(const char *name);
-const char *mavis_type_name(enum mavis_type type);
-const char *mavis_destiny_name(int destiny);
+MAVIS_API const struct mavis_key_info *mavis_key_info(enum mavis_key key);
+/* The choices of an ENUM key joined with sep into buf ("tempfail|pass");
+   "" for other keys. Returns buf. */
+MAVIS_API const char *mavis_key_choices(const struct mavis_key_info *ki, char sep, char *buf, size_t size);
+MAVIS_API int mavis_key_find(const char *name);
+MAVIS_API const char *mavis_type_name(enum mavis_type type);
+MAVIS_API const char *mavis_destiny_name(int destiny);
 
 struct mavis_config;
 
 /* Load a configuration file (and its policy_directory). On success *out holds
    a snapshot with one reference. On failure returns a negative status, err
    names file:line and the key, and *out is untouched. */
-int mavis_config_load(const char *path, struct mavis_config **out,
+MAVIS_API int mavis_config_load(const char *path, struct mavis_config **out,
 		      struct mavis_error *err);
 /* Same from a string; name is used in error messages; basedir resolves
    relative map paths (may be NULL). */
-int mavis_config_load_string(const char *text, const char *name,
+MAVIS_API int mavis_config_load_string(const char *text, const char *name,
 			     const char *basedir, struct mavis_config **out,
 			     struct mavis_error *err);
 
-struct mavis_config *mavis_config_ref(struct mavis_config *cfg);
+MAVIS_API struct mavis_config *mavis_config_ref(struct mavis_config *cfg);
 /* Drop one reference; frees at zero; sets *cfg to NULL. NULL-safe. */
-void mavis_config_unref(struct mavis_config **cfg);
+MAVIS_API void mavis_config_unref(struct mavis_config **cfg);
 
-const char *mavis_config_path(const struct mavis_config *cfg);
+MAVIS_API const char *mavis_config_path(const struct mavis_config *cfg);
 /* Base value of key (no bank applied). Never NULL. */
-const struct mavis_value *mavis_config_get(const struct mavis_config *cfg,
+MAVIS_API const struct mavis_value *mavis_config_get(const struct mavis_config *cfg,
 					   enum mavis_key key);
 /* True if the key was set in the file (not the table default). */
-bool mavis_config_is_set(const struct mavis_config *cfg, enum mavis_key key);
+MAVIS_API bool mavis_config_is_set(const struct mavis_config *cfg, enum mavis_key key);
 /* Warnings collected while loading (deprecated aliases...); NULL-terminated. */
-const char *const *mavis_config_warnings(const struct mavis_config *cfg);
+MAVIS_API const char *const *mavis_config_warnings(const struct mavis_config *cfg);
 
-size_t mavis_config_bank_count(const struct mavis_config *cfg);
-const char *mavis_config_bank_name(const struct mavis_config *cfg, size_t i);
-bool mavis_config_has_bank(const struct mavis_config *cfg, const char *name);
+MAVIS_API size_t mavis_config_bank_count(const struct mavis_config *cfg);
+MAVIS_API const char *mavis_config_bank_name(const struct mavis_config *cfg, size_t i);
+MAVIS_API bool mavis_config_has_bank(const struct mavis_config *cfg, const char *name);
 /* Value a bank sets for key, or NULL when the bank does not set it. */
-const struct mavis_value *mavis_config_bank_get(const struct mavis_config *cfg,
+MAVIS_API const struct mavis_value *mavis_config_bank_get(const struct mavis_config *cfg,
 						const char *bank, enum mavis_key key);
 /* Number of per-domain policy files loaded. */
-size_t mavis_config_domain_count(const struct mavis_config *cfg);
+MAVIS_API size_t mavis_config_domain_count(const struct mavis_config *cfg);
 
 /* Print like postconf: flags select what. cfg may be NULL with
    MAVIS_PRINT_DEFAULTS and MAVIS_PRINT_REFERENCE (the table needs no file). Returns 0, or
@@ -141,7 +168,7 @@ enum {
 	MAVIS_PRINT_ALL = 2,		/* every key with its effective value */
 	MAVIS_PRINT_REFERENCE = 3,	/* Markdown reference of the key table (cfg NULL) */
 };
-int mavis_config_print(const struct mavis_config *cfg, const char *bank, int flags,
+MAVIS_API int mavis_config_print(const struct mavis_config *cfg, const char *bank, int flags,
 		       FILE *out);
 
 /* ---- views: base + stacked policy banks ---- */
@@ -149,19 +176,19 @@ int mavis_config_print(const struct mavis_config *cfg, const char *bank, int fla
 struct mavis_view;
 
 /* New view on cfg (takes a reference, released by mavis_view_free). */
-struct mavis_view *mavis_view_new(struct mavis_config *cfg);
-void mavis_view_free(struct mavis_view **view);
-const struct mavis_config *mavis_view_config(const struct mavis_view *view);
+MAVIS_API struct mavis_view *mavis_view_new(struct mavis_config *cfg);
+MAVIS_API void mavis_view_free(struct mavis_view **view);
+MAVIS_API const struct mavis_config *mavis_view_config(const struct mavis_view *view);
 
 /* Stack bank name on top. Returns 1 when loaded, 0 when there is no such bank
    or it is already in the path (amavisd ignores both). */
-int mavis_view_load_bank(struct mavis_view *view, const char *name);
+MAVIS_API int mavis_view_load_bank(struct mavis_view *view, const char *name);
 /* "MYNETS/ORIGINATING", "" when no bank is loaded. */
-const char *mavis_view_path(const struct mavis_view *view);
+MAVIS_API const char *mavis_view_path(const struct mavis_view *view);
 /* Number of banks loaded, and dropping back to an earlier depth (the
    per-message banks go at the end of each message, connection banks stay). */
-size_t mavis_view_depth(const struct mavis_view *view);
-void mavis_view_truncate(struct mavis_view *view, size_t depth);
+MAVIS_API size_t mavis_view_depth(const struct mavis_view *view);
+MAVIS_API void mavis_view_truncate(struct mavis_view *view, size_t depth);
 
 /* The facts a milter knows about a connection and a message. */
 struct mavis_conn_facts {
@@ -180,20 +207,20 @@ struct mavis_conn_facts {
  * Nonexistent banks are ignored. Loading MYNETS implies originating = yes.
  * Returns 0 or a negative status (a failing client_ipaddr_policy table).
  */
-int mavis_view_select_conn(struct mavis_view *view, const struct mavis_conn_facts *facts,
+MAVIS_API int mavis_view_select_conn(struct mavis_view *view, const struct mavis_conn_facts *facts,
 			   struct mavis_arena *scratch, struct mavis_error *err);
-int mavis_view_select_sender(struct mavis_view *view, const char *auth_authen);
+MAVIS_API int mavis_view_select_sender(struct mavis_view *view, const char *auth_authen);
 
 /* Effective value of key in this view. Never NULL. */
-const struct mavis_value *mavis_view_get(const struct mavis_view *view, enum mavis_key key);
-bool mavis_view_bool(const struct mavis_view *view, enum mavis_key key);
-long long mavis_view_int(const struct mavis_view *view, enum mavis_key key);
-double mavis_view_float(const struct mavis_view *view, enum mavis_key key);
-const char *mavis_view_str(const struct mavis_view *view, enum mavis_key key);
+MAVIS_API const struct mavis_value *mavis_view_get(const struct mavis_view *view, enum mavis_key key);
+MAVIS_API bool mavis_view_bool(const struct mavis_view *view, enum mavis_key key);
+MAVIS_API long long mavis_view_int(const struct mavis_view *view, enum mavis_key key);
+MAVIS_API double mavis_view_float(const struct mavis_view *view, enum mavis_key key);
+MAVIS_API const char *mavis_view_str(const struct mavis_view *view, enum mavis_key key);
 /* Map options (recipient_delimiter, case sensitivity) of this view. */
-void mavis_view_map_opts(const struct mavis_view *view, struct mavis_map_opts *opts);
+MAVIS_API void mavis_view_map_opts(const struct mavis_view *view, struct mavis_map_opts *opts);
 /* True when originating (the key, or MYNETS loaded). */
-bool mavis_view_originating(const struct mavis_view *view);
+MAVIS_API bool mavis_view_originating(const struct mavis_view *view);
 
 /*
  * Per-recipient lookup of a map key (RCPT scope, or any address-keyed maps
@@ -201,7 +228,7 @@ bool mavis_view_originating(const struct mavis_view *view);
  * ".sub.dom", ".dom", ".tld") comes first, then the view's map list.
  * Returns 1 found (res filled), 0 not found, negative on failure (err set).
  */
-int mavis_view_lookup(const struct mavis_view *view, enum mavis_key key, const char *addr,
+MAVIS_API int mavis_view_lookup(const struct mavis_view *view, enum mavis_key key, const char *addr,
 		      struct mavis_arena *scratch, struct mavis_map_result *res,
 		      struct mavis_error *err);
 

@@ -2,6 +2,8 @@
 #ifndef MAVIS_ERROR_H
 #define MAVIS_ERROR_H
 
+#include <mavis/api.h>
+
 /*
  * Status codes and error text. Library calls return 0 on success or a negative
  * enum mavis_status, and fill a struct mavis_error with a human-readable cause
@@ -41,18 +43,18 @@ struct mavis_error {
 
 /* Set err (may be NULL) to status and a formatted text; returns status, so
    callers can write `return mavis_error_set(err, MAVIS_ERR_IO, "...")`. */
-int mavis_error_set(struct mavis_error *err, enum mavis_status status,
+MAVIS_API int mavis_error_set(struct mavis_error *err, enum mavis_status status,
 		    const char *fmt, ...) MAVIS_PRINTF(3, 4);
 
 /* Prefix the existing text of err with a formatted context ("file:3: ").
    Keeps err->status. No-op when err is NULL. */
-void mavis_error_prefix(struct mavis_error *err, const char *fmt, ...)
+MAVIS_API void mavis_error_prefix(struct mavis_error *err, const char *fmt, ...)
 	MAVIS_PRINTF(2, 3);
 
 /* Clear err to MAVIS_OK and an empty text. */
-void mavis_error_clear(struct mavis_error *err);
+MAVIS_API void mavis_error_clear(struct mavis_error *err);
 
 /* Short name of a status ("config", "io", ...), never NULL. */
-const char *mavis_status_name(int status);
+MAVIS_API const char *mavis_status_name(int status);
 
 #endif

@@ -2,6 +2,8 @@
 #ifndef MAVIS_FILETYPE_H
 #define MAVIS_FILETYPE_H
 
+#include <mavis/api.h>
+
 /*
  * File types: libmagic's description of a buffer, and amavisd-new's short
  * types for it ($map_full_type_to_short_type_re: an ordered regex table,
@@ -49,31 +51,31 @@ enum mavis_filetype_flags {
 
 /* Compile the short-type table (once per process). Returns 0, or a negative
    status with err set. */
-int mavis_filetype_init(struct mavis_error *err);
+MAVIS_API int mavis_filetype_init(struct mavis_error *err);
 
 /* A pool of size libmagic handles (0 = one per online CPU; capped at
    MAVIS_FILETYPE_POOL_MAX), each with the database loaded. flags are
    enum mavis_filetype_flags. Returns 0 with *out set, or a negative status
    with err set (libmagic cannot open or load its database). */
-int mavis_filetype_pool_new(unsigned size, unsigned flags, struct mavis_filetype_pool **out,
+MAVIS_API int mavis_filetype_pool_new(unsigned size, unsigned flags, struct mavis_filetype_pool **out,
 			    struct mavis_error *err);
 
 /* Close every handle and free the pool; no describe call may be using it.
    NULL and *pool == NULL are no-ops; *pool is set to NULL. */
-void mavis_filetype_pool_free(struct mavis_filetype_pool **pool);
+MAVIS_API void mavis_filetype_pool_free(struct mavis_filetype_pool **pool);
 
 /* Number of handles in pool. */
-unsigned mavis_filetype_pool_size(const struct mavis_filetype_pool *pool);
+MAVIS_API unsigned mavis_filetype_pool_size(const struct mavis_filetype_pool *pool);
 
 /* Free the process-wide default pool (used by describe calls given no
    pool), if one was made. For exit paths and leak checkers: no describe
    call may be running. */
-void mavis_filetype_default_free(void);
+MAVIS_API void mavis_filetype_default_free(void);
 
 /* Map a libmagic description to short types ("exe","exe-ms"). Writes up to
    MAVIS_FILETYPE_MAX_SHORT static strings to out and returns their number
    (at least 1: the catch-all is "dat"). */
-unsigned mavis_filetype_short(const char *full_type,
+MAVIS_API unsigned mavis_filetype_short(const char *full_type,
 			      const char *out[MAVIS_FILETYPE_MAX_SHORT]);
 
 /* Could the short type t come from libmagic's text tests, i.e. might it be
@@ -81,11 +83,11 @@ unsigned mavis_filetype_short(const char *full_type,
    Conservative: true for every type that some text can be given ("txt",
    "asc", "html", "image" (svg), "dat", ...), false only for types that
    come from binary signatures ("exe-ms", "zip", "gz", ...). */
-bool mavis_filetype_text_derived(const char *t);
+MAVIS_API bool mavis_filetype_text_derived(const char *t);
 
 /* Every short type the table can give, "dat" and "empty" included, as a
    NULL-terminated static array (for rule analysis). */
-const char *const *mavis_filetype_all_short(void);
+MAVIS_API const char *const *mavis_filetype_all_short(void);
 
 /* Describe len bytes with libmagic (the first MAVIS_FILETYPE_BYTES_MAX are
    examined) using a handle of pool, or of the process-wide default pool
@@ -93,7 +95,7 @@ const char *const *mavis_filetype_all_short(void);
    *full_out is an arena copy of the description ("empty" for len 0).
    Returns 0, or MAVIS_ERR_INTERNAL with err set when libmagic cannot be
    opened or loaded; a buffer libmagic fails on is described as "data". */
-int mavis_filetype_describe(struct mavis_filetype_pool *pool, const void *data, size_t len,
+MAVIS_API int mavis_filetype_describe(struct mavis_filetype_pool *pool, const void *data, size_t len,
 			    struct mavis_arena *arena, const char **full_out,
 			    struct mavis_error *err);
 

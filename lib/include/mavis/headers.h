@@ -2,6 +2,8 @@
 #ifndef MAVIS_HEADERS_H
 #define MAVIS_HEADERS_H
 
+#include <mavis/api.h>
+
 /*
  * The header section of one message, kept byte-exact.
  *
@@ -67,7 +69,7 @@ struct mavis_header_field {
 struct mavis_headers;
 
 /* A new empty header section in arena a. limits may be NULL (defaults). */
-struct mavis_headers *mavis_headers_new(struct mavis_arena *a,
+MAVIS_API struct mavis_headers *mavis_headers_new(struct mavis_arena *a,
 					const struct mavis_headers_limits *limits);
 
 /*
@@ -80,7 +82,7 @@ struct mavis_headers *mavis_headers_new(struct mavis_arena *a,
  * MAVIS_ERR_LIMIT without storing, so the stored fields are always a prefix
  * of the real header section.
  */
-int mavis_headers_add(struct mavis_headers *h, const char *name, size_t namelen,
+MAVIS_API int mavis_headers_add(struct mavis_headers *h, const char *name, size_t namelen,
 		      const char *value, size_t valuelen);
 
 /*
@@ -91,35 +93,35 @@ int mavis_headers_add(struct mavis_headers *h, const char *name, size_t namelen,
  * Returns 0, or MAVIS_ERR_LIMIT when fields had to be dropped for the
  * limits; *body_offset is still exact then and the fields that fit are kept.
  */
-int mavis_headers_parse_block(struct mavis_headers *h, const char *block,
+MAVIS_API int mavis_headers_parse_block(struct mavis_headers *h, const char *block,
 			      size_t len, size_t *body_offset);
 
 /* Number of fields stored. */
-size_t mavis_headers_count(const struct mavis_headers *h);
+MAVIS_API size_t mavis_headers_count(const struct mavis_headers *h);
 
 /* Field i (0-based, in message order), or NULL when i is out of range. */
-const struct mavis_header_field *mavis_headers_nth(const struct mavis_headers *h,
+MAVIS_API const struct mavis_header_field *mavis_headers_nth(const struct mavis_headers *h,
 						   size_t i);
 
 /* True once a field was dropped because of the limits. */
-bool mavis_headers_truncated(const struct mavis_headers *h);
+MAVIS_API bool mavis_headers_truncated(const struct mavis_headers *h);
 
 /*
  * Find the occurrence-th field (1-based, top down) whose name equals name
  * (ASCII case-insensitive). Sets *index_r (may be NULL) to its 0-based
  * position. Returns 0 or MAVIS_ERR_NOTFOUND.
  */
-int mavis_headers_find(const struct mavis_headers *h, const char *name,
+MAVIS_API int mavis_headers_find(const struct mavis_headers *h, const char *name,
 		       size_t occurrence, size_t *index_r);
 
 /* Number of fields named name (ASCII case-insensitive). */
-size_t mavis_headers_count_name(const struct mavis_headers *h, const char *name);
+MAVIS_API size_t mavis_headers_count_name(const struct mavis_headers *h, const char *name);
 
 /*
  * The 1-based occurrence number of field i among the fields with the same
  * name, the index smfi_chgheader expects. 0 when i is out of range.
  */
-size_t mavis_headers_index_of(const struct mavis_headers *h, size_t i);
+MAVIS_API size_t mavis_headers_index_of(const struct mavis_headers *h, size_t i);
 
 /*
  * A display copy of a field value: line breaks of folds removed (the
@@ -127,7 +129,7 @@ size_t mavis_headers_index_of(const struct mavis_headers *h, size_t i);
  * SP/TAB trimmed. NUL bytes are dropped so the result is a proper C string.
  * *outlen (may be NULL) gets its length. Never NULL.
  */
-char *mavis_headers_unfold(struct mavis_arena *a, const char *value, size_t len,
+MAVIS_API char *mavis_headers_unfold(struct mavis_arena *a, const char *value, size_t len,
 			   size_t *outlen);
 
 /* One address found in an address-list field. */
@@ -151,7 +153,7 @@ struct mavis_address {
  * MAVIS_ERR_LIMIT when more than MAVIS_HEADERS_MAX_ADDRESSES were present
  * (the first ones are returned).
  */
-int mavis_headers_parse_addresses(struct mavis_arena *a, const char *value,
+MAVIS_API int mavis_headers_parse_addresses(struct mavis_arena *a, const char *value,
 				  size_t len, struct mavis_address **list_r,
 				  size_t *n_r);
 
@@ -160,7 +162,7 @@ int mavis_headers_parse_addresses(struct mavis_arena *a, const char *value,
  * message order, as mavis_headers_parse_addresses. Returns 0 (also when no
  * such field exists: *n_r = 0) or MAVIS_ERR_LIMIT.
  */
-int mavis_headers_addresses(const struct mavis_headers *h, const char *name,
+MAVIS_API int mavis_headers_addresses(const struct mavis_headers *h, const char *name,
 			    struct mavis_arena *a, struct mavis_address **list_r,
 			    size_t *n_r);
 

@@ -2,6 +2,8 @@
 #ifndef MAVIS_LOG_H
 #define MAVIS_LOG_H
 
+#include <mavis/api.h>
+
 /*
  * Logging for the programs built on libmavis. Levels follow syslog. The sink is
  * stderr (foreground, mavisctl, tests) or syslog facility mail (daemon). Library
@@ -23,15 +25,15 @@ enum mavis_log_level {
 enum mavis_log_sink { MAVIS_LOG_STDERR, MAVIS_LOG_SYSLOG };
 
 /* Open the log: ident is the program name. Call once at start. */
-void mavis_log_open(const char *ident, enum mavis_log_sink sink);
+MAVIS_API void mavis_log_open(const char *ident, enum mavis_log_sink sink);
 /* Lines above this level are dropped (default NOTICE; config log_level maps 0..5). */
-void mavis_log_set_level(enum mavis_log_level max);
-enum mavis_log_level mavis_log_get_level(void);
+MAVIS_API void mavis_log_set_level(enum mavis_log_level max);
+MAVIS_API enum mavis_log_level mavis_log_get_level(void);
 /* Convert amavisd-style log_level 0..5 to a syslog level bound. */
-enum mavis_log_level mavis_log_level_from_amavis(long level);
+MAVIS_API enum mavis_log_level mavis_log_level_from_amavis(long level);
 
 /* One line. qid (may be NULL) is the MTA queue id, printed as "QID: " prefix. */
-void mavis_log(enum mavis_log_level level, const char *qid, const char *fmt, ...)
+MAVIS_API void mavis_log(enum mavis_log_level level, const char *qid, const char *fmt, ...)
 	MAVIS_PRINTF(3, 4);
 
 #define mavis_log_err(qid, ...) mavis_log(MAVIS_LOG_ERR, qid, __VA_ARGS__)
@@ -46,6 +48,6 @@ void mavis_log(enum mavis_log_level level, const char *qid, const char *fmt, ...
 		if (!(cond))                                                   \
 			mavis_panic(__FILE__, __LINE__, #cond);                \
 	} while (0)
-MAVIS_NORETURN void mavis_panic(const char *file, int line, const char *what);
+MAVIS_API MAVIS_NORETURN void mavis_panic(const char *file, int line, const char *what);
 
 #endif

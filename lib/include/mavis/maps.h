@@ -2,8 +2,10 @@
 #ifndef MAVIS_MAPS_H
 #define MAVIS_MAPS_H
 
+#include <mavis/api.h>
+
 /*
- * Lookup maps with amavisd-new semantics (amavisd-reference.md §2).
+ * Lookup maps with amavisd-new semantics.
  *
  * A map list is a comma/space separated list of tables, tried in order; the
  * first table that gives a defined result wins, a table without a match falls
@@ -87,16 +89,16 @@ struct mavis_map_result {
    paths. Memory comes from arena, except resources that need a destructor,
    released by mavis_maplist_free(). An empty or whitespace spec gives an empty
    list (never matches). Returns 0 or a negative status with err set. */
-int mavis_maplist_parse(const char *spec, enum mavis_mapval kind,
+MAVIS_API int mavis_maplist_parse(const char *spec, enum mavis_mapval kind,
 			enum mavis_mapkey keytype, const char *basedir,
 			struct mavis_arena *arena, struct mavis_maplist **out,
 			struct mavis_error *err);
 
 /* Release non-arena resources (compiled regexes, SQL handles); *ml = NULL. */
-void mavis_maplist_free(struct mavis_maplist **ml);
+MAVIS_API void mavis_maplist_free(struct mavis_maplist **ml);
 
 /* Number of tables in the list (0 for an empty list). */
-size_t mavis_maplist_count(const struct mavis_maplist *ml);
+MAVIS_API size_t mavis_maplist_count(const struct mavis_maplist *ml);
 
 /* Look key up. Returns 1 when a table gave a defined value (res filled),
    0 when no table matched, negative on a lookup failure (SQL down, ...;
@@ -104,17 +106,17 @@ size_t mavis_maplist_count(const struct mavis_maplist *ml);
    address keys; it may be NULL only for lists that need neither (else
    MAVIS_ERR_INTERNAL). res may be NULL. In IP tables a key that is not an
    address matches nothing. */
-int mavis_maplist_lookup(const struct mavis_maplist *ml, const char *key,
+MAVIS_API int mavis_maplist_lookup(const struct mavis_maplist *ml, const char *key,
 			 const struct mavis_map_opts *opts,
 			 struct mavis_arena *scratch, struct mavis_map_result *res,
 			 struct mavis_error *err);
 
 /* Value conversions, amavisd truth rules: "", "0", "no", "false", "off",
    "n", "f" (any case) are false, everything else true. */
-bool mavis_map_value_bool(const char *value);
+MAVIS_API bool mavis_map_value_bool(const char *value);
 /* Return 0 and set *out, or MAVIS_ERR_PARSE. Size accepts K/M/G suffixes. */
-int mavis_map_value_float(const char *value, double *out);
-int mavis_map_value_size(const char *value, uint64_t *out);
+MAVIS_API int mavis_map_value_float(const char *value, double *out);
+MAVIS_API int mavis_map_value_size(const char *value, uint64_t *out);
 
 /*
  * amavisd make_query_keys(addr, at_with_user=1, include_bare_user):
@@ -132,23 +134,23 @@ int mavis_map_value_size(const char *value, uint64_t *out);
  * x-request, are never split. addr and opts may be NULL.
  * Returns the number of keys (>0).
  */
-size_t mavis_addr_keys(const char *addr, const struct mavis_map_opts *opts,
+MAVIS_API size_t mavis_addr_keys(const char *addr, const struct mavis_map_opts *opts,
 		       bool include_bare_user, struct mavis_arena *arena,
 		       const char ***keys_out);
 
 /* Split an address at the last '@' into localpart and domain (arena copies;
    domain lowercased, without a trailing dot). No '@': domain is "". */
-void mavis_addr_split(const char *addr, struct mavis_arena *arena,
+MAVIS_API void mavis_addr_split(const char *addr, struct mavis_arena *arena,
 		      const char **local_out, const char **domain_out);
 
 /* IP lists (mynetworks): "127.0.0.0/8 [::1] 10/8 !10.1.2.3 ::/0".
    0/0 matches IPv4 only, ::/0 everything. */
 struct mavis_iplist;
-int mavis_iplist_parse(const char *spec, struct mavis_arena *arena,
+MAVIS_API int mavis_iplist_parse(const char *spec, struct mavis_arena *arena,
 		       struct mavis_iplist **out, struct mavis_error *err);
 /* 1 = matched a positive entry, 0 = matched a negated entry or nothing,
    MAVIS_ERR_PARSE = ip is not an address. */
-int mavis_iplist_match(const struct mavis_iplist *list, const char *ip);
+MAVIS_API int mavis_iplist_match(const struct mavis_iplist *list, const char *ip);
 
 /* External table types (pgsql:). Lookup returns 1 found (*value set, may be
    built in scratch), 0 not found, negative on failure with err set. */
@@ -166,6 +168,6 @@ struct mavis_map_type {
    [a-z][a-z0-9_]*, under 32 bytes, not a built-in one); returns 0, or
    MAVIS_ERR_CONFIG when the name is bad or taken, open/lookup is NULL, or
    the registry is full. Call before any config load (not thread-safe). */
-int mavis_map_register_type(const struct mavis_map_type *type);
+MAVIS_API int mavis_map_register_type(const struct mavis_map_type *type);
 
 #endif

@@ -2,10 +2,12 @@
 #ifndef MAVIS_PARTS_H
 #define MAVIS_PARTS_H
 
+#include <mavis/api.h>
+
 /*
  * Message decoding: MIME tree, transfer encodings, uuencode, nested messages
  * and archives, all in memory, into a flat list of parts with amavisd-new's
- * attributes (amavisd-reference.md §5 "Decoding"). The result feeds the banned
+ * attributes (amavisd-new's decoding). The result feeds the banned
  * check (mavis/banned.h) and the virus scanners.
  *
  * Model (amavisd's decompose_mail, read from Amavis/Unpackers*.pm):
@@ -70,12 +72,12 @@ struct mavis_decode_limits {
 #define MAVIS_DECODE_FILES_CAP 100000u
 
 /* Fill lim with the Debian amavisd-new defaults listed above. */
-void mavis_decode_limits_default(struct mavis_decode_limits *lim);
+MAVIS_API void mavis_decode_limits_default(struct mavis_decode_limits *lim);
 
 /* The storage quota for a message of msg_size bytes:
    max(min_quota, size*min_factor, min(max_quota, size*max_factor)),
    saturating instead of overflowing. */
-uint64_t mavis_decode_quota(const struct mavis_decode_limits *lim, uint64_t msg_size);
+MAVIS_API uint64_t mavis_decode_quota(const struct mavis_decode_limits *lim, uint64_t msg_size);
 
 /* Part attributes, amavisd letters in comments. */
 enum mavis_part_attr {
@@ -89,7 +91,7 @@ enum mavis_part_attr {
 
 /* Write the attribute letters of attrs ("UC", "B", ...) into out, which must
    hold 7 bytes; returns out. */
-char *mavis_part_attr_letters(unsigned attrs, char out[7]);
+MAVIS_API char *mavis_part_attr_letters(unsigned attrs, char out[7]);
 
 struct mavis_part {
 	unsigned id;			/* 1..; "p%03u" in logs (amavisd base_name) */
@@ -160,7 +162,7 @@ struct mavis_decoded {
  * U attributes. Returns 0, or a negative status with err set when the
  * environment is broken (libmagic database missing, GMime unusable).
  */
-int mavis_decode_message(const void *msg, size_t len,
+MAVIS_API int mavis_decode_message(const void *msg, size_t len,
 			 const struct mavis_decode_limits *lim,
 			 struct mavis_arena *arena, struct mavis_decoded **out,
 			 struct mavis_error *err);
@@ -168,11 +170,11 @@ int mavis_decode_message(const void *msg, size_t len,
 /* Optional start-up call (before threads): initialise GMime, compile the
    short-type table and check that libmagic loads. mavis_decode_message()
    does the same lazily. Returns 0 or a negative status with err set. */
-int mavis_decode_init(struct mavis_error *err);
+MAVIS_API int mavis_decode_init(struct mavis_error *err);
 
 /* Free the process-wide default libmagic pool (mavis_filetype_default_free):
    for exit paths, so that leak checkers stay quiet. No decode may be
    running. */
-void mavis_decode_thread_done(void);
+MAVIS_API void mavis_decode_thread_done(void);
 
 #endif

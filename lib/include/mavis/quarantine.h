@@ -2,8 +2,10 @@
 #ifndef MAVIS_QUARANTINE_H
 #define MAVIS_QUARANTINE_H
 
+#include <mavis/api.h>
+
 /*
- * Local file quarantine, in amavisd-new's format (amavisd-reference §10), so
+ * Local file quarantine, in amavisd-new's format, so
  * that amavisd-release, iRedAdmin and friends read our files and we read theirs.
  *
  * One quarantined copy is one file, QUARANTINE_DIR[/C]/CATEGORY-MAIL_ID[.gz]
@@ -85,7 +87,7 @@ struct mavis_quarantine_out {
  * over the bounds above), MAVIS_ERR_IO (anything the file system refused,
  * including "already exists"). On failure no file is left behind.
  */
-int mavis_quarantine_store(const struct mavis_quarantine_in *in,
+MAVIS_API int mavis_quarantine_store(const struct mavis_quarantine_in *in,
 			   struct mavis_quarantine_out *out, struct mavis_error *err);
 
 /*
@@ -99,7 +101,7 @@ int mavis_quarantine_store(const struct mavis_quarantine_in *in,
  * MAVIS_ERR_PARSE (invalid mail_id), MAVIS_ERR_CONFIG (dir empty) or
  * MAVIS_ERR_IO (dir missing or unreadable); err set on every failure.
  */
-int mavis_quarantine_find(const char *dir, int subdir_levels, const char *mail_id,
+MAVIS_API int mavis_quarantine_find(const char *dir, int subdir_levels, const char *mail_id,
 			  struct mavis_arena *arena, const char **path_r,
 			  struct mavis_error *err);
 
@@ -129,11 +131,11 @@ struct mavis_quarantine_entry {
  * the prefix bounds), MAVIS_ERR_PARSE (not a quarantine file, duplicate or
  * malformed field), err set.
  */
-int mavis_quarantine_read(const char *path, size_t max_bytes, struct mavis_arena *arena,
+MAVIS_API int mavis_quarantine_read(const char *path, size_t max_bytes, struct mavis_arena *arena,
 			  struct mavis_quarantine_entry *out, struct mavis_error *err);
 
 /* True when id is a mail_id this module accepts (see MAVIS_QUARANTINE_ID_MAX). */
-bool mavis_quarantine_valid_id(const char *id);
+MAVIS_API bool mavis_quarantine_valid_id(const char *id);
 
 /*
  * Check an envelope address as this module takes it: RFC 5321 external form
@@ -143,6 +145,6 @@ bool mavis_quarantine_valid_id(const char *id);
  * string, an unterminated quoted string (MAVIS_ERR_PARSE), more than
  * MAVIS_QUARANTINE_ADDR_MAX bytes (MAVIS_ERR_LIMIT). Returns 0 or the status.
  */
-int mavis_quarantine_check_addr(const char *addr, struct mavis_error *err);
+MAVIS_API int mavis_quarantine_check_addr(const char *addr, struct mavis_error *err);
 
 #endif

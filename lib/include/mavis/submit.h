@@ -2,6 +2,8 @@
 #ifndef MAVIS_SUBMIT_H
 #define MAVIS_SUBMIT_H
 
+#include <mavis/api.h>
+
 /*
  * Hand a message back to the MTA, as amavisd's $release_method does for a
  * quarantine release: through sendmail(1) or over SMTP. The result is per
@@ -48,7 +50,7 @@ struct mavis_submit_method {
 
 /* Parse a method string into *m (strings from arena). Returns 0 or
    MAVIS_ERR_CONFIG with err saying what is wrong. */
-int mavis_submit_parse(const char *spec, struct mavis_arena *arena,
+MAVIS_API int mavis_submit_parse(const char *spec, struct mavis_arena *arena,
 		       struct mavis_submit_method *m, struct mavis_error *err);
 
 struct mavis_submit_opts {
@@ -80,7 +82,7 @@ struct mavis_submit_part {
  * arguments are unusable (an address with CR/LF, no recipient; err set, no
  * submission attempted).
  */
-int mavis_submit(const struct mavis_submit_method *m, const struct mavis_submit_opts *opts,
+MAVIS_API int mavis_submit(const struct mavis_submit_method *m, const struct mavis_submit_opts *opts,
 		 const char *sender, struct mavis_submit_rcpt *rcpts, size_t nrcpts,
 		 const struct mavis_submit_part *parts, size_t nparts, struct mavis_error *err);
 

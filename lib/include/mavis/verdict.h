@@ -2,10 +2,12 @@
 #ifndef MAVIS_VERDICT_H
 #define MAVIS_VERDICT_H
 
+#include <mavis/api.h>
+
 /*
  * The verdict as data: what each recipient's content category and destiny
  * is, the one reply for the SMTP client, and the ordered list of edits the
- * milter applies with smfi_* (or mavisctl scan prints). amavisd-reference §1.
+ * milter applies with smfi_* (or mavisctl scan prints).
  */
 
 #include <stdbool.h>
@@ -44,20 +46,22 @@ struct mavis_ccat_pair {
 };
 
 /* Display name as amavisd %ccat_display_names ("Clean", "BadHdrLong", ...). */
-const char *mavis_ccat_display_name(int major, int minor);
+MAVIS_API const char *mavis_ccat_display_name(int major, int minor);
 /* Log word as amavisd log lines ("CLEAN", "BAD-HEADER-5", "INFECTED", ...). */
-const char *mavis_ccat_log_name(int major, int minor);
+MAVIS_API const char *mavis_ccat_log_name(int major, int minor);
 /* JSON/short name: "CLEAN", "CLEAN+tag", "SPAMMY", "SPAM", "UNCHECKED",
    "BANNED", "VIRUS", "BADH", "OVERSIZED", "MTA". */
-const char *mavis_ccat_short_name(int major, int minor);
+MAVIS_API const char *mavis_ccat_short_name(int major, int minor);
 
 enum mavis_action {
 	MAVIS_ACTION_ACCEPT,	/* continue delivery (with the edits) */
 	MAVIS_ACTION_REJECT,	/* 5xx for the whole message */
 	MAVIS_ACTION_TEMPFAIL,	/* 4xx for the whole message */
 	MAVIS_ACTION_DISCARD,	/* accept and drop */
+	MAVIS_ACTION_HOLD,	/* accept into the MTA's hold queue, reason = reply text
+				   (non-SMTP mail with non_smtpd_reject_action = hold) */
 };
-const char *mavis_action_name(enum mavis_action action);
+MAVIS_API const char *mavis_action_name(enum mavis_action action);
 
 enum mavis_edit_op {
 	MAVIS_EDIT_ADD_HEADER,	/* append a field (name, value) */
@@ -68,7 +72,7 @@ enum mavis_edit_op {
 	MAVIS_EDIT_ADD_RCPT,	/* add rcpt to the envelope */
 	MAVIS_EDIT_QUARANTINE,	/* the message was quarantined as value (mail_id) */
 };
-const char *mavis_edit_op_name(enum mavis_edit_op op);
+MAVIS_API const char *mavis_edit_op_name(enum mavis_edit_op op);
 
 struct mavis_edit {
 	enum mavis_edit_op op;
@@ -78,17 +82,42 @@ struct mavis_edit {
 	const char *rcpt;	/* for rcpt ops, or NULL */
 };
 
+/* An SMTP reply as fields; formatted only where it leaves the library
+   (milter reply, JSON, log line). Texts are sanitised single lines. */
+struct mavis_reply {
+	const char *rcode;	/* "250", "554", "451", ...; NULL = no reply */
+	const char *xcode;	/* "2.0.0", "5.7.0", ... */
+	const char *text;	/* after the codes */
+};
+
 struct mavis_rcpt_verdict {
 	const char *address;
 	struct mavis_ccat_pair ccat;	/* main (highest) category */
 	struct mavis_ccat_pair blocking;	/* blocking category, major -1 when passed */
 	int destiny;		/* enum mavis_destiny of the blocking ccat, or PASS */
 	bool local;
-	const char *smtp_reply;	/* "554 5.7.0 Reject, id=... - BANNED: ..." */
+	struct mavis_reply reply;	/* blocked: "554" "5.7.0" "Reject, id=... - BANNED: ...";
+					   passed: rcode NULL */
+	int delivery;		/* index into deliveries, -1 when blocked */
+};
+
+/* One copy of the message: the recipients that get it and the header edits
+   that make it theirs. Delivery 0 is the one applied in place. */
+struct mavis_delivery {
+	const size_t *rcpts;	/* indices into mavis_verdict.rcpts */
+	size_t nrcpts;
+	const struct mavis_edit *edits;	/* header edits only */
+	size_t nedits;
+};
+
+/* Time spent in one end-of-message stage (a check, quarantine). */
+struct mavis_stage_time {
+	const char *stage;	/* "mime_decode", "banned", "virus", ... */
+	unsigned long usec;
 };
 
 struct mavis_verdict {
-	enum mavis_action action;
+	enum mavis_action action;	/* final: non-SMTP policy already applied */
 	const char *rcode;	/* "250", "554", "451", ... */
 	const char *xcode;	/* "2.0.0", "5.7.0", ... */
 	const char *text;	/* reply text after the codes */
@@ -96,16 +125,28 @@ struct mavis_verdict {
 	const char *reason;	/* main reason for logs: "INFECTED (Eicar...)", "CLEAN" */
 	struct mavis_rcpt_verdict *rcpts;
 	size_t nrcpts;
+	struct mavis_delivery *deliveries;	/* passed recipients by their edits */
+	size_t ndeliveries;
+	/* What the milter does in place: delivery 0's header edits, then the
+	   envelope edits (blocked recipients removed) and quarantine marks.
+	   Passed recipients of deliveries 1.. get delivery 0's copy too
+	   (merged_deliveries): one milter transaction has one header set. */
 	struct mavis_edit *edits;
 	size_t nedits;
+	bool merged_deliveries;
 	bool virus_scanned;	/* some scanner ran on the message */
 	bool internal_error;	/* the verdict comes from a failure, not content */
+	const struct mavis_stage_time *timing;	/* per stage, in run order */
+	size_t ntiming;
 };
+
+/* Append "rcode xcode text" to out. */
+MAVIS_API void mavis_reply_format(const struct mavis_reply *r, struct mavis_buf *out);
 
 /* Append the verdict as one JSON object (action, smtp_reply, recipients[],
    edits[], mail_id, ...). */
-void mavis_verdict_to_json(const struct mavis_verdict *v, struct mavis_buf *out);
+MAVIS_API void mavis_verdict_to_json(const struct mavis_verdict *v, struct mavis_buf *out);
 /* Append a human-readable multi-line summary. */
-void mavis_verdict_to_text(const struct mavis_verdict *v, struct mavis_buf *out);
+MAVIS_API void mavis_verdict_to_text(const struct mavis_verdict *v, struct mavis_buf *out);
 
 #endif
