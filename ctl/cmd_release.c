@@ -186,6 +186,13 @@ ctl_cmd_release(int argc, char **argv)
 		fprintf(stderr, "mavisctl: release_method: %s\n", err.text);
 		goto out;
 	}
+	if (method.kind == MAVIS_SUBMIT_SENDMAIL)
+		/* The MTA's 250 is not the last word there: pickup runs
+		   non_smtpd_milters, which may block the copy again and bounce it. */
+		fprintf(stderr, "mavisctl: warning: release_method %s goes through pickup: where "
+				"non_smtpd_milters include mavisd the copy is filtered again; "
+				"use the release port (contrib/postfix/master.cf.release)\n",
+			method.spec);
 	if (mavis_quarantine_find(qdir, (int)mavis_config_get(cfg, MAVIS_KEY_QUARANTINE_SUBDIR_LEVELS)->u.i,
 				  mail_id, a, &qpath, &err) < 0) {
 		fprintf(stderr, "mavisctl: %s\n", err.text);

@@ -102,13 +102,9 @@ run_filter(const struct mavisd_opts *opts)
 	int rc;
 
 	/* Every thread inherits this mask: USR1 and USR2 go to the reload
-	   thread only; libmilter's own thread waits for HUP, TERM and INT. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	   thread only; libmilter's own thread waits for HUP, TERM and INT.
+	   (The child starts with it already: see start_child.) */
+	mavisd_filter_sigmask(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	tune_malloc();
@@ -135,13 +131,21 @@ run_filter(const struct mavisd_opts *opts)
 		rc = MAVISD_EX_CONFIG;
 		goto out;
 	}
-	/* true: remove a stale unix socket left by a crash. */
-	if (smfi_opensocket(true) == MI_FAILURE) {
-		mavis_log_err(NULL, "cannot open milter socket %s", sock);
+	struct mavisd_socket_ids ids;
+	if (mavisd_socket_begin(cfg, sock, &ids) < 0) {
 		rc = MAVISD_EX_CONFIG;
 		goto out;
 	}
-	if (mavisd_socket_perms(cfg, sock) < 0 || mavisd_drop_privileges(cfg) < 0) {
+	/* true: remove a stale unix socket left by a crash. */
+	int opened = smfi_opensocket(true);
+	mavisd_socket_end(&ids);
+	if (opened == MI_FAILURE) {
+		mavis_log_err(NULL, "cannot open milter socket %s%s", sock,
+			      ids.ids_changed ? " (as daemon_user: is its directory writable?)" : "");
+		rc = MAVISD_EX_CONFIG;
+		goto out;
+	}
+	if (mavisd_drop_privileges(cfg) < 0) {
 		rc = MAVISD_EX_CONFIG;
 		goto out;
 	}
@@ -151,6 +155,9 @@ run_filter(const struct mavisd_opts *opts)
 	}
 	mavis_log_notice(NULL, "mavisd %s starting on %s (config %s)", MAVIS_VERSION, sock,
 			 opts->config_path);
+	if (strncmp(sock, "inet", 4) == 0 && !mavisd_sockio_active())
+		mavis_log_warn(NULL, "built with the shared libmilter: no quick ACKs on %s, Sendmail "
+				     "may wait ~40 ms per message (a unix: socket has no such delay)", sock);
 	rc = smfi_main() == MI_SUCCESS ? 0 : 1;
 	drain_sessions(cfg);
 	mavis_log_notice(NULL, "mavisd stopped");
@@ -183,6 +190,10 @@ main(int argc, char **argv)
 	/* Check first, in the caller's terminal: a bad config never forks. */
 	if (load_config(opts.config_path, &cfg) < 0)
 		return MAVISD_EX_CONFIG;
+	if (mavisd_check_root(cfg) < 0) {
+		mavis_config_unref(&cfg);
+		return MAVISD_EX_CONFIG;
+	}
 	if (opts.check_only) {
 		mavis_config_unref(&cfg);
 		return 0;

@@ -3,7 +3,9 @@
 #ifndef MAVISD_H
 #define MAVISD_H
 
+#include <signal.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include <libmilter/mfapi.h>
 
@@ -43,17 +45,46 @@ sfsistat mavisd_apply_verdict(SMFICTX *ctx, const struct mavis_verdict *v, bool 
 /* Escape '%' for smfi_setreply and set the reply; returns MI_SUCCESS/FAILURE. */
 int mavisd_setreply(SMFICTX *ctx, const char *rcode, const char *xcode, const char *text);
 
-/* privs.c: create runtime directories, set the socket's owner and mode,
-   drop to daemon_user. Return 0 or -1 with the reason logged. */
+/* privs.c: create runtime directories, make the socket with its owner and
+   mode, drop to daemon_user. Return 0 or -1 with the reason logged. */
+/* As root, refuse an empty (or root) daemon_user unless allow_root = yes. */
+int mavisd_check_root(const struct mavis_config *cfg);
+/* tmp_dir and quarantine_dir: created (0750) when missing, owned by the
+   daemon user (through a descriptor opened with O_NOFOLLOW). */
 int mavisd_prepare_dirs(const struct mavis_config *cfg);
-int mavisd_socket_perms(const struct mavis_config *cfg, const char *socket);
+struct mavisd_socket_ids {
+	bool active, ids_changed;
+	mode_t umask;
+	gid_t egid;
+};
+/* Around smfi_opensocket(): for a unix socket, set the umask from
+   milter_socket_mode and (as root) the effective ids to daemon_user and
+   milter_socket_group, so that bind() makes the file as configured; the
+   socket's directory must then be writable by that user. _end restores
+   root and the umask; it is a no-op when _begin did nothing. */
+int mavisd_socket_begin(const struct mavis_config *cfg, const char *socket,
+			struct mavisd_socket_ids *saved);
+void mavisd_socket_end(struct mavisd_socket_ids *saved);
+/* pid_file: O_NOFOLLOW, mode 0644, regular files only. 0 or -1 (warned). */
+int mavisd_write_pid_file(const struct mavis_config *cfg);
 int mavisd_drop_privileges(const struct mavis_config *cfg);
+/* The signals the filter process keeps blocked in every thread (reload.c
+   and libmilter take them with sigwait). */
+void mavisd_filter_sigmask(sigset_t *set);
 
 /* reload.c: the sigwait thread of the filter process: SIGUSR1 = reload,
    SIGUSR2 = graceful stop (refuse new sessions, wait up to
    shutdown_timeout for the ones in flight, then smfi_stop); it also gives
    freed heap memory back to the system once mavisd is idle. */
 int mavisd_reload_thread_start(struct mavis_engine *engine, const char *config_path);
+
+/* sockio.c: when libmilter is linked statically (milter/CMakeLists.txt),
+   every TCP connection it accepts gets TCP_NODELAY, buffered reads, and an
+   immediate ACK whenever libmilter waits for the MTA with data unanswered,
+   so that an MTA's packets in a row are not held by Nagle's algorithm
+   against a delayed ACK. mavisd_sockio_active says whether this build has
+   it. */
+bool mavisd_sockio_active(void);
 
 /* supervise.c: the parent process: forwards SIGHUP/SIGUSR1 as a reload
    (SIGUSR1) and SIGTERM/SIGINT as a graceful stop (SIGUSR2) to the filter

@@ -2,6 +2,7 @@
 /* privs.c - runtime directories, socket ownership, privilege drop */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -54,29 +55,102 @@ lookup_ids(const struct mavis_config *cfg, uid_t *uid, gid_t *gid)
 }
 
 int
-mavisd_prepare_dirs(const struct mavis_config *cfg)
+mavisd_check_root(const struct mavis_config *cfg)
 {
-	const char *tmp = cfg_str(cfg, MAVIS_KEY_TMP_DIR);
 	uid_t uid;
 	gid_t gid;
+	int found;
 
-	if (lookup_ids(cfg, &uid, &gid) < 0 && getuid() == 0)
+	if (geteuid() != 0)
+		return 0;
+	found = lookup_ids(cfg, &uid, &gid);
+	if (found < 0)
 		return -1;
-	if (*tmp && mkdir(tmp, 0750) < 0 && errno != EEXIST) {
-		mavis_log_err(NULL, "cannot create tmp_dir %s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	if (*tmp && getuid() == 0 && uid != (uid_t)-1 && chown(tmp, uid, gid) < 0) {
-		mavis_log_err(NULL, "cannot chown tmp_dir %s: %s", tmp, strerror(errno));
+	/* The filter parses hostile mail: as root, one decoder bug owns the
+	   host. Staying root must be said out loud. */
+	if ((found == 0 || uid == 0) && !mavis_config_get(cfg, MAVIS_KEY_ALLOW_ROOT)->u.b) {
+		mavis_log_err(NULL, "refusing to run the filter as root: set daemon_user "
+				    "(or allow_root = yes)");
 		return -1;
 	}
 	return 0;
 }
 
-int
-mavisd_socket_perms(const struct mavis_config *cfg, const char *socket)
+/* Create dir (mode 0750) when missing and, as root with a daemon user, make
+   it the daemon's. Opened without following a symbolic link, and changed
+   through the descriptor: a path swapped under us cannot redirect the
+   chown to another file. */
+static int
+prepare_dir(const char *key, const char *dir, uid_t uid, gid_t gid)
 {
-	const char *path;
+	struct stat st;
+	bool made = false;
+	int fd;
+
+	if (*dir == '\0')
+		return 0;
+	if (mkdir(dir, 0750) == 0)
+		made = true;
+	else if (errno != EEXIST) {
+		mavis_log_err(NULL, "cannot create %s %s: %s", key, dir, strerror(errno));
+		return -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		mavis_log_err(NULL, "cannot open %s %s: %s", key, dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (geteuid() == 0 && uid != (uid_t)-1 && (st.st_uid != uid || st.st_gid != gid) &&
+	    fchown(fd, uid, gid) < 0) {
+		mavis_log_err(NULL, "cannot chown %s %s: %s", key, dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* umask may have taken bits off mkdir's mode; an existing directory
+	   keeps the mode its admin gave it. */
+	if (made && fchmod(fd, 0750) < 0) {
+		mavis_log_err(NULL, "cannot chmod %s %s: %s", key, dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!made && (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
+		mavis_log_warn(NULL, "%s %s is writable by everyone", key, dir);
+	close(fd);
+	return 0;
+}
+
+int
+mavisd_prepare_dirs(const struct mavis_config *cfg)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (lookup_ids(cfg, &uid, &gid) < 0 && geteuid() == 0)
+		return -1;
+	if (prepare_dir("tmp_dir", cfg_str(cfg, MAVIS_KEY_TMP_DIR), uid, gid) < 0 ||
+	    prepare_dir("quarantine_dir", cfg_str(cfg, MAVIS_KEY_QUARANTINE_DIR), uid, gid) < 0)
+		return -1;
+	return 0;
+}
+
+static const char *
+socket_path(const char *socket)
+{
+	if (strncmp(socket, "unix:", 5) == 0)
+		return socket + 5;
+	if (strncmp(socket, "local:", 6) == 0)
+		return socket + 6;
+	if (socket[0] == '/')
+		return socket;
+	return NULL;	/* inet sockets have no file */
+}
+
+int
+mavisd_socket_begin(const struct mavis_config *cfg, const char *socket,
+		    struct mavisd_socket_ids *saved)
+{
 	const char *mode = cfg_str(cfg, MAVIS_KEY_MILTER_SOCKET_MODE);
 	const char *group = cfg_str(cfg, MAVIS_KEY_MILTER_SOCKET_GROUP);
 	uid_t uid;
@@ -84,24 +158,15 @@ mavisd_socket_perms(const struct mavis_config *cfg, const char *socket)
 	char *end;
 	long m;
 
-	if (strncmp(socket, "unix:", 5) == 0)
-		path = socket + 5;
-	else if (strncmp(socket, "local:", 6) == 0)
-		path = socket + 6;
-	else if (socket[0] == '/')
-		path = socket;
-	else
-		return 0;	/* inet sockets have no file */
+	memset(saved, 0, sizeof(*saved));
+	if (socket_path(socket) == NULL)
+		return 0;
 	m = strtol(mode, &end, 8);
-	if (*mode == '\0' || *end != '\0' || m < 0 || m > 07777) {
+	if (*mode == '\0' || *end != '\0' || m < 0 || m > 0777) {
 		mavis_log_err(NULL, "milter_socket_mode %s is not an octal mode", mode);
 		return -1;
 	}
-	if (chmod(path, (mode_t)m) < 0) {
-		mavis_log_err(NULL, "cannot chmod %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (lookup_ids(cfg, &uid, &gid) < 0 && getuid() == 0)
+	if (lookup_ids(cfg, &uid, &gid) < 0 && geteuid() == 0)
 		return -1;
 	if (*group) {
 		struct group *gr = getgrnam(group);
@@ -112,8 +177,72 @@ mavisd_socket_perms(const struct mavis_config *cfg, const char *socket)
 		}
 		gid = gr->gr_gid;
 	}
-	if (getuid() == 0 && (uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) < 0) {
-		mavis_log_err(NULL, "cannot chown %s: %s", path, strerror(errno));
+	/* bind() makes the socket with these ids and mode: no chmod or
+	   chown by path afterwards, which a swapped path would redirect. */
+	saved->active = true;
+	saved->umask = umask((mode_t)(~m & 0777));
+	if (geteuid() == 0) {
+		saved->egid = getegid();
+		if (gid != (gid_t)-1 && setegid(gid) < 0) {
+			mavis_log_err(NULL, "cannot take group %ld for the milter socket: %s",
+				      (long)gid, strerror(errno));
+			mavisd_socket_end(saved);
+			return -1;
+		}
+		saved->ids_changed = true;
+		if (uid != (uid_t)-1 && seteuid(uid) < 0) {
+			mavis_log_err(NULL, "cannot take user %ld for the milter socket: %s",
+				      (long)uid, strerror(errno));
+			mavisd_socket_end(saved);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+mavisd_socket_end(struct mavisd_socket_ids *saved)
+{
+	if (!saved->active)
+		return;
+	saved->active = false;
+	/* Back to root first: only root may set the group again. */
+	if (saved->ids_changed && (seteuid(0) < 0 || setegid(saved->egid) < 0))
+		mavis_log_err(NULL, "cannot return to root after making the socket: %s",
+			      strerror(errno));
+	umask(saved->umask);
+}
+
+int
+mavisd_write_pid_file(const struct mavis_config *cfg)
+{
+	const char *path = cfg_str(cfg, MAVIS_KEY_PID_FILE);
+	struct stat st;
+	char line[32];
+	int fd, n;
+
+	if (*path == '\0')
+		return 0;
+	/* Written as root by the parent: a symbolic link planted at the path
+	   must not make us truncate its target, nor a fifo block us. */
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		mavis_log_warn(NULL, "cannot write pid file %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || ftruncate(fd, 0) < 0) {
+		mavis_log_warn(NULL, "cannot write pid file %s: %s", path,
+			       S_ISREG(st.st_mode) ? strerror(errno) : "not a regular file");
+		close(fd);
+		return -1;
+	}
+	if (fchmod(fd, 0644) < 0)
+		mavis_log_warn(NULL, "cannot chmod pid file %s: %s", path, strerror(errno));
+	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	if (write(fd, line, (size_t)n) != n || close(fd) != 0) {
+		mavis_log_warn(NULL, "cannot write pid file %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -127,6 +256,8 @@ mavisd_drop_privileges(const struct mavis_config *cfg)
 	int found = lookup_ids(cfg, &uid, &gid);
 
 	if (found < 0)
+		return -1;
+	if (mavisd_check_root(cfg) < 0)
 		return -1;
 	if (found == 0)
 		return 0;
@@ -143,7 +274,7 @@ mavisd_drop_privileges(const struct mavis_config *cfg)
 			      cfg_str(cfg, MAVIS_KEY_DAEMON_USER), strerror(errno));
 		return -1;
 	}
-	if (setuid(0) == 0) {
+	if (uid != 0 && setuid(0) == 0) {
 		mavis_log_err(NULL, "privilege drop did not stick");
 		return -1;
 	}

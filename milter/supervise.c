@@ -23,17 +23,15 @@
  * immediate stop (run under systemd with KillMode=mixed).
  */
 
-static void
-write_pid_file(const struct mavis_config *cfg)
+void
+mavisd_filter_sigmask(sigset_t *set)
 {
-	const char *path = mavis_config_get(cfg, MAVIS_KEY_PID_FILE)->u.s;
-	FILE *f;
-
-	if (path == NULL || *path == '\0')
-		return;
-	f = fopen(path, "w");
-	if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0)
-		mavis_log_warn(NULL, "cannot write pid file %s: %s", path, strerror(errno));
+	sigemptyset(set);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
 }
 
 static pid_t
@@ -42,11 +40,14 @@ start_child(const struct mavisd_opts *opts, int (*run_filter)(const struct mavis
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		sigset_t none;
+		sigset_t filter;
 
-		/* run_filter sets its own mask; start from a clean one. */
-		sigemptyset(&none);
-		pthread_sigmask(SIG_SETMASK, &none, NULL);
+		/* Straight from the parent's mask (which blocks all of these)
+		   to the filter's: a reload or stop sent right after the fork
+		   waits for the reload thread instead of killing the child by
+		   its default action. Only SIGCHLD is let through. */
+		mavisd_filter_sigmask(&filter);
+		pthread_sigmask(SIG_SETMASK, &filter, NULL);
 		_exit(run_filter(opts));
 	}
 	if (pid < 0)
@@ -74,7 +75,14 @@ mavisd_supervise(const struct mavisd_opts *opts, const struct mavis_config *cfg,
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	write_pid_file(cfg);
+	/* Blocked, not waited for: the child inherits it blocked across fork
+	   (the parent itself never gets SIGUSR2). */
+	sigset_t usr2;
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &usr2, NULL);
+	/* As root, before any child runs: the parent never drops privileges. */
+	mavisd_write_pid_file(cfg);
 
 	started = time(NULL);
 	child = start_child(opts, run_filter);

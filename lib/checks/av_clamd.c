@@ -358,6 +358,7 @@ clamd_session(const struct av_clamd *c, const struct av_clamd_addr *a,
 	struct reader *r = NULL;
 	char reply[CLAMD_REPLY_MAX + 1];
 	const char *cur = NULL;
+	size_t cur_len = 0;
 	unsigned id = 0;
 	int fd, rc = 0;
 	bool infected = false;
@@ -380,6 +381,7 @@ clamd_session(const struct av_clamd *c, const struct av_clamd_addr *a,
 		if (b->len == 0)
 			continue;
 		cur = b->name != NULL ? b->name : "buffer";
+		cur_len = b->len;
 		rc = send_stream(fd, b, chunk, deadline, err);
 		if (rc < 0) {
 			/* clamd may have answered (size limit) and hung up: its
@@ -406,6 +408,12 @@ clamd_session(const struct av_clamd *c, const struct av_clamd_addr *a,
 	}
 	if (rc >= 0)
 		(void)send_all(fd, end, sizeof(end), deadline, NULL);
+	if (rc < 0 && strstr(err->text, "INSTREAM size limit exceeded") != NULL)
+		/* The admin's fix is in clamd.conf, not here: say so. */
+		mavis_error_set(err, MAVIS_ERR_SCANNER,
+				"clamd refused a %zu-byte buffer: INSTREAM size limit exceeded "
+				"(clamd's StreamMaxLength is below clamd_stream_max_length %llu)",
+				cur_len, (unsigned long long)c->stream_max);
 	if (rc < 0)
 		mavis_error_prefix(err, "%s: %s: ", a->spec, cur != NULL ? cur : "session");
 	close(fd);
@@ -430,7 +438,7 @@ av_clamd_scan(const struct av_clamd *c, const struct mavis_av_buf *bufs, size_t 
 	for (size_t i = 0; c->stream_max > 0 && i < n; i++)
 		if (bufs[i].len > c->stream_max)
 			return mavis_error_set(err, MAVIS_ERR_SCANNER,
-					       "%s: %zu bytes exceed clamd_stream_max %llu",
+					       "%s: %zu bytes exceed clamd_stream_max_length %llu",
 					       bufs[i].name != NULL ? bufs[i].name : "buffer",
 					       bufs[i].len,
 					       (unsigned long long)c->stream_max);

@@ -19,6 +19,10 @@
 #define MAVIS_BANNED_SETS_MAX 256
 #define MAVIS_BANNED_FILE_MAX (1024 * 1024)
 
+/* banned_default.c, generated at build time from etc/banned-rules.conf. */
+__attribute__((visibility("hidden"))) extern const unsigned char mavis_banned_default_text[];
+__attribute__((visibility("hidden"))) extern const size_t mavis_banned_default_text_len;
+
 struct mavis_banned_rule {
 	pcre2_code *code;
 	const char *src;	/* "/regex/flags" as written */

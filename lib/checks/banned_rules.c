@@ -361,6 +361,14 @@ mavis_banned_set_size(const struct mavis_banned_rules *r, const char *name)
 	return s ? s->nrules : 0;
 }
 
+int
+mavis_banned_load_default(struct mavis_banned_rules **out, struct mavis_error *err)
+{
+	return mavis_banned_load_text((const char *)mavis_banned_default_text,
+				      mavis_banned_default_text_len, MAVIS_BANNED_DEFAULT_ORIGIN, out,
+				      err);
+}
+
 bool
 mavis_banned_sees_text_types(const struct mavis_banned_rules *r)
 {

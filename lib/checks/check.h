@@ -25,6 +25,7 @@
 #include <mavis/config.h>
 #include <mavis/headers.h>
 #include <mavis/parts.h>
+#include <mavis/spam.h>
 
 #include "verdict/decide.h"
 #include "verdict/rcpt.h"
@@ -51,9 +52,13 @@ struct mavis_check_ctx {
 	bool av_configured;
 	struct mavis_banned_rules *banned;	/* NULL: banned checks off */
 	struct mavis_filetype_pool *filetypes;	/* libmagic handles; NULL = default pool */
+	struct mavis_spam_scanners *spam;	/* NULL: no spam scanners */
+	/* the envelope and connection, for the scanners that want them */
+	const char *client_addr, *client_name, *helo, *queue_id, *auth_user, *mail_id;
 	/* results shared between checks */
 	struct mavis_decoded *decoded;	/* by the decode check, or NULL */
 	bool virus_scanned;		/* by the virus check */
+	const struct mavis_spam_result *spam_result;	/* by the spam check, or NULL */
 	char fail_text[640];		/* a failing run's cause, for the log */
 };
 

@@ -27,6 +27,7 @@ decode_limits(const struct mavis_view *v, struct mavis_decode_limits *lim)
 	lim->max_expansion_quota = (uint64_t)mavis_view_int(v, MAVIS_KEY_MAX_EXPANSION_QUOTA);
 	lim->min_expansion_factor = (unsigned)mavis_view_int(v, MAVIS_KEY_MIN_EXPANSION_FACTOR);
 	lim->max_expansion_factor = (unsigned)mavis_view_int(v, MAVIS_KEY_MAX_EXPANSION_FACTOR);
+	lim->memory_limit = (uint64_t)mavis_view_int(v, MAVIS_KEY_DECODE_MEMORY_LIMIT);
 }
 
 static const char *

@@ -4,7 +4,7 @@
 #include "checks/check.h"
 
 extern const struct mavis_check mavis_check_limits, mavis_check_decode, mavis_check_badh,
-	mavis_check_virus, mavis_check_banned;
+	mavis_check_virus, mavis_check_banned, mavis_check_spam;
 
 const struct mavis_check *const mavis_checks[] = {
 	&mavis_check_limits,	/* sizes and header bounds: no content needed */
@@ -12,6 +12,7 @@ const struct mavis_check *const mavis_checks[] = {
 	&mavis_check_badh,	/* header findings of EOH, plus the MIME error */
 	&mavis_check_virus,
 	&mavis_check_banned,
+	&mavis_check_spam,	/* after the others: not for mail already blocked */
 	NULL,
 };
 

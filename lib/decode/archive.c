@@ -9,10 +9,11 @@
  * would bring in mtree (which reads files named in the archive) and filters
  * that run external programs (lzop, lrzip, grzip).
  *
- * Bounds: members are read in chunks of CHUNK bytes and every chunk is
- * charged to the storage quota before it is kept, so an expansion bomb stops
- * after at most quota + CHUNK bytes; member and level counts are checked
- * before a member is read (mavis_dec_part_new).
+ * Bounds: members are read in chunks of at most CHUNK bytes, never more
+ * than what is left of the storage quota, into a block reserved from the
+ * decoding memory budget before it is allocated, so an expansion bomb stops
+ * at the quota with no copy of it; member and level counts are checked before a
+ * member is read (mavis_dec_part_new).
  */
 
 #include <archive.h>
@@ -230,62 +231,72 @@ raw_names(struct mavis_dec *d, struct mavis_dec_part *m, const struct mavis_dec_
 
 /* Read one member's data, chunk by chunk against the quota. Returns 0 when
    read (or stopped by the quota hold), -1 on a read error (member U),
-   negative status on environment failure. */
+   negative status on environment failure or a spent memory budget. */
 static int
 read_member(struct mavis_dec *d, struct archive *a, struct mavis_dec_part *m,
 	    la_int64_t declared, const char *whom, bool *fatal_archive)
 {
 	uint64_t left = d->charged < d->quota ? d->quota - d->charged : 0;
 	unsigned char *buf;
-	size_t len = 0, cap;
-	bool in_arena;
+	size_t len = 0, cap, reserved;
 	int status = 0, rc;
 
-	/* With a declared size (zip, 7z, tar...) the member goes straight into
-	   the arena, in room for that size capped by the quota: the block is
-	   not zeroed, so a size that lies costs address space, not memory.
-	   Without one, or when more data comes than declared, a heap buffer
-	   grows and is copied into the arena at the end. */
-	if (declared >= 0) {
-		cap = (size_t)((uint64_t)declared < left ? (uint64_t)declared : left) + 1;
-		buf = mavis_arena_alloc_uninit(d->arena, cap);
-		in_arena = true;
-	} else {
-		cap = 4 * CHUNK + 1;
-		buf = mavis_xmalloc(cap);
-		in_arena = false;
-	}
+	/* Room for the declared size (zip, 7z, tar...) capped by the quota,
+	   else a few chunks, reserved from the budget up front: a member
+	   either gets what it may need or fails at once, so that concurrent
+	   bombs do not all starve each other halfway. What is not used goes
+	   back when the member ends. The block is malloc'd, not arena memory,
+	   so that growing it is a realloc (glibc remaps large blocks, no
+	   copy) and a size that lies costs address space only. */
+	cap = declared >= 0 ? (size_t)((uint64_t)declared < left ? (uint64_t)declared : left)
+			    : 4 * CHUNK;
+	cap += 1;
+	reserved = cap;
+	buf = mavis_dec_heap(d, cap);
+	if (buf == NULL)
+		return d->fatal;
 	for (;;) {
-		size_t room = cap - 1 - len;
 		unsigned char probe[4096];
+		size_t room = cap - 1 - len, want;
 		la_ssize_t n;
 
-		if (room == 0 && in_arena) {
-			/* Full at the declared size: usually the end, which
-			   takes one more read to see. Anything more moves the
-			   member to a growing heap buffer. */
+		left = d->charged < d->quota ? d->quota - d->charged : 0;
+		if (left == 0) {
+			/* Quota spent: one small read on the stack tells a
+			   member that ends here from one that has more (the
+			   hold, with amavisd's "last chunk" text). */
 			n = archive_read_data(a, probe, sizeof(probe));
 			if (n > 0) {
-				size_t ncap = 2 * (len + CHUNK) + 1;
-				unsigned char *h = mavis_xmalloc(ncap);
-
-				memcpy(h, buf, len);
-				buf = h;
-				in_arena = false;
-				cap = ncap;
-				if (mavis_dec_charge(d, (uint64_t)n, false, whom) < 0)
-					break;
-				memcpy(buf + len, probe, (size_t)n);
-				len += (size_t)n;
-				continue;
+				mavis_dec_charge(d, (uint64_t)n, false, whom);
+				break;	/* hold set: keep what was read before */
 			}
 		} else {
 			if (room == 0) {
-				cap = 2 * cap;
-				buf = mavis_xrealloc(buf, cap);
-				room = cap - 1 - len;
+				size_t grow = len < 4 * CHUNK ? 4 * CHUNK : len;
+				unsigned char *nb;
+
+				if (grow > left)
+					grow = (size_t)left;
+				if (mavis_dec_reserve(d, grow) < 0) {
+					status = d->fatal;
+					break;
+				}
+				reserved += grow;
+				nb = mavis_dec_heap_grow(d, buf, len + grow + 1);
+				if (nb == NULL) {
+					status = d->fatal;
+					break;
+				}
+				buf = nb;
+				cap = len + grow + 1;
+				room = grow;
 			}
-			n = archive_read_data(a, buf + len, room < CHUNK ? room : CHUNK);
+			/* No read writes more than the quota has left: the
+			   bytes are charged before they exist. */
+			want = room < CHUNK ? room : CHUNK;
+			if (want > left)
+				want = (size_t)left;
+			n = archive_read_data(a, buf + len, want);
 		}
 		if (n == 0)
 			break;
@@ -298,14 +309,15 @@ read_member(struct mavis_dec *d, struct archive *a, struct mavis_dec_part *m,
 			status = -1;
 			break;
 		}
-		if (mavis_dec_charge(d, (uint64_t)n, false, whom) < 0)
-			break;	/* hold set: keep what was read before */
+		mavis_dec_charge(d, (uint64_t)n, false, whom);	/* n <= left: fits */
 		len += (size_t)n;
 	}
-	if (in_arena)
-		rc = mavis_dec_keep_data(d, m, buf, len);
-	else
-		rc = mavis_dec_take_data(d, m, buf, len);
+	if (status < -1) {
+		free(buf);
+		mavis_dec_unreserve(d, reserved);
+		return status;
+	}
+	rc = mavis_dec_take_data(d, m, buf, len, reserved);
 	return rc < 0 ? rc : status;
 }
 

@@ -21,6 +21,7 @@ mavis_decode_limits_default(struct mavis_decode_limits *lim)
 	lim->max_expansion_quota = 300 * 1024 * 1024;
 	lim->min_expansion_factor = 5;
 	lim->max_expansion_factor = 500;
+	lim->memory_limit = 512ull * 1024 * 1024;
 	lim->filetypes = NULL;
 }
 
@@ -191,6 +192,7 @@ mavis_decode_message(const void *msg, size_t len, const struct mavis_decode_limi
 		rc = 0;
 	}
 	mavis_dec_unref_all(&d);
+	mavis_dec_unreserve(&d, d.scratch);
 	free(d.gobjs);
 	mavis_buf_free(&d.mime_err);
 	return rc;

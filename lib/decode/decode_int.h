@@ -47,6 +47,8 @@ struct mavis_dec_part {
 	bool retained;			/* decoding was partial: keep scanning data */
 };
 
+struct mavis_dec_resv;
+
 struct mavis_dec {
 	struct mavis_decode_limits lim;	/* normalised: no zeros */
 	struct mavis_arena *arena;
@@ -54,6 +56,8 @@ struct mavis_dec {
 	size_t parts_cap;
 	uint64_t quota;
 	uint64_t charged;		/* bytes charged against quota */
+	struct mavis_dec_resv *resv;	/* budget held until the arena resets */
+	uint64_t scratch;		/* part of it returned at the call's end */
 	unsigned *level_count;		/* parts per level, [0..max_levels] */
 	bool stopped;			/* a hold was set: no more decoding */
 	bool mime_cut;			/* the top-level parse saw only a prefix */
@@ -91,20 +95,38 @@ void mavis_dec_add_name(struct mavis_dec *d, struct mavis_dec_part *p,
    what is left sets the quota hold and returns -1. whom names the decoder in
    the hold text ("do_unzip"). */
 int mavis_dec_charge(struct mavis_dec *d, uint64_t n, bool exquota, const char *whom);
+/* Reserve n bytes of the process-wide decoding budget for this message
+   (held until the arena is reset). When that would pass lim.memory_limit,
+   records MAVIS_ERR_RESOURCE with mavis_dec_fail() and returns it. */
+int mavis_dec_reserve(struct mavis_dec *d, uint64_t n);
+/* Return n reserved bytes early (memory freed before the message ends). */
+void mavis_dec_unreserve(struct mavis_dec *d, uint64_t n);
+/* Reserve n bytes for memory freed at the end of this call (GMime's copy
+   of the message); returned by mavis_decode_message itself. */
+int mavis_dec_reserve_scratch(struct mavis_dec *d, uint64_t n);
+/* n bytes from the heap, reserved first; NULL with MAVIS_ERR_RESOURCE
+   recorded when the budget or malloc refuses (sizes from mail must never
+   abort the process). */
+unsigned char *mavis_dec_heap(struct mavis_dec *d, size_t n);
+/* Grow a buffer from mavis_dec_heap to n bytes (address space only: the
+   caller reserves what it writes). NULL and the failure recorded when
+   realloc refuses; the old block is then still valid. */
+unsigned char *mavis_dec_heap_grow(struct mavis_dec *d, unsigned char *p, size_t n);
 /* Keep data (copied into the arena, NUL-terminated) as the part's content
-   and type it with libmagic. Does not charge the quota. */
+   and type it with libmagic. Does not charge the quota; reserves the copy
+   (negative status when the budget is spent). */
 int mavis_dec_set_data(struct mavis_dec *d, struct mavis_dec_part *p,
 		       const void *data, size_t len);
 /* Keep data that already lives in the arena (len + 1 bytes; the NUL is
    written here) and type it. */
 int mavis_dec_keep_data(struct mavis_dec *d, struct mavis_dec_part *p,
 			unsigned char *data, size_t len);
-/* Take heap memory (mavis_xmalloc'd, len bytes, at least len+1 allocated)
-   as the part's content, then type it: small data is copied into the arena
-   and the block freed, a large block is shrunk to len+1 and adopted by the
-   arena (no copy). */
+/* Take heap memory (malloc'd, len bytes, at least len+1 allocated, of
+   which reserved bytes are reserved) as the part's content, then type it:
+   small data is copied into the arena and the block freed, a large block
+   is shrunk to len+1 and adopted by the arena (no copy). */
 int mavis_dec_take_data(struct mavis_dec *d, struct mavis_dec_part *p,
-			unsigned char *heap, size_t len);
+			unsigned char *heap, size_t len, size_t reserved);
 /* Set the hold (the first one wins) and stop decoding. */
 void mavis_dec_hold(struct mavis_dec *d, const char *fmt, ...) MAVIS_PRINTF(2, 3);
 /* Record a MIME parse problem for mime_error (duplicates dropped). */

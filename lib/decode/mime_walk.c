@@ -355,7 +355,12 @@ body_data(struct walk *w, struct mavis_dec_part *p, GMimePart *part)
 	if (rawlen < 0 || (uint64_t)rawlen > SIZE_MAX / 2 || g_mime_stream_reset(raw) < 0)
 		return body_via_stream(w, p, wrapper);
 	cap = (size_t)rawlen + ((size_t)rawlen / READ_CHUNK + 2) * 16 + 1;
-	buf = mavis_arena_alloc_uninit(w->d->arena, cap);
+	if (mavis_dec_reserve(w->d, cap) < 0)
+		return w->d->fatal;
+	buf = mavis_arena_try_alloc_uninit(w->d->arena, cap);
+	if (buf == NULL)
+		return mavis_dec_fail(w->d, MAVIS_ERR_RESOURCE,
+				      "out of memory decoding (%zu bytes)", cap);
 	chunk = mavis_xmalloc(READ_CHUNK);
 	if (decode)
 		g_mime_encoding_init_decode(&state, enc);
@@ -378,6 +383,8 @@ body_data(struct walk *w, struct mavis_dec_part *p, GMimePart *part)
 	if (decode && g_mime_encoding_outlen(&state, 0) <= cap - 1 - len)
 		len += g_mime_encoding_flush(&state, NULL, 0, (char *)buf + len);
 	free(chunk);
+	/* The tail of the block was never written, so it is not resident. */
+	mavis_dec_unreserve(w->d, cap - 1 - len);
 	if (mavis_dec_charge(w->d, len, w->exquota, "mime_decode") < 0)
 		return 0;
 	return mavis_dec_keep_data(w->d, p, buf, len);
@@ -418,7 +425,7 @@ uu_children(struct walk *w, struct mavis_dec_part *text)
 	while (mavis_uu_next(s, len, &pos, &blk)) {
 		struct mavis_dec_part *f = mavis_dec_part_new(w->d, w->level, MAVIS_DEC_PSEUDO);
 		unsigned char *buf;
-		size_t n;
+		size_t n, want;
 		const char *dot;
 		int rc;
 
@@ -438,13 +445,17 @@ uu_children(struct walk *w, struct mavis_dec_part *text)
 					f->pub.mime_type =
 						mavis_arena_printf(w->d->arena, "image/%s", img[i]);
 		}
-		buf = mavis_xmalloc(blk.end_off - blk.body_off + 1);
+		want = blk.end_off - blk.body_off + 1;
+		buf = mavis_dec_heap(w->d, want);
+		if (buf == NULL)
+			return w->d->fatal;
 		n = mavis_uu_decode(s, &blk, buf);
 		if (mavis_dec_charge(w->d, n, w->exquota, "do_ascii") < 0) {
 			free(buf);
+			mavis_dec_unreserve(w->d, want);
 			return 0;
 		}
-		rc = mavis_dec_take_data(w->d, f, buf, n);
+		rc = mavis_dec_take_data(w->d, f, buf, n, want);
 		if (rc < 0)
 			return rc;
 	}
@@ -730,6 +741,9 @@ mavis_dec_mime_parse(struct mavis_dec *d, const void *data, size_t len,
 	len = mime_prefix(data, len, 2 * (size_t)d->lim.max_files);
 	if (top && len < whole)
 		d->mime_cut = true;
+	/* GMime parses a copy of the bytes, gone when the call ends. */
+	if (mavis_dec_reserve_scratch(d, len) < 0)
+		return d->fatal;
 	stream = g_mime_stream_mem_new_with_buffer(data, len);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_object_unref(stream);

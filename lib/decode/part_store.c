@@ -2,6 +2,7 @@
 /* part_store.c - the decoder's part records: names, data, quota, holds */
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,102 @@ mavis_dec_fail(struct mavis_dec *d, int status, const char *fmt, ...)
 	}
 	d->stopped = true;
 	return status;
+}
+
+/* Decoding memory of every call in the process. One counter, no lock:
+   reservations race only for the last bytes below the limit, and the
+   compare-and-swap loop gives them to one caller. */
+static _Atomic uint64_t budget_used;
+
+struct mavis_dec_resv {
+	uint64_t bytes;
+};
+
+uint64_t
+mavis_decode_memory_in_use(void)
+{
+	return atomic_load(&budget_used);
+}
+
+/* Arena cleanup: the message's decoded data goes with its arena. */
+static void
+resv_release(void *arg)
+{
+	struct mavis_dec_resv *r = arg;
+
+	atomic_fetch_sub(&budget_used, r->bytes);
+	r->bytes = 0;
+}
+
+int
+mavis_dec_reserve(struct mavis_dec *d, uint64_t n)
+{
+	uint64_t lim = d->lim.memory_limit;
+	uint64_t cur;
+
+	if (d->fatal < 0)
+		return d->fatal;
+	if (d->resv == NULL) {
+		d->resv = mavis_arena_alloc(d->arena, sizeof(*d->resv));
+		mavis_arena_on_reset(d->arena, resv_release, d->resv);
+	}
+	cur = atomic_load(&budget_used);
+	do {
+		if (lim != 0 && (n > lim || cur > lim - n))
+			return mavis_dec_fail(d, MAVIS_ERR_RESOURCE,
+					      "decode_memory_limit (%llu bytes) reached: "
+					      "%llu in use by all messages, %llu more wanted",
+					      (unsigned long long)lim, (unsigned long long)cur,
+					      (unsigned long long)n);
+	} while (!atomic_compare_exchange_weak(&budget_used, &cur, cur + n));
+	d->resv->bytes += n;
+	return 0;
+}
+
+void
+mavis_dec_unreserve(struct mavis_dec *d, uint64_t n)
+{
+	if (d->resv == NULL || n == 0)
+		return;
+	if (n > d->resv->bytes)
+		n = d->resv->bytes;
+	d->resv->bytes -= n;
+	atomic_fetch_sub(&budget_used, n);
+}
+
+int
+mavis_dec_reserve_scratch(struct mavis_dec *d, uint64_t n)
+{
+	int rc = mavis_dec_reserve(d, n);
+
+	if (rc == 0)
+		d->scratch += n;
+	return rc;
+}
+
+unsigned char *
+mavis_dec_heap(struct mavis_dec *d, size_t n)
+{
+	unsigned char *p;
+
+	if (mavis_dec_reserve(d, n) < 0)
+		return NULL;
+	p = malloc(n ? n : 1);
+	if (p == NULL) {
+		mavis_dec_unreserve(d, n);
+		mavis_dec_fail(d, MAVIS_ERR_RESOURCE, "out of memory decoding (%zu bytes)", n);
+	}
+	return p;
+}
+
+unsigned char *
+mavis_dec_heap_grow(struct mavis_dec *d, unsigned char *p, size_t n)
+{
+	unsigned char *np = realloc(p, n);
+
+	if (np == NULL)
+		mavis_dec_fail(d, MAVIS_ERR_RESOURCE, "out of memory decoding (%zu bytes)", n);
+	return np;
 }
 
 void
@@ -291,8 +388,14 @@ int
 mavis_dec_set_data(struct mavis_dec *d, struct mavis_dec_part *p, const void *data,
 		   size_t len)
 {
-	unsigned char *copy = mavis_arena_alloc_uninit(d->arena, len + 1);
+	unsigned char *copy;
 
+	if (mavis_dec_reserve(d, (uint64_t)len + 1) < 0)
+		return d->fatal;
+	copy = mavis_arena_try_alloc_uninit(d->arena, len + 1);
+	if (copy == NULL)
+		return mavis_dec_fail(d, MAVIS_ERR_RESOURCE, "out of memory decoding (%zu bytes)",
+				      len + 1);
 	if (len)
 		memcpy(copy, data, len);
 	return mavis_dec_keep_data(d, p, copy, len);
@@ -300,11 +403,15 @@ mavis_dec_set_data(struct mavis_dec *d, struct mavis_dec_part *p, const void *da
 
 int
 mavis_dec_take_data(struct mavis_dec *d, struct mavis_dec_part *p, unsigned char *heap,
-		    size_t len)
+		    size_t len, size_t reserved)
 {
+	unsigned char *shrunk;
 	int rc;
 
 	if (len <= TAKE_COPY_MAX) {
+		/* Given back first: the copy then fits a budget the heap
+		   block alone filled. */
+		mavis_dec_unreserve(d, reserved);
 		rc = mavis_dec_set_data(d, p, heap, len);
 		free(heap);
 		return rc;
@@ -312,8 +419,13 @@ mavis_dec_take_data(struct mavis_dec *d, struct mavis_dec_part *p, unsigned char
 	/* Kept where it was read: a copy would hold a member twice, and a
 	   decompression bomb read up to the quota would cost twice the quota.
 	   Shrinking returns what the reader reserved beyond len (glibc moves
-	   the pages of a large block, it does not copy them). */
-	heap = mavis_xrealloc(heap, len + 1);
+	   the pages of a large block, it does not copy them); a refused
+	   shrink keeps the block as it is. */
+	if (reserved > len + 1)
+		mavis_dec_unreserve(d, reserved - (len + 1));
+	shrunk = realloc(heap, len + 1);
+	if (shrunk != NULL)
+		heap = shrunk;
 	heap[len] = '\0';
 	mavis_arena_adopt(d->arena, heap, len + 1);
 	p->pub.data = heap;

@@ -32,6 +32,7 @@ av_settings_from(struct mavis_av_settings *st, struct mavis_arena *a,
 	st->scanners_backup = list_of(a, cfg, MAVIS_KEY_AV_SCANNERS_BACKUP);
 	st->clamd_sockets = list_of(a, cfg, MAVIS_KEY_CLAMD_SOCKETS);
 	st->timeout_ms = (unsigned)mavis_config_get(cfg, MAVIS_KEY_CLAMD_TIMEOUT)->u.i * 1000;
+	st->clamd_stream_max = (uint64_t)mavis_config_get(cfg, MAVIS_KEY_CLAMD_STREAM_MAX_LENGTH)->u.i;
 	st->concurrent_reload = mavis_config_get(cfg, MAVIS_KEY_CLAMAV_CONCURRENT_RELOAD)->u.b;
 }
 
@@ -60,10 +61,23 @@ state_new(struct mavis_config *cfg, struct engine_state *prev, struct engine_sta
 		return rc;
 	}
 	const char *rules = mavis_config_get(cfg, MAVIS_KEY_BANNED_RULES_FILE)->u.s;
-	if (rules && *rules) {
+	/* Nothing named: Debian amavisd's defaults, as its users expect;
+	   "none" is the explicit way to have no banned checks. */
+	if (rules == NULL || *rules == '\0')
+		rc = mavis_banned_load_default(&st->banned, err);
+	else if (strcmp(rules, "none") == 0)
+		rc = 0;
+	else
 		rc = mavis_banned_load_file(rules, &st->banned, err);
+	if (rc < 0) {
+		mavis_error_prefix(err, "banned_rules_file: ");
+		engine_state_unpin(&st);
+		return rc;
+	}
+	if (mavis_config_get(cfg, MAVIS_KEY_SPAM_SCANNERS)->u.list.n > 0) {
+		rc = mavis_spam_scanners_from_config(cfg, &st->spam, err);
 		if (rc < 0) {
-			mavis_error_prefix(err, "banned_rules_file: ");
+			mavis_error_prefix(err, "spam_scanners: ");
 			engine_state_unpin(&st);
 			return rc;
 		}
@@ -120,6 +134,7 @@ engine_state_unpin(struct engine_state **pst)
 		return;
 	mavis_av_free(&st->av);
 	mavis_banned_free(&st->banned);
+	mavis_spam_scanners_free(&st->spam);
 	mavis_filetype_pool_free(&st->filetypes);
 	mavis_config_unref(&st->cfg);
 	mavis_arena_free(&st->arena);

@@ -61,6 +61,9 @@ msg_quarantine(struct mavis_session *s, struct msg *m, struct mavis_verdict *v, 
 			if (by != major || r->quarantine_to[major] == NULL ||
 			    r->quarantine_to[major][0] == '\0')
 				continue;
+			/* spam_quarantine_cutoff_level: too spammy to keep */
+			if (major == MAVIS_CC_SPAM && r->spam_quarantine_suppress)
+				continue;
 			blocked[nblocked++] = r->addr;
 		}
 		if (nblocked == 0)

@@ -85,6 +85,13 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 			mavis_config_get(s->st->cfg, MAVIS_KEY_AV_SCANNERS)->u.list.n > 0 ||
 			mavis_config_get(s->st->cfg, MAVIS_KEY_AV_SCANNERS_BACKUP)->u.list.n > 0,
 		.banned = s->st->banned,
+		.spam = s->st->spam,
+		.client_addr = s->client_addr,
+		.client_name = s->client_name,
+		.helo = s->helo,
+		.queue_id = s->queue_id[0] ? s->queue_id : NULL,
+		.auth_user = m->auth_user,
+		.mail_id = m->mail_id,
 		.filetypes = s->st->filetypes,
 	};
 	int status = m->fail_status;
@@ -143,6 +150,7 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 		.has_subject = subj != NULL,
 		.subject = subj,
 		.headers_partial = m->header_overflow,
+		.spam = cx.spam_result,
 	};
 	struct mavis_verdict *v = mavis_decide(&dm, m->rcpts, m->nrcpts, m->arena);
 	struct timespec t0;

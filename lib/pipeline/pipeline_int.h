@@ -17,6 +17,7 @@
 #include <mavis/config.h>
 #include <mavis/filetype.h>
 #include <mavis/session.h>
+#include <mavis/spam.h>
 
 #include "msg/mail_id.h"
 #include "msg/spool.h"
@@ -31,7 +32,8 @@ struct engine_state {
 	struct mavis_config *cfg;
 	struct mavis_av *av;		/* NULL: no av_scanners, or degraded */
 	const char *av_error;		/* why av is NULL while scanners are set */
-	struct mavis_banned_rules *banned;	/* NULL: no banned_rules_file */
+	struct mavis_banned_rules *banned;	/* NULL: banned_rules_file = none */
+	struct mavis_spam_scanners *spam;	/* NULL: no spam_scanners */
 	struct mavis_filetype_pool *filetypes;	/* libmagic handles for decoding */
 	struct mavis_arena *arena;	/* settings arrays for av */
 };
@@ -48,6 +50,7 @@ struct msg {
 	struct mavis_arena *arena;
 	const char *sender;
 	bool authenticated;
+	const char *auth_user;		/* {auth_authen}, or NULL */
 	char mail_id[MAVIS_MAIL_ID_LEN + 1];
 	char secret_id[MAVIS_MAIL_ID_LEN + 1];
 	struct mavis_rcpt *rcpts;

@@ -74,12 +74,6 @@ mavis_session_view(const struct mavis_session *s)
 	return s->view;
 }
 
-const char *
-mavis_session_log_id(const struct mavis_session *s)
-{
-	return s->queue_id[0] ? s->queue_id : s->log_id;
-}
-
 void
 mavis_session_helo(struct mavis_session *s, const char *helo)
 {
@@ -97,22 +91,6 @@ mavis_session_set_queue_id(struct mavis_session *s, const char *qid)
 {
 	if (qid && *qid && strlen(qid) < sizeof(s->queue_id))
 		strcpy(s->queue_id, qid);
-}
-
-void
-msg_fail(struct mavis_session *s, struct msg *m, int status, const char *fmt, ...)
-{
-	char text[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	mavis_log_err(mavis_session_log_id(s), "%s", text);
-	if (m->fail_status == 0) {
-		m->fail_status = status;
-		memcpy(m->fail_text, text, sizeof(m->fail_text));
-	}
 }
 
 int
@@ -147,6 +125,7 @@ mavis_session_mail(struct mavis_session *s, const char *sender, const char *auth
 	m->arena = mavis_arena_new(16384);
 	m->sender = mavis_arena_strdup(m->arena, sender ? sender : "");
 	m->authenticated = auth_authen && *auth_authen;
+	m->auth_user = m->authenticated ? mavis_arena_strdup(m->arena, auth_authen) : NULL;
 	m->bank_depth = mavis_view_depth(s->view);
 	clock_gettime(CLOCK_MONOTONIC, &m->start);
 	mavis_mail_id_new(m->mail_id, m->secret_id);
@@ -470,16 +449,6 @@ mavis_session_raw_message(struct mavis_session *s, const void *data, size_t len)
 	if (chunk.len)
 		mavis_session_body(s, chunk.data, chunk.len);
 	mavis_buf_free(&chunk);
-}
-
-const char *
-msg_header_value(const struct msg *m, const char *name, size_t n)
-{
-	size_t idx;
-
-	if (mavis_headers_find(m->headers, name, n, &idx) < 0)
-		return NULL;
-	return mavis_headers_nth(m->headers, idx)->value;
 }
 
 const struct mavis_verdict *

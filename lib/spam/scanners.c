@@ -203,33 +203,3 @@ mavis_spam_scan(const struct mavis_spam_scanners *s, const struct mavis_spam_req
 	mavis_buf_free(&causes);
 	return rc;
 }
-
-static int
-test_cmp(const void *x, const void *y)
-{
-	const struct mavis_spam_test *a = x, *b = y;
-
-	return strcmp(a->name, b->name);
-}
-
-void
-spam_tests_sort(struct mavis_spam_test *t, size_t n)
-{
-	if (n > 1)
-		qsort(t, n, sizeof(*t), test_cmp);
-}
-
-const char *
-spam_header_safe(struct mavis_arena *a, const char *s)
-{
-	size_t n = strlen(s);
-	char *c;
-
-	if (n > 1000)
-		n = 1000;
-	c = mavis_arena_strndup(a, s, n);
-	for (char *p = c; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return c;
-}

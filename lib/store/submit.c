@@ -22,22 +22,7 @@
 
 extern char **environ;
 
-#define ENC_FLUSH (64u * 1024)	/* bytes staged before they go to the sink */
 #define EX_TEMPFAIL_CODE 75	/* <sysexits.h> EX_TEMPFAIL */
-
-void
-store_rcpt_verdict(struct mavis_submit_rcpt *r, size_t n, enum store_which which, int code,
-		   const char *reply)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (which == STORE_RCPT_UNSET && r[i].code != 0)
-			continue;
-		if (which == STORE_RCPT_ACCEPTED && (r[i].code < 200 || r[i].code > 299))
-			continue;
-		r[i].code = code;
-		snprintf(r[i].reply, sizeof(r[i].reply), "%s", reply);
-	}
-}
 
 /* ---- method strings ---- */
 
@@ -144,89 +129,6 @@ mavis_submit_parse(const char *spec, struct mavis_arena *arena, struct mavis_sub
 	if (rc < 0)
 		mavis_error_prefix(err, "release method \"%s\": ", s);
 	return rc;
-}
-
-/* ---- encoding ---- */
-
-struct enc {
-	struct mavis_buf out;
-	store_sink_fn sink;
-	void *ctx;
-	struct mavis_error *err;
-	int rc;
-};
-
-static void
-enc_put(struct enc *e, const char *p, size_t n)
-{
-	if (e->rc < 0)
-		return;
-	mavis_buf_append(&e->out, p, n);
-	if (e->out.len >= ENC_FLUSH) {
-		e->rc = e->sink(e->ctx, e->out.data, e->out.len, e->err);
-		mavis_buf_reset(&e->out);
-	}
-}
-
-int
-store_encode(const struct mavis_submit_part *parts, size_t nparts, enum store_enc enc,
-	     store_sink_fn sink, void *ctx, struct mavis_error *err)
-{
-	struct enc e = { .sink = sink, .ctx = ctx, .err = err };
-	const char *eol = enc == STORE_ENC_SMTP ? "\r\n" : "\n";
-	size_t eol_len = strlen(eol);
-	/* State across parts: at the beginning of a line; a CR seen last. */
-	bool bol = true, cr = false;
-
-	for (size_t i = 0; i < nparts && e.rc == 0; i++) {
-		const char *p = parts[i].data, *end = p + parts[i].len;
-
-		while (p < end && e.rc == 0) {
-			if (cr) {
-				cr = false;
-				if (*p == '\n') {
-					enc_put(&e, eol, eol_len);
-					bol = true;
-					p++;
-					continue;
-				}
-				enc_put(&e, "\r", 1);	/* a bare CR stays what it is */
-				bol = false;
-			}
-			/* RFC 5321 4.5.2: a line starting with "." gets another one. */
-			if (bol && *p == '.' && enc == STORE_ENC_SMTP)
-				enc_put(&e, ".", 1);
-			const char *q = p;
-			while (q < end && *q != '\r' && *q != '\n')
-				q++;
-			if (q > p) {
-				enc_put(&e, p, (size_t)(q - p));
-				bol = false;
-				p = q;
-			}
-			if (p >= end)
-				break;
-			if (*p == '\n') {
-				enc_put(&e, eol, eol_len);
-				bol = true;
-			} else {
-				cr = true;
-			}
-			p++;
-		}
-	}
-	if (cr) {
-		enc_put(&e, eol, eol_len);
-		bol = true;
-	}
-	if (!bol)
-		enc_put(&e, eol, eol_len);
-	if (enc == STORE_ENC_SMTP)
-		enc_put(&e, ".\r\n", 3);
-	if (e.rc == 0 && e.out.len > 0)
-		e.rc = sink(ctx, e.out.data, e.out.len, err);
-	mavis_buf_free(&e.out);
-	return e.rc;
 }
 
 /* ---- sendmail(1) ---- */

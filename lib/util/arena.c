@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* arena.c - bump allocator for per-message and per-snapshot memory */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,25 +27,50 @@ struct arena_adopted {
 	void *heap;
 };
 
+/* A function run at reset or free (the node itself is arena memory). */
+struct arena_cleanup {
+	struct arena_cleanup *next;
+	void (*fn)(void *);
+	void *arg;
+};
+
 struct mavis_arena {
 	struct arena_block *head;	/* current block; older blocks follow */
 	struct arena_block *first;	/* kept across resets */
 	struct arena_adopted *adopted;	/* freed before the blocks */
+	struct arena_cleanup *cleanups;	/* run before anything is freed */
 	size_t total_used;
 };
 
+/* try: return NULL instead of aborting when malloc fails (sizes that come
+   from mail must not kill the process). */
 static struct arena_block *
-block_new(size_t size)
+block_get(size_t size, bool try)
 {
 	struct arena_block *b;
 
-	if (size > SIZE_MAX - sizeof(*b))
+	if (size > SIZE_MAX - sizeof(*b)) {
+		if (try)
+			return NULL;
 		mavis_panic(__FILE__, __LINE__, "arena block size overflow");
-	b = mavis_xmalloc(sizeof(*b) + size);
+	}
+	if (try) {
+		b = malloc(sizeof(*b) + size);
+		if (b == NULL)
+			return NULL;
+	} else {
+		b = mavis_xmalloc(sizeof(*b) + size);
+	}
 	b->next = NULL;
 	b->size = size;
 	b->used = 0;
 	return b;
+}
+
+static struct arena_block *
+block_new(size_t size)
+{
+	return block_get(size, false);
 }
 
 struct mavis_arena *
@@ -55,6 +81,18 @@ mavis_arena_new(size_t first_block)
 	a->first = block_new(first_block ? first_block : ARENA_DEFAULT_BLOCK);
 	a->head = a->first;
 	return a;
+}
+
+static void
+run_cleanups(struct mavis_arena *a)
+{
+	struct arena_cleanup *n = a->cleanups;
+
+	/* Unlinked first: a cleanup that allocates from the arena must not
+	   see itself again. */
+	a->cleanups = NULL;
+	for (; n != NULL; n = n->next)
+		n->fn(n->arg);
 }
 
 static void
@@ -84,6 +122,7 @@ mavis_arena_free(struct mavis_arena **ap)
 	if (a == NULL)
 		return;
 	*ap = NULL;
+	run_cleanups(a);
 	free_adopted(a);
 	free_blocks_until(a->head, NULL);
 	free(a);
@@ -92,6 +131,7 @@ mavis_arena_free(struct mavis_arena **ap)
 void
 mavis_arena_reset(struct mavis_arena *a)
 {
+	run_cleanups(a);
 	free_adopted(a);
 	free_blocks_until(a->head, a->first);
 	/* Big allocations are linked behind the block that was the head then;
@@ -103,29 +143,38 @@ mavis_arena_reset(struct mavis_arena *a)
 	a->total_used = 0;
 }
 
-static void *arena_get(struct mavis_arena *a, size_t size, int zero);
+static void *arena_get(struct mavis_arena *a, size_t size, int zero, bool try);
 
 void *
 mavis_arena_alloc(struct mavis_arena *a, size_t size)
 {
-	return arena_get(a, size, 1);
+	return arena_get(a, size, 1, false);
 }
 
 void *
 mavis_arena_alloc_uninit(struct mavis_arena *a, size_t size)
 {
-	return arena_get(a, size, 0);
+	return arena_get(a, size, 0, false);
+}
+
+void *
+mavis_arena_try_alloc_uninit(struct mavis_arena *a, size_t size)
+{
+	return arena_get(a, size, 0, true);
 }
 
 static void *
-arena_get(struct mavis_arena *a, size_t size, int zero)
+arena_get(struct mavis_arena *a, size_t size, int zero, bool try)
 {
 	struct arena_block *b = a->head;
 	size_t need;
 	void *p;
 
-	if (size > SIZE_MAX / 2)
+	if (size > SIZE_MAX / 2) {
+		if (try)
+			return NULL;
 		mavis_panic(__FILE__, __LINE__, "arena allocation too large");
+	}
 	need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 	if (need == 0)
 		need = ARENA_ALIGN;
@@ -137,8 +186,10 @@ arena_get(struct mavis_arena *a, size_t size, int zero)
 		/* Big requests get their own block behind the head, so the
 		   remaining room of the current block is not wasted. */
 		if (need > ARENA_DEFAULT_BLOCK * 4) {
-			struct arena_block *big = block_new(need);
+			struct arena_block *big = block_get(need, try);
 
+			if (big == NULL)
+				return NULL;
 			big->next = b->next;
 			b->next = big;
 			big->used = need;
@@ -149,7 +200,9 @@ arena_get(struct mavis_arena *a, size_t size, int zero)
 		}
 		if (bsize > 1024 * 1024)
 			bsize = need > 1024 * 1024 ? need : 1024 * 1024;
-		b = block_new(bsize);
+		b = block_get(bsize, try);
+		if (b == NULL)
+			return NULL;
 		b->next = a->head;
 		a->head = b;
 	}
@@ -233,6 +286,17 @@ mavis_arena_adopt(struct mavis_arena *a, void *heap, size_t size)
 	n->next = a->adopted;
 	a->adopted = n;
 	a->total_used += size;
+}
+
+void
+mavis_arena_on_reset(struct mavis_arena *a, void (*fn)(void *), void *arg)
+{
+	struct arena_cleanup *n = mavis_arena_alloc(a, sizeof(*n));
+
+	n->fn = fn;
+	n->arg = arg;
+	n->next = a->cleanups;
+	a->cleanups = n;
 }
 
 size_t

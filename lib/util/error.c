@@ -70,6 +70,7 @@ mavis_status_name(int status)
 	case MAVIS_ERR_SQL: return "sql";
 	case MAVIS_ERR_INTERNAL: return "internal";
 	case MAVIS_ERR_NOTFOUND: return "notfound";
+	case MAVIS_ERR_RESOURCE: return "resource";
 	}
 	return "unknown";
 }

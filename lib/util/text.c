@@ -6,14 +6,6 @@
 #include <mavis/buf.h>
 #include <mavis/text.h>
 
-void
-mavis_text_scrub(char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			s[i] = '?';
-}
-
 const char *
 mavis_text_clean(struct mavis_arena *a, const char *s)
 {
@@ -29,21 +21,13 @@ mavis_text_clean(struct mavis_arena *a, const char *s)
 	return c;
 }
 
-const char *
-mavis_text_header_value(struct mavis_arena *a, const char *name, const char *value)
+/* Fold one line of a value (no line break inside) into out; col is the
+   column it starts at. */
+static void
+fold_line(struct mavis_buf *out, const char *v, size_t vlen, size_t col)
 {
-	struct mavis_buf out = { 0 };
-	size_t vlen, col, i = 0;
-	const char *res;
-	char *v;
+	size_t i = 0;
 
-	if (value == NULL)
-		return NULL;
-	vlen = strlen(value);
-	v = mavis_arena_alloc(a, vlen + 1);
-	memcpy(v, value, vlen + 1);
-	mavis_text_scrub(v, vlen);
-	col = strlen(name) + 1;
 	/* Fold before the last blank that keeps the line within the limit;
 	   the blank starts the continuation line, so unfolding gives the value
 	   back unchanged. */
@@ -54,7 +38,7 @@ mavis_text_header_value(struct mavis_arena *a, const char *name, const char *val
 		if (vlen - i <= room)
 			break;
 		for (size_t j = i + 1; j <= i + room && j < vlen; j++)
-			if (v[j] == ' ')
+			if (v[j] == ' ' || v[j] == '\t')
 				brk = j;
 		if (brk == 0) {
 			/* No blank in reach: the next blank at all, within the
@@ -62,26 +46,57 @@ mavis_text_header_value(struct mavis_arena *a, const char *name, const char *val
 			size_t limit = col < MAVIS_TEXT_LINE_MAX - 5 ? MAVIS_TEXT_LINE_MAX - 5 - col : 0;
 
 			for (size_t j = i + 1; j < vlen && j - i <= limit; j++)
-				if (v[j] == ' ') {
+				if (v[j] == ' ' || v[j] == '\t') {
 					brk = j;
 					break;
 				}
 			if (brk == 0) {
 				if (vlen - i <= limit)
 					break;
-				mavis_buf_append(&out, v + i, limit);
-				mavis_buf_puts(&out, "[...]");
-				i = vlen;
-				break;
+				mavis_buf_append(out, v + i, limit);
+				mavis_buf_puts(out, "[...]");
+				return;
 			}
 		}
-		mavis_buf_append(&out, v + i, brk - i);
-		mavis_buf_putc(&out, '\n');
+		mavis_buf_append(out, v + i, brk - i);
+		mavis_buf_putc(out, '\n');
 		col = 0;
 		i = brk;
 	}
 	if (i < vlen)
-		mavis_buf_append(&out, v + i, vlen - i);
+		mavis_buf_append(out, v + i, vlen - i);
+}
+
+const char *
+mavis_text_header_value(struct mavis_arena *a, const char *name, const char *value)
+{
+	struct mavis_buf out = { 0 };
+	size_t vlen, col, start = 0;
+	const char *res;
+	char *v;
+
+	if (value == NULL)
+		return NULL;
+	vlen = strlen(value);
+	v = mavis_arena_alloc(a, vlen + 1);
+	memcpy(v, value, vlen + 1);
+	/* A fold the writer made already (LF before a blank) stays; every
+	   other control goes. */
+	for (size_t i = 0; i < vlen; i++)
+		if (((unsigned char)v[i] < 0x20 || v[i] == 0x7f) &&
+		    !(v[i] == '\n' && i > 0 && (v[i + 1] == ' ' || v[i + 1] == '\t')) &&
+		    !(v[i] == '\t' && i > 0))
+			v[i] = '?';
+	col = strlen(name) + 1;
+	for (size_t i = 0; i <= vlen; i++) {
+		if (i < vlen && v[i] != '\n')
+			continue;
+		if (start > 0)
+			mavis_buf_putc(&out, '\n');
+		fold_line(&out, v + start, i - start, col);
+		col = 0;
+		start = i + 1;
+	}
 	res = mavis_arena_strdup(a, mavis_buf_str(&out));
 	mavis_buf_free(&out);
 	return res;

@@ -82,6 +82,15 @@ block_rcpt(const struct decide_msg *m, const struct mavis_rcpt *r, int *destiny)
 	return NULL;
 }
 
+bool
+mavis_rcpt_blocked_now(const struct mavis_view *view, const struct mavis_rcpt *r)
+{
+	struct decide_msg m = { .view = view, .sender = "-" };
+	int destiny;
+
+	return block_rcpt(&m, r, &destiny) != NULL;
+}
+
 /* A growing edit list in arena memory. */
 struct edits {
 	struct mavis_edit *v;
@@ -298,6 +307,17 @@ mavis_decide(const struct decide_msg *m, struct mavis_rcpt *r, size_t nrcpts,
 
 	v->mail_id = m->mail_id;
 	v->virus_scanned = m->virus_scanned;
+	if (m->spam != NULL && m->spam->status == MAVIS_SPAM_OK) {
+		struct mavis_spam_hit *h = mavis_arena_calloc(a, m->spam->n_tests + 1, sizeof(*h));
+
+		for (size_t i = 0; i < m->spam->n_tests; i++)
+			h[i] = (struct mavis_spam_hit){ m->spam->tests[i].name, m->spam->tests[i].score };
+		v->spam_scored = true;
+		v->spam_score = m->spam->score;
+		v->spam_scanner = m->spam->scanner;
+		v->spam_tests = h;
+		v->n_spam_tests = m->spam->n_tests;
+	}
 	v->nrcpts = nrcpts;
 	v->rcpts = mavis_arena_calloc(a, nrcpts ? nrcpts : 1, sizeof(*v->rcpts));
 	for (size_t i = 0; i < nrcpts; i++) {
@@ -309,6 +329,8 @@ mavis_decide(const struct decide_msg *m, struct mavis_rcpt *r, size_t nrcpts,
 		rv->local = r[i].local;
 		rv->ccat = (struct mavis_ccat_pair){ main->major, main->minor };
 		rv->delivery = -1;
+		rv->spam_scored = r[i].spam_scored;
+		rv->spam_level = r[i].spam_level;
 		if (main->major > max->major || (main->major == max->major && main->minor > max->minor))
 			max = main;
 		blk = block_rcpt(m, &r[i], &rv->destiny);

@@ -5,6 +5,7 @@
 
 #include <mavis/arena.h>
 #include <mavis/config.h>
+#include <mavis/spam.h>
 #include <mavis/verdict.h>
 
 #include "verdict/rcpt.h"
@@ -22,6 +23,7 @@ struct decide_msg {
 	const char *subject;		/* its value (leading space kept), or NULL */
 	bool headers_partial;		/* fields past the parsed list: a Subject may
 					   be among them, so none is added */
+	const struct mavis_spam_result *spam;	/* the spam scan, or NULL */
 };
 
 /* Build the verdict and point every r[i].verdict at its part of it. Per
@@ -34,6 +36,11 @@ struct decide_msg {
    Never fails, never NULL. */
 struct mavis_verdict *mavis_decide(const struct decide_msg *m, struct mavis_rcpt *r,
 				   size_t nrcpts, struct mavis_arena *arena);
+
+/* True when a finding of r so far blocks its mail (amavisd skips the spam
+   check for such recipients): the blocking loop without the bad-header
+   bounce exemption, which needs the whole message. */
+bool mavis_rcpt_blocked_now(const struct mavis_view *view, const struct mavis_rcpt *r);
 
 /* Append an edit to the in-place list of v (arena memory); header values
    go through mavis_text_header_value. */

@@ -49,6 +49,19 @@ mavis_verdict_to_json(const struct mavis_verdict *v, struct mavis_buf *out)
 	json_kv_str(out, "mail_id", v->mail_id, true);
 	json_kv_str(out, "reason", v->reason, true);
 	mavis_buf_printf(out, "\"virus_scanned\":%s,", v->virus_scanned ? "true" : "false");
+	if (v->spam_scored) {
+		mavis_buf_printf(out, "\"spam_score\":%.3f,", v->spam_score);
+		json_kv_str(out, "spam_scanner", v->spam_scanner, true);
+		mavis_buf_puts(out, "\"spam_tests\":[");
+		for (size_t i = 0; i < v->n_spam_tests; i++) {
+			mavis_buf_puts(out, i ? ",{" : "{");
+			json_kv_str(out, "name", v->spam_tests[i].name, true);
+			mavis_buf_printf(out, "\"score\":%.3f}", v->spam_tests[i].score);
+		}
+		mavis_buf_puts(out, "],");
+	} else {
+		mavis_buf_puts(out, "\"spam_score\":null,\"spam_scanner\":null,\"spam_tests\":[],");
+	}
 	mavis_buf_puts(out, "\"recipients\":[");
 	for (size_t i = 0; i < v->nrcpts; i++) {
 		const struct mavis_rcpt_verdict *r = &v->rcpts[i];
@@ -66,6 +79,10 @@ mavis_verdict_to_json(const struct mavis_verdict *v, struct mavis_buf *out)
 		json_kv_str(out, "destiny", mavis_destiny_name(r->destiny), true);
 		mavis_buf_printf(out, "\"local\":%s,\"delivery\":%d,", r->local ? "true" : "false",
 				 r->delivery);
+		if (r->spam_scored)
+			mavis_buf_printf(out, "\"spam_level\":%.3f,", r->spam_level);
+		else
+			mavis_buf_puts(out, "\"spam_level\":null,");
 		if (r->reply.rcode != NULL) {
 			struct mavis_buf rr = { 0 };
 

@@ -67,6 +67,11 @@ struct mavis_rcpt {
 	struct mavis_rcpt_header *headers;
 	size_t nheaders, capheaders;
 
+	/* spam stage results (check_spam.c) */
+	bool spam_scored;		/* a spam level was computed */
+	double spam_level;		/* score + score_sender_maps boost */
+	bool spam_quarantine_suppress;	/* at spam_quarantine_cutoff_level */
+
 	/* the verdict, set by mavis_decide() */
 	const struct mavis_rcpt_verdict *verdict;
 };

@@ -9,6 +9,10 @@ enum mavis_fail_policy
 mavis_fail_policy(const struct mavis_view *view, int status)
 {
 	switch (status) {
+	case MAVIS_ERR_RESOURCE:
+		/* Out of a shared budget: passing would let load switch the
+		   checks off, rejecting would bounce good mail. */
+		return MAVIS_FAIL_TEMPFAIL;
 	case MAVIS_ERR_SCANNER:
 		return mavis_view_get(view, MAVIS_KEY_ON_SCANNER_FAILURE)->u.e ==
 			       MAVIS_ON_SCANNER_FAILURE_PASS

@@ -150,6 +150,7 @@ wait_log() {
 BASE_CONF="myhostname = mx.mavis.test
 milter_socket = inet:$MPORT@127.0.0.1
 daemon_user =
+allow_root = yes
 tmp_dir = $T/mavis-tmp
 log_level = 1
 local_domains_maps = .example.com

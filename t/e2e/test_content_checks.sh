@@ -49,6 +49,9 @@ cat >"$T/mavisd.conf" <<EOF
 myhostname = mx.mavis.test
 milter_socket = inet:$MPORT@127.0.0.1
 daemon_user =
+allow_root = yes
+# the mixed-recipient cases test the one-transaction path
+recipient_bucketing = no
 tmp_dir = $T/mavis-tmp
 log_level = 1
 local_domains_maps = .example.com

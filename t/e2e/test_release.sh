@@ -4,13 +4,23 @@
 # through sendmail(1). The sink must get each message for the blocked (or the
 # asked) recipients only, with the original envelope sender, Resent- fields on
 # top, the X-Envelope-*/X-Quarantine-ID prefix gone and the rest unchanged.
+# The Postfix runs mavisd in smtpd_milters and non_smtpd_milters, as the
+# README hooks it, with the shipped release port (contrib/postfix/
+# master.cf.release) on a free port: a virus mavisd blocked and quarantined
+# is released through that port and delivered once, without a second
+# verdict, and nothing bounces (case 5).
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -eu
 : "${MAVIS_SOURCE_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${MAVISCTL:=${MAVIS_BUILD_DIR:-$MAVIS_SOURCE_DIR/build}/ctl/mavisctl}"
+: "${MAVIS_BUILD_DIR:=$MAVIS_SOURCE_DIR/build}"
+: "${MAVISCTL:=$MAVIS_BUILD_DIR/ctl/mavisctl}"
+: "${MAVISD:=$MAVIS_BUILD_DIR/milter/mavisd}"
 . "$MAVIS_SOURCE_DIR/t/lib/postfix.sh"
+MAVISD_E2E=1
+. "$MAVIS_SOURCE_DIR/t/lib/mavisd.sh"
 pf_require_root
 [ -x "$MAVISCTL" ] || pf_die "no mavisctl at $MAVISCTL (set MAVISCTL)"
+[ -x "$MAVISD" ] || pf_die "no mavisd at $MAVISD (set MAVISD)"
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -19,22 +29,45 @@ fail() {
 
 T=$(pf_mktemp e2e-release)
 pf_cleanup_on_exit "$T"
-# One recipient Postfix refuses, for the partial-failure case.
-printf 'refused@example.com REJECT no such user\n' >"$T/rcpt_access"
-pf_start "$T" "smtpd_recipient_restrictions = check_recipient_access texthash:$T/rcpt_access, permit_mynetworks, reject"
-echo "postfix smtpd on 127.0.0.1:$PF_SMTP_PORT, sink on 127.0.0.1:$SINK_PORT"
-
 Q=$T/quarantine
 mkdir -p "$Q"
+# The filter, as an admin runs it: virus checks on, blocked mail quarantined.
+mavisd_e2e_conf "$T" \
+	"av_scanners = clamav" \
+	"clamav_database_dir = $MAVIS_SOURCE_DIR/t/data/clamav" \
+	"clamav_reload_check_interval = 0" \
+	"final_virus_destiny = reject" \
+	"quarantine_dir = $Q" \
+	"quarantine_subdir_levels = 1"
+mavisd_e2e_start "$T"
+# One recipient Postfix refuses, for the partial-failure case.
+printf 'refused@example.com REJECT no such user\n' >"$T/rcpt_access"
+pf_prepare "$T" "smtpd_recipient_restrictions = check_recipient_access texthash:$T/rcpt_access, permit_mynetworks, reject" \
+	"smtpd_milters = $MAVISD_MILTER" \
+	"non_smtpd_milters = $MAVISD_MILTER" \
+	"milter_default_action = tempfail" \
+	"milter_protocol = 6"
+# The shipped release port, moved to a free port.
+RPORT=$(pf_free_port)
+sed "s/^127\.0\.0\.1:10026 /127.0.0.1:$RPORT /" "$MAVIS_SOURCE_DIR/contrib/postfix/master.cf.release" \
+	>>"$T/etc/master.cf"
+grep -q "^127.0.0.1:$RPORT " "$T/etc/master.cf" || fail "release port entry not installed"
+pf_launch "$T"
+echo "postfix smtpd on 127.0.0.1:$PF_SMTP_PORT, release port $RPORT, sink on 127.0.0.1:$SINK_PORT, mavisd $MAVISD_MILTER"
+
+# The default is the release port of the snippet.
+"$MAVISCTL" config -d -c "$T/mavisd.conf" | grep -qx 'release_method = smtp:\[127.0.0.1\]:10026' ||
+	fail "release_method default: $("$MAVISCTL" config -d -c "$T/mavisd.conf" | grep release_method)"
+
 write_conf() { # RELEASE_METHOD
-	cat >"$T/mavisd.conf" <<EOF
+	cat >"$T/release.conf" <<EOF
 myhostname = mavis.test
 quarantine_dir = $Q
 quarantine_subdir_levels = 1
 release_method = $1
 EOF
 }
-release() { "$MAVISCTL" release -c "$T/mavisd.conf" "$@"; }
+release() { "$MAVISCTL" release -c "$T/release.conf" "$@"; }
 sm() { "$PF_PYTHON" "$PF_LIBDIR/sinkmsg.py" "$@"; }
 # dump_header FILE OUT: the delivered message's header fields, unfolded, one
 # "Name: value" line each (one python start per message, not one per field).
@@ -74,7 +107,7 @@ printf '%s\r\n' \
 	'.a line with a leading dot' \
 	"caf$(printf '\303\251') in UTF-8" >"$Q/R/spam-RelSmtp00001"
 
-write_conf "smtp:[127.0.0.1]:$PF_SMTP_PORT"
+write_conf "smtp:[127.0.0.1]:$RPORT"
 # A dry run sends nothing.
 release --dry-run RelSmtp00001 >"$T/dry.out" || fail "dry run failed: $(cat "$T/dry.out")"
 grep -q '^  <blocked@example.net>$' "$T/dry.out" || fail "dry run: $(cat "$T/dry.out")"
@@ -83,7 +116,7 @@ grep -q '^Resent-Message-ID: <RelSmtp00001-rel-' "$T/dry.out" || fail "dry run: 
 release RelSmtp00001 >"$T/smtp.out" 2>&1 || fail "release over SMTP failed: $(cat "$T/smtp.out")"
 cat "$T/smtp.out"
 [ "$(wc -l <"$T/smtp.out")" -eq 1 ] || fail "want one result line: $(cat "$T/smtp.out")"
-grep -Eq "^250 2\.[0-9]\.[0-9] Ok, id=rel-[A-Za-z0-9_-]{12}, from MTA\(smtp:\[127\.0\.0\.1\]:$PF_SMTP_PORT\): 250 .*queued as" \
+grep -Eq "^250 2\.[0-9]\.[0-9] Ok, id=rel-[A-Za-z0-9_-]{12}, from MTA\(smtp:\[127\.0\.0\.1\]:$RPORT\): 250 .*queued as" \
 	"$T/smtp.out" || fail "unexpected result line: $(cat "$T/smtp.out")"
 relid=$(sed -n 's/.*id=rel-\([A-Za-z0-9_-]*\),.*/\1/p' "$T/smtp.out")
 pf_wait_delivered "$T" 1 30
@@ -153,7 +186,7 @@ sm --body "$f2" | grep -qx 'after a lone dot' || fail "body cut at the lone dot:
 
 # 3. Asked recipients instead of the blocked ones; Postfix refuses one: the
 # other still gets the message, and the exit status says not all went.
-write_conf "smtp:[127.0.0.1]:$PF_SMTP_PORT"
+write_conf "smtp:[127.0.0.1]:$RPORT"
 rc=0
 release --rcpt refused@example.com --rcpt asked@example.com --requested-by admin@example.org \
 	RelSmtp00001 >"$T/partial.out" 2>&1 || rc=$?
@@ -190,14 +223,47 @@ rc=0
 release ../../etc/passwd >"$T/bad.out" 2>&1 || rc=$?
 [ "$rc" -eq 2 ] || fail "bad id: exit $rc"
 
+# 5. A virus through the filtered smtpd: rejected, quarantined; released
+# through the release port, it reaches its recipient once, with no second
+# verdict and no bounce. (Through pickup, non_smtpd_milters would block the
+# copy again and Postfix would bounce it to the sender.)
+printf '%s\r\n' 'From: Virus Sender <vsender@example.org>' 'To: victim@example.com' \
+	'Subject: release-virus' 'Message-ID: <release-virus@origin.example.org>' '' \
+	'MAVIS-TEST-VIRUS-STRING' >"$T/virus.eml"
+pf_smtpsend "$T" --from vsender@example.org --to victim@example.com "$T/virus.eml" --expect 554 \
+	>"$T/virus.smtp" 2>&1 || fail "virus not rejected: $(cat "$T/virus.smtp")"
+vfile=$(find "$Q" -name 'virus-*' ! -name '*.gz' | head -n 1)
+[ -n "$vfile" ] || fail "no virus quarantined: $(ls -R "$Q"); $(tail -n 5 "$MAVISD_LOG")"
+vid=${vfile##*/virus-}
+blocked_before=$(grep -c 'Blocked INFECTED' "$MAVISD_LOG" || true)
+write_conf "smtp:[127.0.0.1]:$RPORT"
+release "$vid" >"$T/virus.out" 2>&1 || fail "virus release failed: $(cat "$T/virus.out")"
+grep -Eq "^250 2\.0\.0 Ok, id=rel-.*from MTA\(smtp:\[127\.0\.0\.1\]:$RPORT\): 250 " "$T/virus.out" ||
+	fail "virus release: $(cat "$T/virus.out")"
+pf_wait_delivered "$T" 4 30
+check_released release-virus vsender@example.org victim@example.com "$vid"
+pf_sleep 1
+[ "$(grep -c 'Blocked INFECTED' "$MAVISD_LOG" || true)" -eq "$blocked_before" ] ||
+	fail "the released virus got a second verdict: $(grep 'Blocked INFECTED' "$MAVISD_LOG")"
+if pf_sink_list "$T" | awk -F '\t' '$2 == "<>" && $4 != "release-sendmail"' | grep -q .; then
+	fail "a bounce reached the sink: $(pf_sink_list "$T")"
+fi
+# Release by sendmail(1) says what it risks.
+write_conf "sendmail:$PF_SENDMAIL -C $T/etc"
+release --dry-run "$vid" >"$T/warn.out" 2>&1 || true
+grep -q 'warning: release_method sendmail:.*non_smtpd_milters' "$T/warn.out" ||
+	fail "no warning for a sendmail release: $(cat "$T/warn.out")"
+
 # The listing shows each copy by id, category and type.
-"$MAVISCTL" quarantine -c "$T/mavisd.conf" list >"$T/list.out" || fail "quarantine list failed"
+"$MAVISCTL" quarantine -c "$T/release.conf" list >"$T/list.out" || fail "quarantine list failed"
 grep -q "^RelSmtp00001	spam	F	[0-9]*	[^	]*	R/spam-RelSmtp00001\$" "$T/list.out" &&
 	grep -q "^SendmailGz01	virus	Z	[0-9]*	[^	]*	S/virus-SendmailGz01.gz\$" "$T/list.out" ||
 	fail "quarantine list: $(cat "$T/list.out")"
 
-# Nothing else arrives: three messages in all, the queue is empty.
+# Nothing else arrives: four messages in all, the queue is empty.
 pf_sleep 1
-[ "$(pf_sink_count "$T")" -eq 3 ] || fail "sink has $(pf_sink_count "$T") messages, want 3: $(pf_sink_list "$T")"
+[ "$(pf_sink_count "$T")" -eq 4 ] || fail "sink has $(pf_sink_count "$T") messages, want 4: $(pf_sink_list "$T")"
 [ "$(pf_queue_count "$T")" -eq 0 ] || fail "queue not empty: $(/usr/sbin/postqueue -c "$T/etc" -p)"
+mavisd_check_log
+mavisd_e2e_stop "$T"
 echo "PASS test_release"

@@ -10,6 +10,8 @@ set -eu
 : "${MAVIS_SOURCE_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${MAVIS_BUILD_DIR:=$MAVIS_SOURCE_DIR/build}"
 LIB=${AMAVIS_PERL5LIB:-/usr/share/perl5}
+[ -n "${AMAVIS_PERL5LIB:-}" ] || [ ! -d /var/cache/mavis-test/amavisd-new/usr/share/perl5 ] ||
+	LIB=/var/cache/mavis-test/amavisd-new/usr/share/perl5
 if [ ! -f "$LIB/Amavis/Out/EditHeader.pm" ] ||
 	! perl -I"$LIB" -e 'require Amavis::Out::EditHeader' 2>/dev/null; then
 	echo "SKIP: amavisd-new's Perl modules not found (set AMAVIS_PERL5LIB)" >&2

@@ -30,7 +30,7 @@ mavisd_start() {
 	conf=$1
 	shift
 	mkdir -p "$MAVISD_DIR/tmp"
-	{ cat "$conf"; printf '\ntmp_dir = %s/tmp\ndaemon_user =\n' "$MAVISD_DIR"; } > "$MAVISD_DIR/mavisd.conf"
+	{ cat "$conf"; printf '\ntmp_dir = %s/tmp\ndaemon_user =\nallow_root = yes\n' "$MAVISD_DIR"; } > "$MAVISD_DIR/mavisd.conf"
 	"$MAVISD" -f -c "$MAVISD_DIR/mavisd.conf" -s "$MAVISD_SOCKET" "$@" >"$MAVISD_LOG" 2>&1 &
 	MAVISD_PID=$!
 	i=0
@@ -83,7 +83,8 @@ mavisd_check_log() {
 #   mavisd_check_log                (above) works on MAVISD_LOG
 
 # mavisd_e2e_conf DIR [LINE...] - the config every e2e test starts from:
-# daemon_user empty (stay root, tests own no mavis user), tmp_dir in DIR.
+# daemon_user empty and allow_root = yes (stay root: tests own no mavis
+# user), tmp_dir in DIR.
 mavisd_e2e_conf() {
 	_me_dir=$1
 	shift
@@ -92,6 +93,7 @@ mavisd_e2e_conf() {
 		echo "# mavisd config of an e2e test (t/lib/mavisd.sh)"
 		echo "myhostname = mx.mavis.test"
 		echo "daemon_user ="
+		echo "allow_root = yes"
 		echo "tmp_dir = $_me_dir/mavis-tmp"
 		echo "shutdown_timeout = 10s"
 		# The tests check the one-transaction path (deleted recipients,

@@ -10,7 +10,8 @@ and its recipients, ERR mavisctl's stderr ("recipient X refused: 452 ..."),
 OUT the smtpsend.py output for the same message and recipients sent to a
 Postfix with mavisd (same config) as smtpd_milter, FILE.eml the message as
 sent. The delivered copy is found in the smtp-sink directory by the queue id
-of the "250 ... queued as ID" answer (Postfix's Received: field carries it).
+of the "250 ... queued as ID" answer (Postfix's Received: field carries it;
+with Sendmail the answer is "250 2.0.0 ID Message accepted for delivery").
 
 Checks, printing one line per failed check (exit 1) or "agree" per case:
  - recipients: the ones mavisctl refused are the ones that got 4xx/5xx at
@@ -86,7 +87,9 @@ def check_case(a, sink_by_qid, used):
     reply = v["smtp_reply"]
     code, text = result
     msg = None
-    qid = re.search(r"queued as ([0-9A-F]+)", text) if code == 250 else None
+    # Postfix: "2.0.0 Ok: queued as ID"; Sendmail: "2.0.0 ID Message accepted for delivery".
+    qid = (re.search(r"queued as ([0-9A-F]+)", text) or
+           re.search(r"^2\.0\.0 ([0-9A-Za-z]+) Message accepted", text)) if code == 250 else None
     if qid and qid.group(1) in sink_by_qid:
         a.sink = sink_by_qid[qid.group(1)]
         used.add(a.sink)
@@ -177,7 +180,8 @@ def main():
     sink_by_qid = {}
     for path in sink_files(args.sink_dir, args.sink_pid):
         for n, val in SinkMessage(path).headers:
-            m = re.search(r"by mta\.mavis\.test \(Postfix\) with E?SMTP id ([0-9A-F]+)", val.replace("\n", " "))
+            m = re.search(r"by mta\.mavis\.test \((?:Postfix|[0-9.]+/[0-9.]+)\) with E?SMTP id ([0-9A-Za-z]+)",
+                          val.replace("\n", " "))
             if n.lower() == "received" and m:
                 sink_by_qid[m.group(1)] = path
                 break

@@ -1095,6 +1095,9 @@ test_clamd_real(void)
 		CHECK_INT(mavis_av_scan(av, bufs, 1, a, &r), MAVIS_ERR_SCANNER);
 		CHECK_INT(r.status, MAVIS_AV_FAILED);
 		CHECK(log_has(&r, "size limit exceeded"));
+		/* the cause named for the admin: clamd's own limit */
+		CHECK(log_has(&r, "clamd refused a 3145728-byte buffer: INSTREAM size limit exceeded"));
+		CHECK(log_has(&r, "StreamMaxLength"));
 	}
 	mavis_av_free(&av);
 	/* Our own bound says it before sending. */
@@ -1102,7 +1105,7 @@ test_clamd_real(void)
 	CHECK_INT(mavis_av_new(&s, NULL, &av, &err), 0);
 	if (av != NULL) {
 		CHECK_INT(mavis_av_scan(av, bufs, 1, a, &r), MAVIS_ERR_SCANNER);
-		CHECK(log_has(&r, "exceed clamd_stream_max"));
+		CHECK(log_has(&r, "exceed clamd_stream_max_length"));
 	}
 	mavis_av_free(&av);
 	free(big);

@@ -78,6 +78,23 @@ test_load_default_file(void)
 	CHECK_INT(mavis_banned_set_size(deb, "DEFAULT"), 7);
 }
 
+/* The built-in rules are the shipped file, compiled in. */
+static void
+test_builtin_default(void)
+{
+	struct mavis_banned_rules *r = NULL;
+	struct mavis_error err = { 0 };
+
+	CHECK_INT(mavis_banned_load_default(&r, &err), 0);
+	if (r == NULL) {
+		printf("built-in: %s\n", err.text);
+		return;
+	}
+	CHECK(mavis_banned_has_set(r, "DEFAULT"));
+	CHECK_INT(mavis_banned_set_size(r, "DEFAULT"), mavis_banned_set_size(deb, "DEFAULT"));
+	mavis_banned_free(&r);
+}
+
 static void
 test_load_errors(void)
 {
@@ -393,6 +410,7 @@ main(void)
 {
 	arena = mavis_arena_new(0);
 	TEST_RUN(test_load_default_file);
+	TEST_RUN(test_builtin_default);
 	TEST_RUN(test_load_errors);
 	TEST_RUN(test_debian_names);
 	TEST_RUN(test_debian_types);

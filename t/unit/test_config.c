@@ -144,6 +144,32 @@ test_expansion(void)
 	mavis_config_unref(&cfg);
 }
 
+/* clamd_stream_max_length follows message_size_limit unless set: mail the
+   MTA takes is never refused for its size before clamd is asked. */
+static void
+test_clamd_stream_default(void)
+{
+	struct mavis_config *cfg = load_ok("myhostname = h.example.org\n");
+
+	if (cfg != NULL) {
+		CHECK_INT(mavis_config_get(cfg, MAVIS_KEY_CLAMD_STREAM_MAX_LENGTH)->u.i,
+			  100LL * 1024 * 1024);
+		mavis_config_unref(&cfg);
+	}
+	cfg = load_ok("message_size_limit = 50M\n");
+	if (cfg != NULL) {
+		CHECK_INT(mavis_config_get(cfg, MAVIS_KEY_CLAMD_STREAM_MAX_LENGTH)->u.i,
+			  50LL * 1024 * 1024);
+		mavis_config_unref(&cfg);
+	}
+	cfg = load_ok("clamd_stream_max_length = 25M\n");
+	if (cfg != NULL) {
+		CHECK_INT(mavis_config_get(cfg, MAVIS_KEY_CLAMD_STREAM_MAX_LENGTH)->u.i,
+			  25LL * 1024 * 1024);
+		mavis_config_unref(&cfg);
+	}
+}
+
 static int
 lookup_bool(const struct mavis_view *v, enum mavis_key k, const char *addr)
 {
@@ -444,6 +470,7 @@ main(void)
 	TEST_RUN(test_errors);
 	TEST_RUN(test_types);
 	TEST_RUN(test_expansion);
+	TEST_RUN(test_clamd_stream_default);
 	TEST_RUN(test_banks);
 	TEST_RUN(test_implicit_mynets);
 	TEST_RUN(test_policy_dir);

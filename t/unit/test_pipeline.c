@@ -250,6 +250,32 @@ test_virus(void)
 }
 
 /* A scanner that fails never yields CLEAN. */
+/* A message that would take the process past decode_memory_limit is
+   tempfailed with the reason logged, even where on_internal_error = pass:
+   load must not switch the checks off. */
+static void
+test_decode_budget(void)
+{
+	static unsigned char blob[256 * 1024];
+	const char *const rcpts[] = { "bob@example.com", NULL };
+	struct mavis_buf m;
+	struct scan sc;
+
+	memset(blob, 'x', sizeof(blob));
+	test_mail_attachment(&m, "application/octet-stream", "blob.bin", blob, sizeof(blob));
+	if (scan_msg(&sc, "decode_memory_limit = 64K\non_internal_error = pass\n", rcpts,
+		     mavis_buf_str(&m), m.len) == 0) {
+		check_reply(&sc, MAVIS_ACTION_TEMPFAIL, "451", "4.7.1", "try again later", __LINE__);
+		scan_done(&sc);
+	}
+	/* the default budget takes it */
+	if (scan_msg(&sc, NULL, rcpts, mavis_buf_str(&m), m.len) == 0) {
+		CHECK(sc.v->action != MAVIS_ACTION_TEMPFAIL);
+		scan_done(&sc);
+	}
+	mavis_buf_free(&m);
+}
+
 static void
 test_scanner_failure(void)
 {
@@ -318,6 +344,18 @@ test_banned(void)
 		check_reply(&sc, MAVIS_ACTION_REJECT, "554", "5.7.0", "BANNED:", __LINE__);
 		check_rcpts(&sc, w, 1, __LINE__);
 	}
+	scan_done(&sc);
+	/* No file named: the built-in Debian set bans it just the same; only
+	   "none" turns the check off. */
+	if (scan_msg(&sc, "banned_rules_file =\n", rc, m.data, m.len) == 0) {
+		static const struct rcpt_want w[] = { { "bob@example.com", "BANNED", "reject" } };
+
+		check_reply(&sc, MAVIS_ACTION_REJECT, "554", "5.7.0", "BANNED:", __LINE__);
+		check_rcpts(&sc, w, 1, __LINE__);
+	}
+	scan_done(&sc);
+	if (scan_msg(&sc, "banned_rules_file = none\n", rc, m.data, m.len) == 0)
+		check_reply(&sc, MAVIS_ACTION_ACCEPT, "250", "2.0.0", NULL, __LINE__);
 	scan_done(&sc);
 	/* one recipient bypasses banned checks: mixed -> accept, delete bob */
 	if (scan_msg(&sc, "bypass_banned_checks_maps = arch@example.com\n", rc2, m.data, m.len) == 0) {
@@ -918,6 +956,7 @@ main(void)
 	TEST_RUN(test_clean);
 	TEST_RUN(test_virus);
 	TEST_RUN(test_scanner_failure);
+	TEST_RUN(test_decode_budget);
 	TEST_RUN(test_banned);
 	TEST_RUN(test_unchecked);
 	TEST_RUN(test_sizes);

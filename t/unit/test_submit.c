@@ -242,6 +242,25 @@ test_smtp(void)
 					  "..starts with dot\r\n..\r\nok caf\xc3\xa9\r\nno end\r\n");
 	mavis_buf_free(&f.data);
 
+	/* Bare CRs end lines in DATA (RFC 5321 2.3.8); the dot after one is
+	   stuffed, so "<CR>.<CR>" cannot end the data early anywhere. */
+	static const char crbody[] = "Subject: cr\r\n\r\nx\r.\rmore\rend\r\r\n";
+	struct mavis_submit_part crparts[] = { { crbody, strlen(crbody) } };
+	struct mavis_submit_rcpt one[1] = { { .addr = "a@example.com" } };
+
+	fake_start(&f, "220 fake ESMTP\r\n");
+	fake_run(&f);
+	smtp_method(a, &m, f.port);
+	CHECK_INT(mavis_submit(&m, &o, "s@example.org", one, 1, crparts, 1, &err), 1);
+	fake_stop(&f);
+	CHECK_STR(mavis_buf_str(&f.data), "Subject: cr\r\n\r\nx\r\n..\r\nmore\r\nend\r\n\r\n");
+	CHECK(memchr(f.data.data, '\r', f.data.len) != NULL);
+	for (size_t i = 0; i < f.data.len; i++)
+		if (((const char *)f.data.data)[i] == '\r' &&
+		    (i + 1 == f.data.len || ((const char *)f.data.data)[i + 1] != '\n'))
+			test_fail(__FILE__, __LINE__, "bare CR at %zu", i);
+	mavis_buf_free(&f.data);
+
 	/* Every recipient refused: no DATA, nothing accepted. */
 	struct mavis_submit_rcpt bad[1] = { { .addr = "bad@example.com" } };
 	fake_start(&f, "220 fake ESMTP\r\n");

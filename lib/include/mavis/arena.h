@@ -8,7 +8,8 @@
  * Bump allocator. A message, a config snapshot or a test owns one arena and
  * frees everything at once with mavis_arena_free(&a) (or keeps the arena and
  * drops its contents with mavis_arena_reset). Memory is zeroed. Not thread-safe:
- * an arena belongs to one thread at a time. Allocations never return NULL.
+ * an arena belongs to one thread at a time. Allocations never return NULL
+ * (except mavis_arena_try_alloc_uninit).
  */
 
 #include <stdarg.h>
@@ -35,6 +36,11 @@ MAVIS_API void *mavis_arena_alloc(struct mavis_arena *a, size_t size);
    for large blocks, make untouched pages resident. */
 MAVIS_API void *mavis_arena_alloc_uninit(struct mavis_arena *a, size_t size);
 
+/* Like mavis_arena_alloc_uninit() but NULL when memory is short, for sizes
+   that come from mail: the caller fails that message instead of the
+   process aborting. */
+MAVIS_API void *mavis_arena_try_alloc_uninit(struct mavis_arena *a, size_t size);
+
 /* Array allocation with overflow check (aborts on overflow: a caller bug). */
 MAVIS_API void *mavis_arena_calloc(struct mavis_arena *a, size_t n, size_t size);
 
@@ -51,6 +57,11 @@ MAVIS_API char *mavis_arena_vprintf(struct mavis_arena *a, const char *fmt, va_l
    it is freed with the arena's memory, at reset or free. Large data built on
    the heap then needs no copy. */
 MAVIS_API void mavis_arena_adopt(struct mavis_arena *a, void *heap, size_t size);
+
+/* Run fn(arg) at the next reset or free, before any memory is freed (arg
+   may point into the arena). Cleanups run newest first, once. For
+   accounting that lives as long as the arena's data (memory budgets). */
+MAVIS_API void mavis_arena_on_reset(struct mavis_arena *a, void (*fn)(void *), void *arg);
 
 /* Bytes handed out since creation or the last reset (for accounting and tests). */
 MAVIS_API size_t mavis_arena_used(const struct mavis_arena *a);

@@ -66,9 +66,13 @@ struct mavis_av_settings {
 					   clamd exchange including failover;
 					   also the longest wait for an engine
 					   during a non-concurrent reload (60000) */
-	uint64_t clamd_stream_max;	/* clamd StreamMaxLength (25 MiB); a
-					   larger buffer FAILS that scanner
-					   (0: no check, clamd decides) */
+	uint64_t clamd_stream_max;	/* clamd_stream_max_length (25 MiB here,
+					   clamd's StreamMaxLength default; the
+					   config's default is message_size_limit):
+					   a larger buffer FAILS that scanner
+					   unsent (0: no check, clamd decides).
+					   clamd's own refusal FAILS it with
+					   "INSTREAM size limit exceeded" named */
 	struct mavis_av_limits limits;
 	bool heuristic_alerts;		/* CL_SCAN_GENERAL_HEURISTICS (true) */
 	bool alert_exceeds_max;		/* a limit hit is INFECTED (true) or

@@ -53,6 +53,12 @@ MAVIS_API int mavis_banned_load_file(const char *path, struct mavis_banned_rules
 MAVIS_API int mavis_banned_load_text(const char *text, size_t len, const char *origin,
 			   struct mavis_banned_rules **out, struct mavis_error *err);
 
+/* The built-in rules: etc/banned-rules.conf as shipped (Debian amavisd's
+   $banned_filename_re, set DEFAULT), compiled into the library. What
+   applies when no banned_rules_file is named. */
+MAVIS_API int mavis_banned_load_default(struct mavis_banned_rules **out, struct mavis_error *err);
+#define MAVIS_BANNED_DEFAULT_ORIGIN "built-in banned rules (etc/banned-rules.conf)"
+
 /* Free the rules and set *rules to NULL; NULL-safe. */
 MAVIS_API void mavis_banned_free(struct mavis_banned_rules **rules);
 

@@ -24,6 +24,8 @@ enum mavis_status {
 	MAVIS_ERR_SQL = -6,	/* database lookup or write failed */
 	MAVIS_ERR_INTERNAL = -7,	/* a bug or an impossible state */
 	MAVIS_ERR_NOTFOUND = -8,	/* lookup found nothing (not always an error) */
+	MAVIS_ERR_RESOURCE = -9,	/* a process-wide budget or memory is spent:
+					   always a temporary failure */
 };
 
 #define MAVIS_ERROR_MAX 512

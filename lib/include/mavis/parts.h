@@ -31,8 +31,10 @@
  *    exceeded"; decoded bytes beyond the expansion quota give "Exceeded
  *    storage quota N bytes by do_unzip; last chunk M bytes". Any hold stops
  *    all further decoding at once and sets unchecked minor 2. Archive members
- *    are read in chunks of at most 64 KiB and the quota is checked before a
- *    chunk is kept, so a decompression bomb costs at most the quota.
+ *    are read in chunks of at most 64 KiB, each no larger than what is left
+ *    of the quota, and charged before it is written; a full quota is probed
+ *    with one small read on the stack. A decompression bomb therefore costs
+ *    the quota plus a small constant, never a copy of it.
  *
  * Nothing touches the file system: decoded bytes live in the caller's arena.
  *
@@ -62,6 +64,10 @@ struct mavis_decode_limits {
 	uint64_t max_expansion_quota;	/* $MAX_EXPANSION_QUOTA, 300 MiB */
 	unsigned min_expansion_factor;	/* $MIN_EXPANSION_FACTOR, 5 */
 	unsigned max_expansion_factor;	/* $MAX_EXPANSION_FACTOR, 500 */
+	/* Process-wide bound on decoding memory in flight (decode_memory_limit,
+	   512 MiB): bytes of every call still alive, in all threads, counted in
+	   one atomic counter. 0 = count but do not limit. */
+	uint64_t memory_limit;
 	/* libmagic handles (filetype.h), borrowed for the call; NULL = the
 	   process-wide default pool. Not a limit, but set up with them. */
 	struct mavis_filetype_pool *filetypes;
@@ -160,12 +166,22 @@ struct mavis_decoded {
  * byte (and mime_error is set); an empty message is one "empty" part.
  * Hostile input never makes this fail: limits end in a hold, damaged data in
  * U attributes. Returns 0, or a negative status with err set when the
- * environment is broken (libmagic database missing, GMime unusable).
+ * environment is broken (libmagic database missing, GMime unusable), or
+ * MAVIS_ERR_RESOURCE when the call would take the process past
+ * lim->memory_limit or malloc refuses a size that came from the message
+ * (nothing aborts on such sizes): the message is to be tempfailed. On any
+ * failure the call's reservations are returned when the arena is reset.
  */
 MAVIS_API int mavis_decode_message(const void *msg, size_t len,
 			 const struct mavis_decode_limits *lim,
 			 struct mavis_arena *arena, struct mavis_decoded **out,
 			 struct mavis_error *err);
+
+/* Decoding memory reserved now by all calls in the process: decoded data
+   is reserved before it is allocated or written and returned when the arena
+   it lives in is reset or freed (the end of the message); scratch memory of
+   a call is returned when the call ends. For tests and status output. */
+MAVIS_API uint64_t mavis_decode_memory_in_use(void);
 
 /* Optional start-up call (before threads): initialise GMime, compile the
    short-type table and check that libmagic loads. mavis_decode_message()

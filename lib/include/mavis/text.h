@@ -22,11 +22,12 @@ MAVIS_API void mavis_text_scrub(char *s, size_t len);
 /* An arena copy of s scrubbed as above; NULL stays NULL. */
 MAVIS_API const char *mavis_text_clean(struct mavis_arena *a, const char *s);
 
-/* A header field value for a field called name: scrubbed, then folded
-   (LF before a space or tab) so that no line of "name:value" is longer
-   than MAVIS_TEXT_FOLD_AT octets where white space allows; a run without
-   white space longer than MAVIS_TEXT_LINE_MAX is cut there with "[...]".
-   The leading space of value, if any, is kept. */
+/* A header field value for a field called name: scrubbed (a TAB, and an
+   LF that starts a continuation line with a blank, are kept: folds made
+   by the writer), then folded (LF before a blank) so that no line of
+   "name:value" is longer than MAVIS_TEXT_FOLD_AT octets where white space
+   allows; a run without white space longer than MAVIS_TEXT_LINE_MAX is cut
+   there with "[...]". The leading space of value, if any, is kept. */
 #define MAVIS_TEXT_FOLD_AT 78
 #define MAVIS_TEXT_LINE_MAX 998
 MAVIS_API const char *mavis_text_header_value(struct mavis_arena *a, const char *name,

@@ -99,6 +99,14 @@ struct mavis_rcpt_verdict {
 	struct mavis_reply reply;	/* blocked: "554" "5.7.0" "Reject, id=... - BANNED: ...";
 					   passed: rcode NULL */
 	int delivery;		/* index into deliveries, -1 when blocked */
+	bool spam_scored;	/* spam_level is set */
+	double spam_level;	/* scanner score + score_sender_maps boost */
+};
+
+/* One spam rule or symbol that hit. */
+struct mavis_spam_hit {
+	const char *name;
+	double score;
 };
 
 /* One copy of the message: the recipients that get it and the header edits
@@ -135,6 +143,11 @@ struct mavis_verdict {
 	size_t nedits;
 	bool merged_deliveries;
 	bool virus_scanned;	/* some scanner ran on the message */
+	bool spam_scored;	/* a spam scanner answered */
+	double spam_score;
+	const char *spam_scanner;	/* which one, as configured */
+	const struct mavis_spam_hit *spam_tests;
+	size_t n_spam_tests;
 	bool internal_error;	/* the verdict comes from a failure, not content */
 	const struct mavis_stage_time *timing;	/* per stage, in run order */
 	size_t ntiming;
