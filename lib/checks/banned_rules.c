@@ -10,6 +10,7 @@
 
 #include <mavis/alloc.h>
 #include <mavis/buf.h>
+#include <mavis/filetype.h>
 
 #include "checks/banned_int.h"
 
@@ -366,4 +367,35 @@ mavis_banned_load_default(struct mavis_banned_rules **out, struct mavis_error *e
 	return mavis_banned_load_text((const char *)mavis_banned_default_text,
 				      mavis_banned_default_text_len, MAVIS_BANNED_DEFAULT_ORIGIN, out,
 				      err);
+}
+
+bool
+mavis_banned_sees_text_types(const struct mavis_banned_rules *r)
+{
+	const char *const *types = mavis_filetype_all_short();
+	pcre2_match_data *md;
+	bool seen = false;
+
+	if (r == NULL)
+		return false;
+	md = pcre2_match_data_create(1, NULL);
+	if (md == NULL)
+		return true;
+	for (size_t t = 0; types[t] != NULL && !seen; t++) {
+		char key[64];
+
+		if (!mavis_filetype_text_derived(types[t]))
+			continue;
+		snprintf(key, sizeof(key), ".%s", types[t]);
+		for (size_t i = 0; i < r->nsets && !seen; i++)
+			for (size_t k = 0; k < r->sets[i].nrules && !seen; k++) {
+				int rc = pcre2_match(r->sets[i].rules[k].code, (PCRE2_SPTR)key,
+						     strlen(key), 0, 0, md, NULL);
+
+				/* A match error (limit) counts as "sees": be safe. */
+				seen = rc != PCRE2_ERROR_NOMATCH;
+			}
+	}
+	pcre2_match_data_free(md);
+	return seen;
 }

@@ -51,6 +51,7 @@ struct mavis_check_ctx {
 	const char *av_error;		/* why av is NULL while scanners are set */
 	bool av_configured;
 	struct mavis_banned_rules *banned;	/* NULL: banned checks off */
+	struct mavis_filetype_pool *filetypes;	/* libmagic handles; NULL = default pool */
 	struct mavis_spam_scanners *spam;	/* NULL: no spam scanners */
 	/* the envelope and connection, for the scanners that want them */
 	const char *client_addr, *client_name, *helo, *queue_id, *auth_user, *mail_id;

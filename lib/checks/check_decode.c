@@ -49,6 +49,7 @@ decode_run(struct mavis_check_ctx *cx)
 	struct mavis_decoded *d;
 
 	decode_limits(cx->view, &lim);
+	lim.filetypes = cx->filetypes;
 	if (mavis_decode_message(cx->raw, cx->rawlen, &lim, cx->arena, &d, &err) < 0) {
 		snprintf(cx->fail_text, sizeof(cx->fail_text), "decoding failed: %s", err.text);
 		return err.status;

@@ -22,6 +22,7 @@ mavis_decode_limits_default(struct mavis_decode_limits *lim)
 	lim->min_expansion_factor = 5;
 	lim->max_expansion_factor = 500;
 	lim->memory_limit = 512ull * 1024 * 1024;
+	lim->filetypes = NULL;
 }
 
 static uint64_t
@@ -121,7 +122,7 @@ mavis_decode_init(struct mavis_error *err)
 void
 mavis_decode_thread_done(void)
 {
-	mavis_filetype_thread_done();
+	mavis_filetype_default_free();
 }
 
 int

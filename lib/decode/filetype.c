@@ -3,20 +3,20 @@
 
 #include <magic.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <mavis/alloc.h>
 #include <mavis/filetype.h>
 #include <mavis/log.h>
-
-/* libmagic looks at most this far into a buffer: archives and executables
-   are recognised from their first KiBs, and the cap bounds the time spent
-   on hostile data. */
-#define MAGIC_BYTES_MAX (1024 * 1024)
 
 /*
  * amavisd-new 2.13 $map_full_type_to_short_type_re (Amavis/Conf.pm), in its
@@ -170,21 +170,43 @@ static const struct short_rule short_rules[] = {
 
 #define NRULES (sizeof(short_rules) / sizeof(short_rules[0]))
 
+/* Short types that only binary signatures give: a part whose bytes no binary
+   test recognises cannot get them, so describing text without libmagic's
+   text tests never adds or removes one. Everything else in the table counts
+   as text-derived (mavis_filetype_text_derived). "image" is not here: SVG is
+   text. "exe" is not here: the catch-all "\bexecutable\b" can match a text
+   test's words. */
+static const char *const binary_only[] = {
+	"exe-ms", "exe-unix", "exe-vms", "dll", "so", "o",
+	"zip", "7z", "rar", "lha", "arc", "arj", "ace", "zoo", "tar", "cpio", "sit",
+	"deb", "a", "rpm", "tnef", "cab", "installshield", "iso", "kmz",
+	"F", "gz", "bz", "bz2", "xz", "lzma", "lrz", "lzo", "lz4", "Z", "zst",
+	"jpg", "gif", "png", "tif", "pcx", "bmp",
+	"audio", "mpa", "mp2", "mp3", "3gpp", "m4a", "m4b", "flac", "oga", "ogg", "wav",
+	"movie", "mpv", "mpg", "mkv", "wmv", "avi", "ani",
+	"swf", "pdf", "doc", "cdf-ms", "wmf", "dvi", "java",
+};
+
 static pcre2_code *short_code[NRULES];
+static const char *all_short[NRULES * MAVIS_FILETYPE_MAX_SHORT + 3];
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_status;
 static char init_text[MAVIS_ERROR_MAX];
-static pthread_key_t magic_key;
 
 static void
-magic_destroy(void *m)
+add_short(size_t *n, const char *t)
 {
-	magic_close(m);
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(all_short[i], t) == 0)
+			return;
+	all_short[(*n)++] = t;
 }
 
 static void
 init_tables(void)
 {
+	size_t nshort = 0;
+
 	for (size_t i = 0; i < NRULES; i++) {
 		int ec;
 		PCRE2_SIZE eo;
@@ -202,41 +224,11 @@ init_tables(void)
 			return;
 		}
 		(void)pcre2_jit_compile(short_code[i], PCRE2_JIT_COMPLETE);
+		for (size_t k = 0; k < MAVIS_FILETYPE_MAX_SHORT && short_rules[i].types[k]; k++)
+			add_short(&nshort, short_rules[i].types[k]);
 	}
-	if (pthread_key_create(&magic_key, magic_destroy) != 0) {
-		init_status = MAVIS_ERR_INTERNAL;
-		snprintf(init_text, sizeof(init_text), "pthread_key_create failed");
-	}
-}
-
-/* This thread's libmagic handle, opened on first use. magic_t is not
-   thread-safe, and opening costs a database load, so one per thread. */
-static magic_t
-thread_magic(struct mavis_error *err)
-{
-	magic_t m = pthread_getspecific(magic_key);
-	size_t bytes_max = MAGIC_BYTES_MAX;
-
-	if (m != NULL)
-		return m;
-	m = magic_open(MAGIC_NONE);
-	if (m == NULL) {
-		mavis_error_set(err, MAVIS_ERR_INTERNAL, "libmagic: magic_open failed");
-		return NULL;
-	}
-	if (magic_load(m, NULL) != 0) {
-		mavis_error_set(err, MAVIS_ERR_INTERNAL, "libmagic: cannot load the database: %s",
-				magic_error(m) ? magic_error(m) : "?");
-		magic_close(m);
-		return NULL;
-	}
-	(void)magic_setparam(m, MAGIC_PARAM_BYTES_MAX, &bytes_max);
-	if (pthread_setspecific(magic_key, m) != 0) {
-		magic_close(m);
-		mavis_error_set(err, MAVIS_ERR_INTERNAL, "pthread_setspecific failed");
-		return NULL;
-	}
-	return m;
+	add_short(&nshort, "dat");
+	all_short[nshort] = NULL;
 }
 
 int
@@ -245,22 +237,258 @@ mavis_filetype_init(struct mavis_error *err)
 	pthread_once(&init_once, init_tables);
 	if (init_status < 0)
 		return mavis_error_set(err, init_status, "%s", init_text);
-	return thread_magic(err) != NULL ? 0 : MAVIS_ERR_INTERNAL;
+	return 0;
+}
+
+bool
+mavis_filetype_text_derived(const char *t)
+{
+	for (size_t i = 0; i < sizeof(binary_only) / sizeof(binary_only[0]); i++)
+		if (strcmp(t, binary_only[i]) == 0)
+			return false;
+	return true;
+}
+
+const char *const *
+mavis_filetype_all_short(void)
+{
+	pthread_once(&init_once, init_tables);
+	return all_short;
+}
+
+/* ---- the handle pool ---- */
+
+/* One handle per cache line: busy flags of neighbouring slots are written
+   by different CPUs. */
+struct slot {
+	_Alignas(64) atomic_bool busy;
+	magic_t m;
+	int flags;	/* last magic_setflags value */
+};
+
+struct mavis_filetype_pool {
+	unsigned n;
+	unsigned flags;		/* enum mavis_filetype_flags */
+	atomic_uint waiters;
+	pthread_mutex_t lock;	/* only for waiting when every slot is busy */
+	pthread_cond_t freed;
+	struct slot *slots;
+};
+
+/* The tests no banned rule or decoder needs and that we switch off: none of
+   libmagic's built-in tests (tar, CDF, ELF details, JSON, CSV, ...) costs
+   enough to matter (bench/PROFILE.md), and its text tests are skipped per
+   call instead (TEXT_DETAIL). */
+#define MAGIC_BASE_FLAGS MAGIC_NONE
+
+static void
+close_slots(struct mavis_filetype_pool *p)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		if (p->slots[i].m != NULL)
+			magic_close(p->slots[i].m);
+}
+
+int
+mavis_filetype_pool_new(unsigned size, unsigned flags, struct mavis_filetype_pool **out,
+			struct mavis_error *err)
+{
+	struct mavis_filetype_pool *p;
+	size_t bytes_max = MAVIS_FILETYPE_BYTES_MAX;
+	int rc;
+
+	*out = NULL;
+	rc = mavis_filetype_init(err);
+	if (rc < 0)
+		return rc;
+	if (size == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		size = cpus > 0 ? (unsigned)cpus : 1;
+	}
+	if (size > MAVIS_FILETYPE_POOL_MAX)
+		size = MAVIS_FILETYPE_POOL_MAX;
+	p = mavis_xcalloc(1, sizeof(*p));
+	p->n = size;
+	p->flags = flags;
+	atomic_init(&p->waiters, 0);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->freed, NULL);
+	p->slots = mavis_xcalloc(size, sizeof(*p->slots));
+	for (unsigned i = 0; i < size; i++) {
+		magic_t m = magic_open(MAGIC_BASE_FLAGS);
+
+		atomic_init(&p->slots[i].busy, false);
+		if (m == NULL) {
+			mavis_error_set(err, MAVIS_ERR_INTERNAL, "libmagic: magic_open failed");
+			goto fail;
+		}
+		p->slots[i].m = m;
+		p->slots[i].flags = MAGIC_BASE_FLAGS;
+		if (magic_load(m, NULL) != 0) {
+			mavis_error_set(err, MAVIS_ERR_INTERNAL, "libmagic: cannot load the database: %s",
+					magic_error(m) ? magic_error(m) : "?");
+			goto fail;
+		}
+		(void)magic_setparam(m, MAGIC_PARAM_BYTES_MAX, &bytes_max);
+	}
+	mavis_log_info(NULL, "file types: %u libmagic handles, text tests %s", size,
+		       (flags & MAVIS_FILETYPE_TEXT_DETAIL) ? "on" : "off (no banned rule sees text types)");
+	*out = p;
+	return 0;
+fail:
+	mavis_filetype_pool_free(&p);
+	return MAVIS_ERR_INTERNAL;
 }
 
 void
-mavis_filetype_thread_done(void)
+mavis_filetype_pool_free(struct mavis_filetype_pool **pp)
 {
-	magic_t m;
+	struct mavis_filetype_pool *p = pp ? *pp : NULL;
 
-	pthread_once(&init_once, init_tables);
-	if (init_status < 0)
+	if (p == NULL)
 		return;
-	m = pthread_getspecific(magic_key);
-	if (m != NULL) {
-		pthread_setspecific(magic_key, NULL);
-		magic_close(m);
+	*pp = NULL;
+	close_slots(p);
+	pthread_cond_destroy(&p->freed);
+	pthread_mutex_destroy(&p->lock);
+	free(p->slots);
+	free(p);
+}
+
+unsigned
+mavis_filetype_pool_size(const struct mavis_filetype_pool *p)
+{
+	return p->n;
+}
+
+static struct slot *
+try_claim(struct mavis_filetype_pool *p, unsigned start)
+{
+	for (unsigned k = 0; k < p->n; k++) {
+		struct slot *s = &p->slots[(start + k) % p->n];
+		bool expect = false;
+
+		if (!atomic_load_explicit(&s->busy, memory_order_relaxed) &&
+		    atomic_compare_exchange_strong(&s->busy, &expect, true))
+			return s;
 	}
+	return NULL;
+}
+
+static struct slot *
+checkout(struct mavis_filetype_pool *p)
+{
+	/* Start where this thread's hash points, so that threads on different
+	   CPUs mostly try different slots first. */
+	unsigned start = (unsigned)(((uintptr_t)pthread_self() >> 12) % p->n);
+	struct slot *s = try_claim(p, start);
+
+	if (s != NULL)
+		return s;
+	/* Every handle is busy: more sessions in libmagic than handles, which
+	   only happens with more runnable threads than CPUs. The waiter count
+	   is raised before the last try, so a release after that try sees it
+	   and signals (under the lock, after we wait). */
+	pthread_mutex_lock(&p->lock);
+	atomic_fetch_add(&p->waiters, 1);
+	while ((s = try_claim(p, start)) == NULL)
+		pthread_cond_wait(&p->freed, &p->lock);
+	atomic_fetch_sub(&p->waiters, 1);
+	pthread_mutex_unlock(&p->lock);
+	return s;
+}
+
+static void
+checkin(struct mavis_filetype_pool *p, struct slot *s)
+{
+	atomic_store(&s->busy, false);
+	if (atomic_load(&p->waiters) > 0) {
+		pthread_mutex_lock(&p->lock);
+		pthread_cond_signal(&p->freed);
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+static const char *
+run_magic(struct slot *s, int flags, const void *data, size_t len)
+{
+	if (s->flags != flags) {
+		(void)magic_setflags(s->m, flags);
+		s->flags = flags;
+	}
+	return magic_buffer(s->m, data, len);
+}
+
+/* Without TEXT_DETAIL: the binary tests first (libmagic's result whenever
+   one of them matches, text or not), then, for a part they left as "data",
+   the encoding check alone. A part with an armored PGP block gets the full
+   run: its type decides the encrypted attribute. */
+static const char *
+describe_with(struct mavis_filetype_pool *p, struct slot *s, const void *data, size_t len)
+{
+	const char *desc;
+
+	if (p->flags & MAVIS_FILETYPE_TEXT_DETAIL)
+		return run_magic(s, MAGIC_BASE_FLAGS, data, len);
+	desc = run_magic(s, MAGIC_BASE_FLAGS | MAGIC_NO_CHECK_TEXT, data, len);
+	if (desc != NULL && strcmp(desc, "data") != 0)
+		return desc;
+	if (memmem(data, len, "BEGIN PGP", 9) != NULL)
+		return run_magic(s, MAGIC_BASE_FLAGS, data, len);
+	return run_magic(s, MAGIC_BASE_FLAGS | MAGIC_NO_CHECK_SOFT, data, len);
+}
+
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+static struct mavis_filetype_pool *default_pool;
+static char default_text[MAVIS_ERROR_MAX];
+
+static void
+default_init(void)
+{
+	struct mavis_error e = { 0 };
+
+	if (mavis_filetype_pool_new(0, MAVIS_FILETYPE_TEXT_DETAIL, &default_pool, &e) < 0)
+		snprintf(default_text, sizeof(default_text), "%s", e.text);
+}
+
+void
+mavis_filetype_default_free(void)
+{
+	mavis_filetype_pool_free(&default_pool);
+}
+
+int
+mavis_filetype_describe(struct mavis_filetype_pool *pool, const void *data, size_t len,
+			struct mavis_arena *arena, const char **full_out, struct mavis_error *err)
+{
+	const char *desc;
+	struct slot *s;
+	int rc = mavis_filetype_init(err);
+
+	if (rc < 0)
+		return rc;
+	if (len == 0) {
+		/* amavisd sets "empty" itself for zero-sized parts. */
+		*full_out = "empty";
+		return 0;
+	}
+	if (pool == NULL) {
+		pthread_once(&default_once, default_init);
+		pool = default_pool;
+		if (pool == NULL)
+			return mavis_error_set(err, MAVIS_ERR_INTERNAL, "%s", default_text);
+	}
+	if (len > MAVIS_FILETYPE_BYTES_MAX)
+		len = MAVIS_FILETYPE_BYTES_MAX;
+	s = checkout(pool);
+	desc = describe_with(pool, s, data, len);
+	/* A libmagic failure on one buffer is a property of the data (amavisd
+	   logs it and goes on with the type unknown): call it "data". The copy
+	   is made before the handle goes back: desc lives in the handle. */
+	*full_out = mavis_arena_strdup(arena, desc != NULL ? desc : "data");
+	checkin(pool, s);
+	return 0;
 }
 
 unsigned
@@ -291,29 +519,4 @@ mavis_filetype_short(const char *full_type, const char *out[MAVIS_FILETYPE_MAX_S
 catchall:
 	out[0] = "dat";
 	return 1;
-}
-
-int
-mavis_filetype_describe(const void *data, size_t len, struct mavis_arena *arena,
-			const char **full_out, struct mavis_error *err)
-{
-	const char *desc;
-	magic_t m;
-	int rc = mavis_filetype_init(err);
-
-	if (rc < 0)
-		return rc;
-	if (len == 0) {
-		/* amavisd sets "empty" itself for zero-sized parts. */
-		*full_out = "empty";
-		return 0;
-	}
-	m = thread_magic(err);
-	if (m == NULL)
-		return MAVIS_ERR_INTERNAL;
-	desc = magic_buffer(m, data, len);
-	/* A libmagic failure on one buffer is a property of the data (amavisd
-	   logs it and goes on with the type unknown): call it "data". */
-	*full_out = mavis_arena_strdup(arena, desc != NULL ? desc : "data");
-	return 0;
 }

@@ -358,7 +358,7 @@ type_part(struct mavis_dec *d, struct mavis_dec_part *p)
 	unsigned n;
 	int rc;
 
-	rc = mavis_filetype_describe(p->pub.data, p->pub.len, d->arena, &full, d->err);
+	rc = mavis_filetype_describe(d->lim.filetypes, p->pub.data, p->pub.len, d->arena, &full, d->err);
 	if (rc < 0)
 		return mavis_dec_fail(d, rc, "%s", d->err ? d->err->text : "libmagic failed");
 	p->pub.full_type = full;

@@ -92,6 +92,7 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 		.queue_id = s->queue_id[0] ? s->queue_id : NULL,
 		.auth_user = m->auth_user,
 		.mail_id = m->mail_id,
+		.filetypes = s->st->filetypes,
 	};
 	int status = m->fail_status;
 

@@ -15,6 +15,7 @@
 #include <mavis/headers.h>
 #include <mavis/parts.h>
 #include <mavis/config.h>
+#include <mavis/filetype.h>
 #include <mavis/session.h>
 #include <mavis/spam.h>
 
@@ -33,6 +34,7 @@ struct engine_state {
 	const char *av_error;		/* why av is NULL while scanners are set */
 	struct mavis_banned_rules *banned;	/* NULL: banned_rules_file = none */
 	struct mavis_spam_scanners *spam;	/* NULL: no spam_scanners */
+	struct mavis_filetype_pool *filetypes;	/* libmagic handles for decoding */
 	struct mavis_arena *arena;	/* settings arrays for av */
 };
 

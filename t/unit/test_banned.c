@@ -373,6 +373,38 @@ test_counts_and_limits(void)
 	mavis_banned_free(&r);
 }
 
+/* Which rule files make the decoder run libmagic's text tests. */
+static void
+test_sees_text_types(void)
+{
+	static const struct {
+		const char *text;
+		bool sees;
+	} cases[] = {
+		/* etc/banned-rules.conf: only exe-ms, a binary signature */
+		{ "[DEFAULT]\n'\\.[^./]*\\.(exe|vbs|pif|scr|bat|cmd|com|cpl|dll)\\.?$'i\n"
+		  "'^application/x-msdownload$'i\n'.\\.(exe|vbs|pif|scr|bat|cmd|com|cpl)$'i\n"
+		  "'^\\.(exe-ms)$'\n", false },
+		{ "'^\\.(exe-ms|dll|zip|rar)$'\n", false },
+		{ "'^\\.html$'\n", true },
+		{ "'^\\.(asc|txt)$' => 0\n", true },	/* an allow rule decides too */
+		{ "'^\\.exe$'\n", true },		/* "exe" can come from text tests */
+		{ "[OTHER]\n'^\\.dat$'\n", true },
+		{ "'.'\n", true },
+		{ "'\\.pdf$'i\n", false },
+	};
+
+	CHECK(!mavis_banned_sees_text_types(NULL));
+	CHECK(!mavis_banned_sees_text_types(deb));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mavis_banned_rules *r = rules(cases[i].text);
+
+		CHECK(r != NULL);
+		CHECK_INT(mavis_banned_sees_text_types(r), cases[i].sees);
+		mavis_banned_free(&r);
+	}
+}
+
 int
 main(void)
 {
@@ -385,6 +417,7 @@ main(void)
 	TEST_RUN(test_exe_in_zip_in_zip);
 	TEST_RUN(test_values_comments_sets);
 	TEST_RUN(test_counts_and_limits);
+	TEST_RUN(test_sees_text_types);
 	mavis_banned_free(&deb);
 	mavis_arena_free(&arena);
 	mavis_decode_thread_done();

@@ -2,6 +2,7 @@
 /* test_decode.c - MIME and archive decoding, limits, amavisd attributes */
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,124 @@ test_short_types(void)
 			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", k ? "," : "", out[k]);
 		CHECK_STR(buf, cases[i].want);
 	}
+}
+
+/* Short types of one buffer described through pool. */
+static void
+describe_short(struct mavis_filetype_pool *pool, const void *data, size_t len, char *buf,
+	       size_t size)
+{
+	struct mavis_arena *a = mavis_arena_new(4096);
+	struct mavis_error err = { 0 };
+	const char *full = NULL, *out[MAVIS_FILETYPE_MAX_SHORT];
+	size_t o = 0;
+	unsigned n;
+
+	CHECK_INT(mavis_filetype_describe(pool, data, len, a, &full, &err), 0);
+	n = mavis_filetype_short(full, out);
+	buf[0] = '\0';
+	for (unsigned k = 0; k < n; k++)
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", k ? "," : "", out[k]);
+	mavis_arena_free(&a);
+}
+
+struct pool_worker {
+	struct mavis_filetype_pool *pool;
+	const unsigned char *pe;
+	size_t pelen;
+	int wrong;
+};
+
+static void *
+pool_worker_run(void *arg)
+{
+	struct pool_worker *w = arg;
+	static const char text[] = "Dear colleague,\nplease find the report below.\n";
+	char buf[128];
+
+	for (int i = 0; i < 200; i++) {
+		describe_short(w->pool, w->pe, w->pelen, buf, sizeof(buf));
+		w->wrong += strcmp(buf, "exe,exe-ms") != 0;
+		describe_short(w->pool, text, sizeof(text) - 1, buf, sizeof(buf));
+		w->wrong += strcmp(buf, "asc") != 0;
+	}
+	return NULL;
+}
+
+/* More threads than handles: every call gets a handle of its own (a shared
+   one would garble descriptions or crash libmagic). */
+static void
+test_filetype_pool(void)
+{
+	unsigned char pe[1024];
+	struct mavis_filetype_pool *pool = NULL;
+	struct mavis_error err = { 0 };
+	struct pool_worker w[8];
+	pthread_t th[8];
+
+	CHECK_INT(mavis_filetype_pool_new(2, MAVIS_FILETYPE_TEXT_DETAIL, &pool, &err), 0);
+	CHECK_INT((int)mavis_filetype_pool_size(pool), 2);
+	for (int i = 0; i < 8; i++) {
+		w[i] = (struct pool_worker){ .pool = pool, .pe = pe,
+					     .pelen = test_pe(pe, sizeof(pe), 0) };
+		CHECK_INT(pthread_create(&th[i], NULL, pool_worker_run, &w[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_INT(w[i].wrong, 0);
+	}
+	mavis_filetype_pool_free(&pool);
+	CHECK(pool == NULL);
+	mavis_filetype_pool_free(&pool);
+	CHECK_INT(mavis_filetype_pool_new(0, 0, &pool, &err), 0);
+	CHECK(mavis_filetype_pool_size(pool) >= 1);
+	mavis_filetype_pool_free(&pool);
+}
+
+/* Without text detail, every type that a binary signature gives is the
+   same as with it, text or not (a PDF header on printable bytes is still a
+   pdf); armored PGP still gets pgp.enc; only text-derived types differ. */
+static void
+test_filetype_text_fast(void)
+{
+	static const struct {
+		const char *data;
+		const char *full, *fast;	/* fast NULL: same as full */
+	} cases[] = {
+		{ "MZ this looks like text but starts like a DOS program\n", NULL, NULL },
+		{ "-----BEGIN PGP MESSAGE-----\n\nhQEMA5yX1b2Y3TZQAQf/abc\n-----END PGP MESSAGE-----\n",
+		  "pgp,pgp.enc", NULL },
+		{ "070707000001000002000003000004000005000006000007000010000011000012name\n",
+		  NULL, NULL },
+		{ "!<arch>\nevil.exe/       0           0     0     644     6         `\nhello\n",
+		  NULL, NULL },
+		{ "%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", "pdf", NULL },
+		{ "<html><head><title>x</title></head><body><p>hello</p></body></html>\n",
+		  "html", "asc" },
+		{ "Just a few words of plain text.\n", "asc", NULL },
+	};
+	struct mavis_filetype_pool *full = NULL, *fast = NULL;
+	struct mavis_error err = { 0 };
+
+	CHECK_INT(mavis_filetype_pool_new(1, MAVIS_FILETYPE_TEXT_DETAIL, &full, &err), 0);
+	CHECK_INT(mavis_filetype_pool_new(1, 0, &fast, &err), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char a[128], b[128];
+		size_t len = strlen(cases[i].data);
+
+		describe_short(full, cases[i].data, len, a, sizeof(a));
+		describe_short(fast, cases[i].data, len, b, sizeof(b));
+		if (cases[i].full != NULL)
+			CHECK_STR(a, cases[i].full);
+		CHECK_STR(b, cases[i].fast ? cases[i].fast : a);
+	}
+	CHECK(!mavis_filetype_text_derived("exe-ms"));
+	CHECK(!mavis_filetype_text_derived("zip"));
+	CHECK(mavis_filetype_text_derived("html"));
+	CHECK(mavis_filetype_text_derived("dat"));
+	CHECK(mavis_filetype_text_derived("image"));
+	mavis_filetype_pool_free(&full);
+	mavis_filetype_pool_free(&fast);
 }
 
 static void
@@ -954,6 +1073,8 @@ main(void)
 	TEST_RUN(test_memory_budget);
 	TEST_RUN(test_limits_and_quota);
 	TEST_RUN(test_short_types);
+	TEST_RUN(test_filetype_pool);
+	TEST_RUN(test_filetype_text_fast);
 	TEST_RUN(test_base64_qp_attachments);
 	TEST_RUN(test_uuencode);
 	TEST_RUN(test_nested_rfc822);

@@ -67,6 +67,13 @@ MAVIS_API bool mavis_banned_has_set(const struct mavis_banned_rules *rules, cons
 /* Number of rules in a set (0 when it does not exist). */
 MAVIS_API size_t mavis_banned_set_size(const struct mavis_banned_rules *rules, const char *name);
 
+/* Does any rule of any set match (ban or allow) the ".T" key of a short
+   type T that text can be given (mavis_filetype_text_derived: ".txt",
+   ".html", ".dat", ...)? When none does, no verdict depends on libmagic's
+   text tests and parts can be typed without them (MAVIS_FILETYPE_TEXT_DETAIL
+   off). false for NULL rules; true when the check itself fails. */
+MAVIS_API bool mavis_banned_sees_text_types(const struct mavis_banned_rules *rules);
+
 struct mavis_banned_result {
 	bool banned;			/* some leaf is banned */
 	bool discard;			/* the first banning value starts with DISCARD */

@@ -41,8 +41,8 @@
  * Threads: mavis_decode_message() may run in any number of threads at once,
  * each with its own arena. g_mime_init() runs once (pthread_once, or
  * mavis_decode_init() at start-up); GMime objects are per call; libmagic
- * handles are per thread (a pthread key closes them at thread exit, or call
- * mavis_decode_thread_done()); compiled pcre2 tables are shared read-only.
+ * handles come from the pool in the limits (filetype.h), made at start-up
+ * and reload; compiled pcre2 tables are shared read-only.
  * GMime's g_warning/g_critical output (log domain "gmime") goes to mavis_log
  * at debug level instead of stderr. GLib aborts only on out-of-memory, the
  * same policy as mavis_xmalloc().
@@ -55,6 +55,8 @@
 #include <mavis/arena.h>
 #include <mavis/error.h>
 
+struct mavis_filetype_pool;
+
 struct mavis_decode_limits {
 	unsigned max_levels;		/* $MAXLEVELS (Debian 14); 0 = cap 64 */
 	unsigned max_files;		/* $MAXFILES per level (Debian 1500); 0 = cap 100000 */
@@ -66,6 +68,9 @@ struct mavis_decode_limits {
 	   512 MiB): bytes of every call still alive, in all threads, counted in
 	   one atomic counter. 0 = count but do not limit. */
 	uint64_t memory_limit;
+	/* libmagic handles (filetype.h), borrowed for the call; NULL = the
+	   process-wide default pool. Not a limit, but set up with them. */
+	struct mavis_filetype_pool *filetypes;
 };
 
 /* Hard caps that hold whatever the limits say (a 0 limit means "the cap"). */
@@ -183,9 +188,9 @@ MAVIS_API uint64_t mavis_decode_memory_in_use(void);
    does the same lazily. Returns 0 or a negative status with err set. */
 MAVIS_API int mavis_decode_init(struct mavis_error *err);
 
-/* Close the calling thread's libmagic handle now (threads that exit have it
-   closed by a pthread key destructor; the main thread may call this before
-   exiting so that leak checkers stay quiet). Safe to call at any time. */
+/* Free the process-wide default libmagic pool (mavis_filetype_default_free):
+   for exit paths, so that leak checkers stay quiet. No decode may be
+   running. */
 MAVIS_API void mavis_decode_thread_done(void);
 
 #endif
