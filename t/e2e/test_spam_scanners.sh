@@ -37,37 +37,16 @@ fail() {
 T=$(pf_mktemp e2e-spam)
 pf_cleanup_on_exit "$T"
 
-# wait_port PORT SECONDS NAME - until something listens on 127.0.0.1:PORT
+# shellcheck source=t/lib/spamd.sh
+. "$MAVIS_SOURCE_DIR/t/lib/spamd.sh"
 wait_port() {
-	_i=0
-	while ! ss -Hltn "sport = :$1" | grep -q .; do
-		_i=$((_i + 1))
-		[ $_i -le $(($2 * 10)) ] || fail "$3 did not listen on $1 within $2 s"
-		pf_alive "$(pf_spawn_pid "$T" "$3")" || { cat "$T/spawn/$3.log" >&2; fail "$3 died"; }
-		pf_sleep 0.1
-	done
+	spamd_wait_port "$T" "$@"
 }
 
 # ---------------------------------------------------------------- spamd
 if [ -x "$SPAMD" ]; then
-	mkdir -p "$T/sa/site" "$T/sa/home"
-	# The .pre files load the plugins (Check among them); no .cf from /etc.
-	cp /etc/spamassassin/*.pre "$T/sa/site/"
-	cat >"$T/sa/site/local.cf" <<EOF
-use_bayes 0
-bayes_auto_learn 0
-bayes_path $T/sa/home/bayes
-skip_rbl_checks 1
-dns_available no
-EOF
-	chown -R nobody "$T/sa/home"
-	chmod -R a+rX "$T/sa"
-	SA_PORT=$(pf_free_port)
-	pf_spawn "$T" spamd "$SPAMD" -L -x -u nobody --listen="127.0.0.1:$SA_PORT" \
-		--siteconfigpath="$T/sa/site" -H "$T/sa/home" --max-children=2 \
-		--min-children=1 --syslog=stderr
 	t0=$(date +%s)
-	wait_port "$SA_PORT" 60 spamd
+	spamd_start "$T"
 	echo "spamd listening on $SA_PORT after $(($(date +%s) - t0)) s"
 	export SPAM_LIVE_SPAMD="spamd:inet:127.0.0.1:$SA_PORT"
 fi

@@ -33,28 +33,9 @@ fail() {
 }
 
 # ---- spamd on loopback, private config
-mkdir -p "$T/sa/site" "$T/sa/home"
-cp /etc/spamassassin/*.pre "$T/sa/site/"
-cat >"$T/sa/site/local.cf" <<EOF
-use_bayes 0
-bayes_auto_learn 0
-bayes_path $T/sa/home/bayes
-skip_rbl_checks 1
-dns_available no
-EOF
-chown -R nobody "$T/sa/home"
-chmod -R a+rX "$T/sa"
-SA_PORT=$(pf_free_port)
-pf_spawn "$T" spamd "$SPAMD" -L -x -u nobody --listen="127.0.0.1:$SA_PORT" \
-	--siteconfigpath="$T/sa/site" -H "$T/sa/home" --max-children=2 --min-children=1 \
-	--syslog=stderr
-i=0
-while ! ss -Hltn "sport = :$SA_PORT" | grep -q .; do
-	i=$((i + 1))
-	[ $i -le 600 ] || fail "spamd did not listen within 60 s"
-	pf_alive "$(pf_spawn_pid "$T" spamd)" || { cat "$T/spawn/spamd.log" >&2; fail "spamd died"; }
-	pf_sleep 0.1
-done
+# shellcheck source=t/lib/spamd.sh
+. "$MAVIS_SOURCE_DIR/t/lib/spamd.sh"
+spamd_start "$T"
 
 BASE="local_domains_maps = .example.com
 spam_scanners = spamd:inet:127.0.0.1:$SA_PORT
