@@ -100,8 +100,10 @@ mavis_session_log_verdict(struct mavis_session *s, const struct mavis_verdict *v
 		midv = "-";
 	while (*midv == ' ' || *midv == '\t')
 		midv++;
-	mavis_buf_printf(&line, ", Queue-ID: %s, Message-ID: %s, mail_id: %s, size: %llu, %ld ms",
+	/* amavisd's Hits: the spam score, "-" when no scanner gave one. */
+	mavis_buf_printf(&line, ", Queue-ID: %s, Message-ID: %s, mail_id: %s, Hits: %s, size: %llu, %ld ms",
 			 s->queue_id[0] ? s->queue_id : "-", midv, m->mail_id,
+			 v->spam_scored ? mavis_spam_fmt_score(m->arena, v->spam_score) : "-",
 			 (unsigned long long)(m->size + m->header_bytes), ms);
 	if (v->internal_error)
 		mavis_buf_printf(&line, ", reply: %s %s %s", v->rcode, v->xcode, v->text);
