@@ -91,7 +91,7 @@ delete_spam_fields(struct mavis_check_ctx *cx, struct mavis_rcpt *r)
 }
 
 static struct mavis_finding
-spam_finding(const struct mavis_check_ctx *cx, const struct mavis_spam_eval *ev)
+spam_finding(const struct mavis_spam_eval *ev)
 {
 	struct mavis_finding f = { .subject_tag = ev->subject_tag };
 
@@ -119,7 +119,6 @@ spam_finding(const struct mavis_check_ctx *cx, const struct mavis_spam_eval *ev)
 		f.reason = "CLEAN";
 		break;
 	}
-	(void)cx;
 	return f;
 }
 
@@ -207,7 +206,7 @@ spam_run(struct mavis_check_ctx *cx)
 		r->spam_scored = ev.scored;
 		r->spam_level = ev.level;
 		r->spam_quarantine_suppress = ev.quarantine_suppress;
-		struct mavis_finding f = spam_finding(cx, &ev);
+		struct mavis_finding f = spam_finding(&ev);
 		mavis_rcpt_add_finding(r, &f);
 		if (ev.remove_headers)
 			delete_spam_fields(cx, r);
