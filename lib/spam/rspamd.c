@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include <mavis/alloc.h>
 
+#include "curl_dl.h"
 #include "spam_int.h"
 
 /* Idle handles kept per scanner; each holds one keep-alive connection. More
@@ -21,14 +21,9 @@
 #define RSPAMD_MAX_TESTS 1000
 #define RSPAMD_MAX_NAME 128
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void
-curl_init(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
+/* Set by the first rspamd_client_init; every other entry point runs on a
+   client that init made. */
+static const struct spam_curl *cu;
 
 int
 rspamd_client_init(struct rspamd_client *c, const char *url, struct mavis_error *err)
@@ -44,10 +39,9 @@ rspamd_client_init(struct rspamd_client *c, const char *url, struct mavis_error 
 		return mavis_error_set(err, MAVIS_ERR_CONFIG, "want rspamd:http://HOST:PORT");
 	if (*hostpart == '\0' || *hostpart == '/' || strpbrk(url, " \t\r\n?#") != NULL)
 		return mavis_error_set(err, MAVIS_ERR_CONFIG, "bad rspamd URL \"%s\"", url);
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK)
-		return mavis_error_set(err, MAVIS_ERR_CONFIG, "libcurl: %s",
-				       curl_easy_strerror(curl_init_rc));
+	cu = spam_curl_load(err);
+	if (cu == NULL)
+		return MAVIS_ERR_CONFIG;
 	if (strchr(hostpart, '/') == NULL) {
 		size_t n = strlen(url) + sizeof("/checkv2");
 
@@ -65,7 +59,7 @@ void
 rspamd_client_free(struct rspamd_client *c)
 {
 	for (size_t i = 0; i < c->n_idle; i++)
-		curl_easy_cleanup(c->idle[i]);
+		cu->easy_cleanup(c->idle[i]);
 	free(c->idle);
 	free(c->url);
 	pthread_mutex_destroy(&c->lock);
@@ -82,9 +76,9 @@ handle_get(struct rspamd_client *c)
 		h = c->idle[--c->n_idle];
 	pthread_mutex_unlock(&c->lock);
 	if (h != NULL)
-		curl_easy_reset(h);	/* keeps the live connection */
+		cu->easy_reset(h);	/* keeps the live connection */
 	else
-		h = curl_easy_init();
+		h = cu->easy_init();
 	return h;
 }
 
@@ -100,7 +94,7 @@ handle_put(struct rspamd_client *c, CURL *h, bool reusable)
 		pthread_mutex_unlock(&c->lock);
 	}
 	if (h != NULL)
-		curl_easy_cleanup(h);
+		cu->easy_cleanup(h);
 }
 
 struct sink {
@@ -236,7 +230,7 @@ add_hdr(struct curl_slist *l, struct mavis_arena *a, const char *name, const cha
 
 	if (value == NULL)
 		return l;
-	n = curl_slist_append(l, mavis_arena_printf(a, "%s: %s", name,
+	n = cu->slist_append(l, mavis_arena_printf(a, "%s: %s", name,
 						     spam_header_safe(a, value)));
 	if (n == NULL)
 		*ok = false;
@@ -281,7 +275,7 @@ rspamd_check(struct rspamd_client *c, const struct mavis_spam_request *req,
 	hdrs = add_hdr(hdrs, a, "Content-Type", "application/octet-stream", &ok);
 	/* no 100-continue round trip: rspamd reads the body anyway */
 	if (ok) {
-		struct curl_slist *n = curl_slist_append(hdrs, "Expect:");
+		struct curl_slist *n = cu->slist_append(hdrs, "Expect:");
 
 		ok = n != NULL;
 		hdrs = n ? n : hdrs;
@@ -291,39 +285,39 @@ rspamd_check(struct rspamd_client *c, const struct mavis_spam_request *req,
 		goto out;
 	}
 
-	curl_easy_setopt(h, CURLOPT_URL, c->url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);	/* threads: no SIGALRM */
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ctimeout);
-	curl_easy_setopt(h, CURLOPT_POST, 1L);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->len ? req->msg : "");
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->len);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "mavis");
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)lim->max_reply);
+	cu->easy_setopt(h, CURLOPT_URL, c->url);
+	cu->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);	/* threads: no SIGALRM */
+	cu->easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+	cu->easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
+	cu->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ctimeout);
+	cu->easy_setopt(h, CURLOPT_POST, 1L);
+	cu->easy_setopt(h, CURLOPT_POSTFIELDS, req->len ? req->msg : "");
+	cu->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->len);
+	cu->easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	cu->easy_setopt(h, CURLOPT_USERAGENT, "mavis");
+	cu->easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
+	cu->easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+	cu->easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)lim->max_reply);
 
-	cc = curl_easy_perform(h);
+	cc = cu->easy_perform(h);
 	if (cc != CURLE_OK) {
 		if (sink.over || cc == CURLE_FILESIZE_EXCEEDED)
 			rc = mavis_error_set(err, MAVIS_ERR_SCANNER, "reply larger than %zu bytes",
 					     lim->max_reply);
 		else if (cc == CURLE_COULDNT_CONNECT &&
-			 curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK && oserr)
+			 cu->easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK && oserr)
 			rc = mavis_error_set(err, MAVIS_ERR_SCANNER, "connect: %s",
 					     strerror((int)oserr));
 		else if (cc == CURLE_OPERATION_TIMEDOUT)
 			rc = mavis_error_set(err, MAVIS_ERR_SCANNER, "timed out: %s",
-					     ebuf[0] ? ebuf : curl_easy_strerror(cc));
+					     ebuf[0] ? ebuf : cu->easy_strerror(cc));
 		else
 			rc = mavis_error_set(err, MAVIS_ERR_SCANNER, "%s",
-					     ebuf[0] ? ebuf : curl_easy_strerror(cc));
+					     ebuf[0] ? ebuf : cu->easy_strerror(cc));
 		goto out;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
 		char snip[80];
 		size_t j = 0;
@@ -340,7 +334,7 @@ rspamd_check(struct rspamd_client *c, const struct mavis_spam_request *req,
 	rc = rspamd_parse_reply(sink.buf.data ? sink.buf.data : "", sink.buf.len, a, out, err);
 	out->report = NULL;
 out:
-	curl_slist_free_all(hdrs);
+	cu->slist_free_all(hdrs);
 	handle_put(c, h, reusable);
 	mavis_buf_free(&sink.buf);
 	return rc;
