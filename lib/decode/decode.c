@@ -192,7 +192,6 @@ mavis_decode_message(const void *msg, size_t len, const struct mavis_decode_limi
 		rc = 0;
 	}
 	mavis_dec_unref_all(&d);
-	mavis_dec_unreserve(&d, d.scratch);
 	free(d.gobjs);
 	mavis_buf_free(&d.mime_err);
 	return rc;

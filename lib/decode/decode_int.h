@@ -57,7 +57,6 @@ struct mavis_dec {
 	uint64_t quota;
 	uint64_t charged;		/* bytes charged against quota */
 	struct mavis_dec_resv *resv;	/* budget held until the arena resets */
-	uint64_t scratch;		/* part of it returned at the call's end */
 	unsigned *level_count;		/* parts per level, [0..max_levels] */
 	bool stopped;			/* a hold was set: no more decoding */
 	bool mime_cut;			/* the top-level parse saw only a prefix */
@@ -101,9 +100,6 @@ int mavis_dec_charge(struct mavis_dec *d, uint64_t n, bool exquota, const char *
 int mavis_dec_reserve(struct mavis_dec *d, uint64_t n);
 /* Return n reserved bytes early (memory freed before the message ends). */
 void mavis_dec_unreserve(struct mavis_dec *d, uint64_t n);
-/* Reserve n bytes for memory freed at the end of this call (GMime's copy
-   of the message); returned by mavis_decode_message itself. */
-int mavis_dec_reserve_scratch(struct mavis_dec *d, uint64_t n);
 /* n bytes from the heap, reserved first; NULL with MAVIS_ERR_RESOURCE
    recorded when the budget or malloc refuses (sizes from mail must never
    abort the process). */

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -721,6 +722,33 @@ mime_prefix(const char *data, size_t len, size_t max_entities)
 	return cut;
 }
 
+static void
+drop_wrapper(gpointer ba)
+{
+	(void)g_byte_array_free(ba, FALSE);	/* the wrapper only: not our bytes */
+}
+
+/*
+ * A GMime stream over the caller's bytes without copying them
+ * (g_mime_stream_mem_new_with_buffer copies: a second message-sized block
+ * per message, grown by doubling). The byte array borrows data, the stream
+ * does not own the array, and the array's wrapper is freed when the stream
+ * is finalised, after every part's substream has let go of it. GMime's
+ * parser only reads its stream, so nothing ever writes to or reallocates
+ * data; data must outlive the message object (the spool and the decode
+ * arena both do: the objects are unreffed when decoding ends).
+ */
+static GMimeStream *
+borrowed_stream(const void *data, size_t len)
+{
+	GByteArray *ba = g_byte_array_new_take((guint8 *)(uintptr_t)data, len);
+	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(ba);
+
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	g_object_set_data_full(G_OBJECT(stream), "mavis-borrowed-bytes", ba, drop_wrapper);
+	return stream;
+}
+
 int
 mavis_dec_mime_parse(struct mavis_dec *d, const void *data, size_t len,
 		     struct mavis_dec_part *parent, unsigned level, bool top)
@@ -741,10 +769,7 @@ mavis_dec_mime_parse(struct mavis_dec *d, const void *data, size_t len,
 	len = mime_prefix(data, len, 2 * (size_t)d->lim.max_files);
 	if (top && len < whole)
 		d->mime_cut = true;
-	/* GMime parses a copy of the bytes, gone when the call ends. */
-	if (mavis_dec_reserve_scratch(d, len) < 0)
-		return d->fatal;
-	stream = g_mime_stream_mem_new_with_buffer(data, len);
+	stream = borrowed_stream(data, len);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_object_unref(stream);
 	opts = g_mime_parser_options_new();

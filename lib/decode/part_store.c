@@ -110,16 +110,6 @@ mavis_dec_unreserve(struct mavis_dec *d, uint64_t n)
 	atomic_fetch_sub(&budget_used, n);
 }
 
-int
-mavis_dec_reserve_scratch(struct mavis_dec *d, uint64_t n)
-{
-	int rc = mavis_dec_reserve(d, n);
-
-	if (rc == 0)
-		d->scratch += n;
-	return rc;
-}
-
 unsigned char *
 mavis_dec_heap(struct mavis_dec *d, size_t n)
 {
