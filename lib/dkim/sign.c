@@ -117,14 +117,56 @@ dkim_sign_opts_parse(const char *s, struct dkim_sign_opts *o, struct mavis_arena
 	return 0;
 }
 
+/* Is name in colon list l (case-insensitive)? */
+static bool
+in_list(const char *l, const char *name, size_t nl)
+{
+	for (const char *p = l; *p;) {
+		const char *c = strchr(p, ':');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+
+		if (n == nl && strncasecmp(p, name, n) == 0)
+			return true;
+		p += n + (c != NULL);
+	}
+	return false;
+}
+
+/* h with every oversigned name added: libopendkim hashes an oversigned
+   name that is not also in the signed list as absent, while a verifier
+   hashes the field that is there, and the signature fails. */
+static const char *
+signed_list(const char *h, const char *over, struct mavis_arena *a)
+{
+	struct mavis_buf b = { 0 };
+	const char *out;
+
+	mavis_buf_puts(&b, h);
+	for (const char *p = over; *p;) {
+		const char *c = strchr(p, ':');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+
+		if (n && !in_list(h, p, n)) {
+			if (b.len)
+				mavis_buf_putc(&b, ':');
+			mavis_buf_append(&b, p, n);
+		}
+		p += n + (c != NULL);
+	}
+	out = mavis_arena_strdup(a, mavis_buf_str(&b));
+	mavis_buf_free(&b);
+	return out;
+}
+
 int
 dkim_sign_message(struct dkim_engine *e, const struct dkim_key *k, const char *domain,
 		  const struct dkim_sign_opts *o, const struct dkim_field *fields, size_t nfields,
 		  const void *body, size_t bodylen, const char *log_id, struct mavis_arena *a,
 		  const char **value_out, struct mavis_error *err)
 {
-	DKIM_LIB *lib = dkim_engine_sign_lib(e, o->h ? o->h : DEFAULT_H,
-					     o->oversign ? o->oversign : DEFAULT_OVERSIGN, o->ttl);
+	const char *over = o->oversign ? o->oversign : DEFAULT_OVERSIGN;
+	DKIM_LIB *lib = dkim_engine_sign_lib(e, signed_list(o->h ? o->h : DEFAULT_H, over, a), over,
+					     o->ttl);
 	DKIM_STAT st = DKIM_STAT_OK;
 	struct mavis_buf line = { 0 };
 	unsigned char *sig = NULL;
