@@ -44,7 +44,7 @@ mavis_authres_servid(const char *v, size_t len, char *buf, size_t size)
 		for (i++; i < len && v[i] != '"'; i++) {
 			if (v[i] == '\\' && i + 1 < len)
 				i++;
-			if (o + 1 >= size)
+			if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f || o + 1 >= size)
 				return MAVIS_ERR_PARSE;
 			buf[o++] = v[i];
 		}

@@ -92,6 +92,15 @@ dkim_verify_header(struct dkim_verify *v, const char *name, size_t nlen, const c
 
 	if (v == NULL || v->dkim == NULL || v->finished)
 		return;
+	/* libopendkim reads fields as C strings in places (a NUL in one
+	   overruns its buffers, found by fuzz/fuzz_dkim.c): such a message is
+	   not verified at all. A milter never hands over a NUL; a raw file can. */
+	if (memchr(name, '\0', nlen) != NULL || memchr(value, '\0', vlen) != NULL) {
+		mavis_log_info(v->log_id, "dkim: NUL byte in a header field: not verified");
+		v->failed = true;
+		v->finished = true;
+		return;
+	}
 	if (nlen == 14 && strncasecmp(name, "DKIM-Signature", 14) == 0) {
 		/* dkim_max_signatures: the ones past it are not looked at (no
 		   key lookups for a message that carries hundreds) */
