@@ -113,7 +113,13 @@ dkim_verify_header(struct dkim_verify *v, const char *name, size_t nlen, const c
 	mavis_buf_reset(&v->line);
 	mavis_buf_append(&v->line, name, nlen);
 	mavis_buf_putc(&v->line, ':');
-	mavis_buf_append(&v->line, value, vlen);
+	/* Postfix hands folded values over with LF alone; on the wire (and in
+	   every signer's canonical form) the line ends are CRLF */
+	for (size_t i = 0; i < vlen; i++) {
+		if (value[i] == '\n' && (i == 0 || value[i - 1] != '\r'))
+			mavis_buf_putc(&v->line, '\r');
+		mavis_buf_putc(&v->line, value[i]);
+	}
 	st = dkim_header(v->dkim, (u_char *)v->line.data, v->line.len);
 	if (st != DKIM_STAT_OK)
 		verify_stop(v, st, "header");

@@ -114,7 +114,8 @@ def txt_query(name, port):
 
 def verify(path, port):
     with open(path, 'rb') as f:
-        data = f.read()
+        # as on the wire: CRLF (a sink file has LF)
+        data = f.read().replace(b'\r\n', b'\n').replace(b'\n', b'\r\n')
     d = dkim.DKIM(data)
     fields, _ = read_msg(path)
     nsig = sum(1 for f in fields if fname(f) == b'dkim-signature')
