@@ -94,6 +94,7 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 		.mail_id = m->mail_id,
 		.filetypes = s->st->filetypes,
 		.dkim_verify = m->dkim,
+		.bank_view = s->view,
 	};
 	int status = m->fail_status;
 

@@ -199,4 +199,20 @@ grep -q '^rsa1._domainkey.example.com.' "$D/out" && grep -q '^ed1._domainkey.exa
 printf 'dkim_key = example.com rsa1 %s\n' "$D/rsa2.pem" >>"$D/k.conf"
 ! "$MAVISCTL" dkim testkey -c "$D/k.conf" >"$D/out" || fail "testkey passed a wrong key"
 grep -q 'p= is another public key' "$D/out" || fail "testkey: $(cat "$D/out")"
+
+# 10. author_to_policy_bank_maps: a valid signature by the author's domain
+# loads the bank before the other checks (the log line's bank path shows
+# it); a failed one does not
+sed '/^dkim_signature_options/d; /^dkim_max/d' "$D/mavis.conf" >"$D/b.conf"
+printf 'author_to_policy_bank_maps = inline:{example.net=WHITELIST}\n[bank WHITELIST]\nspam_tag_level_maps = 99\n' >>"$D/b.conf"
+for f in py tb; do
+	"$MAVISCTL" scan -c "$D/b.conf" -v --rcpt bob@example.net --client-ip 192.0.2.1 "$D/$f.signed" \
+		>"$D/b.out" 2>&1 || fail "scan $f: $(cat "$D/b.out")"
+	if [ $f = py ]; then
+		grep -q 'author signature by d=example.net for <eve@example.net>: bank WHITELIST' "$D/b.out" &&
+			grep -q 'Passed CLEAN .*WHITELIST' "$D/b.out" || fail "no author bank: $(cat "$D/b.out")"
+	else
+		! grep -q WHITELIST "$D/b.out" || fail "bank for a failed signature: $(cat "$D/b.out")"
+	fi
+done
 echo "PASS test_dkim"
