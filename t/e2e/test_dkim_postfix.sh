@@ -4,8 +4,8 @@
 # Authentication-Results) and then mavisd's signature, whose h= names the
 # edited fields; at the sink Python's dkim module (python3-dkim) verifies
 # both signatures, keys from a private dnsmasq on 127.0.0.1. A rejected
-# virus is not signed (it never reaches the sink), and mail from outside
-# our network is verified but not signed.
+# virus is not signed (it never reaches the sink). The third party's
+# signer_reputation_maps score reaches the spam level (a private spamd).
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -eu
 : "${MAVIS_SOURCE_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -48,7 +48,11 @@ PY
 } >"$T/records"
 dkimdns_start "$T/records"
 
-mavisd_e2e_conf "$T" "local_domains_maps = .example.com" "av_scanners = clamav" \
+. "$MAVIS_SOURCE_DIR/t/lib/spamd.sh"
+spamd_start "$T"
+mavisd_e2e_conf "$T" "spam_scanners = spamd:inet:127.0.0.1:$SA_PORT" \
+	"signer_reputation_maps = inline:{example.net=-7.5}" "spam_tag_level_maps = -999" \
+	"local_domains_maps = .example.com" "av_scanners = clamav" \
 	"clamav_database_dir = $MAVIS_SOURCE_DIR/t/data/clamav" \
 	"dns_servers = 127.0.0.1:$DKIMDNS_PORT" "enable_dkim_verification = yes" \
 	"enable_dkim_signing = yes" "dkim_key = example.org e2e $T/e2e.pem" \
@@ -89,7 +93,11 @@ check signed-rsa 2
 grep -q "dkim=pass" "$T/signed-rsa.eml" || fail "no A-R with the third-party pass: $(cat "$T/signed-rsa.eml")"
 grep -q 'h=From:To:Subject:Date:Message-ID:X-Virus-Scanned:' "$T/signed-rsa.eml" ||
 	grep -q 'X-Virus-Scanned' "$T/signed-rsa.eml" || fail "h= does not cover our edits"
+grep -q '^X-Spam-Status: No, score=-7' "$T/signed-rsa.eml" ||
+	fail "no signer reputation in the spam level: $(grep -A3 '^X-Spam' "$T/signed-rsa.eml")"
 check signed-ed 1
+grep -q '^X-Spam-Status: No, score=-7' "$T/signed-ed.eml" && fail "reputation without a signature"
+
 grep -q 'a=ed25519-sha256' "$T/signed-ed.eml" || fail "not signed with the ed25519 key"
 mavisd_check_log
 dkimdns_stop
