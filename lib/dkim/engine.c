@@ -54,6 +54,47 @@ lib_new(void)
 	return lib;
 }
 
+/* Debian 12's libopendkim makes invalid ed25519 signatures with simple
+   header canonicalisation: refuse the combination at load rather than
+   send mail that fails everywhere. */
+static int
+keys_check(const struct mavis_config *cfg, const struct mavis_dkim_keys *ks,
+	   struct mavis_error *err)
+{
+	struct mavis_arena *a;
+	struct dkim_sign_opts o;
+	int rc;
+
+	if (ks == NULL)
+		return 0;
+	a = mavis_arena_new(512);
+	rc = dkim_sign_opts_parse(mavis_config_get(cfg, MAVIS_KEY_DKIM_SIGNATURE_OPTIONS)->u.s, &o, a,
+				  err);
+	if (rc < 0)
+		mavis_error_prefix(err, "dkim_signature_options: ");
+	for (size_t i = 0; rc == 0 && i < ks->n; i++)
+		if (ks->v[i].info.alg == MAVIS_DKIM_ED25519_SHA256 && o.hdr_canon == DKIM_CANON_SIMPLE)
+			rc = mavis_error_set(err, MAVIS_ERR_CONFIG,
+					     "dkim_key %s: ed25519 needs relaxed header canonicalisation "
+					     "(dkim_signature_options c=relaxed/...): libopendkim signs "
+					     "c=simple/* wrongly",
+					     ks->v[i].info.path);
+	mavis_arena_free(&a);
+	return rc;
+}
+
+int
+mavis_dkim_check_config(const struct mavis_config *cfg, struct mavis_error *err)
+{
+	struct mavis_dkim_keys *ks = NULL;
+	int rc = mavis_dkim_keys_load(cfg, &ks, err);
+
+	if (rc == 0)
+		rc = keys_check(cfg, ks, err);
+	mavis_dkim_keys_free(&ks);
+	return rc;
+}
+
 int
 dkim_engine_new(const struct mavis_config *cfg, struct dkim_engine **out, struct mavis_error *err)
 {
@@ -67,27 +108,8 @@ dkim_engine_new(const struct mavis_config *cfg, struct dkim_engine **out, struct
 			   (size_t)mavis_config_get(cfg, MAVIS_KEY_DNS_CACHE_SIZE)->u.i, &e->dns, err);
 	if (rc == 0)
 		rc = mavis_dkim_keys_load(cfg, &e->keys, err);
-	if (rc == 0 && e->keys) {
-		/* Debian 12's libopendkim makes invalid ed25519 signatures with
-		   simple header canonicalisation: refuse the combination here
-		   rather than send mail that fails everywhere */
-		struct mavis_arena *a = mavis_arena_new(512);
-		struct dkim_sign_opts o;
-
-		rc = dkim_sign_opts_parse(mavis_config_get(cfg, MAVIS_KEY_DKIM_SIGNATURE_OPTIONS)->u.s,
-					  &o, a, err);
-		if (rc < 0)
-			mavis_error_prefix(err, "dkim_signature_options: ");
-		for (size_t i = 0; rc == 0 && i < e->keys->n; i++)
-			if (e->keys->v[i].info.alg == MAVIS_DKIM_ED25519_SHA256 &&
-			    o.hdr_canon == DKIM_CANON_SIMPLE)
-				rc = mavis_error_set(err, MAVIS_ERR_CONFIG,
-						     "dkim_key %s: ed25519 needs relaxed header canonicalisation "
-						     "(dkim_signature_options c=relaxed/...): libopendkim signs "
-						     "c=simple/* wrongly",
-						     e->keys->v[i].info.path);
-		mavis_arena_free(&a);
-	}
+	if (rc == 0)
+		rc = keys_check(cfg, e->keys, err);
 	if (rc < 0) {
 		dkim_engine_free(&e);
 		return rc;

@@ -184,6 +184,8 @@ grep -q 'over dkim_max_signatures' "$D/both.signed.log" || fail "no log of ignor
 
 # 8. ed25519 with simple header canonicalisation: refused at load
 printf 'dkim_signature_options = c=simple/simple\n' >>"$D/mavis.conf"
+! "$MAVISCTL" check -c "$D/mavis.conf" >"$D/out" 2>&1 || fail "ed25519 c=simple accepted by check"
+grep -q 'ed25519 needs relaxed header canonicalisation' "$D/out" || fail "$(cat "$D/out")"
 ! "$MAVISCTL" scan -c "$D/mavis.conf" "$D/p.eml" >"$D/out" 2>&1 || fail "ed25519 c=simple accepted"
 grep -q 'ed25519 needs relaxed header canonicalisation' "$D/out" || fail "$(cat "$D/out")"
 

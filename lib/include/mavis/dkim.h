@@ -69,6 +69,10 @@ struct mavis_dkim_key_info {
    bits). */
 MAVIS_API int mavis_dkim_keys_load(const struct mavis_config *cfg, struct mavis_dkim_keys **out,
 				   struct mavis_error *err);
+/* What start and reload refuse in the DKIM settings: keys that do not
+   load, bad dkim_signature_options, Ed25519 keys with simple header canonicalisation (see
+   README). Returns 0 or the error. */
+MAVIS_API int mavis_dkim_check_config(const struct mavis_config *cfg, struct mavis_error *err);
 MAVIS_API void mavis_dkim_keys_free(struct mavis_dkim_keys **keys);
 MAVIS_API size_t mavis_dkim_keys_count(const struct mavis_dkim_keys *keys);
 /* Key i (0-based, in config order), valid as long as keys. */
