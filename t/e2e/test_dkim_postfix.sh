@@ -34,9 +34,10 @@ fail() {
 
 "$MAVISCTL" dkim genkey -d example.org -s e2e -o "$T/e2e.pem" >"$T/g1" || fail "genkey"
 "$MAVISCTL" dkim genkey -d example.org -s e2ed -t ed25519 -o "$T/e2ed.pem" >"$T/g2" || fail "genkey"
+"$MAVISCTL" dkim genkey -d example.org -s e2e3 -o "$T/e2e3.pem" >"$T/g3" || fail "genkey"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/third.pem" 2>/dev/null
 {
-	$PY - "$T/g1" "$T/g2" <<'PY'
+	$PY - "$T/g1" "$T/g2" "$T/g3" <<'PY'
 import re, sys
 for f in sys.argv[1:]:
     t = open(f).read()
@@ -50,16 +51,19 @@ dkimdns_start "$T/records"
 
 . "$MAVIS_SOURCE_DIR/t/lib/spamd.sh"
 spamd_start "$T"
-mavisd_e2e_conf "$T" "spam_scanners = spamd:inet:127.0.0.1:$SA_PORT" \
-	"signer_reputation_maps = inline:{example.net=-7.5}" "spam_tag_level_maps = -999" \
-	"local_domains_maps = .example.com" "av_scanners = clamav" \
-	"clamav_database_dir = $MAVIS_SOURCE_DIR/t/data/clamav" \
-	"dns_servers = 127.0.0.1:$DKIMDNS_PORT" "enable_dkim_verification = yes" \
-	"enable_dkim_signing = yes" "dkim_key = example.org e2e $T/e2e.pem" \
-	"dkim_key = .example.org e2ed $T/e2ed.pem" \
-	"dkim_signature_options = c=relaxed/simple; h=From:To:Subject:Date:Message-ID:X-Virus-Scanned:Authentication-Results" \
-	"dkim_signature_options_maps = inline:{ed@sub.example.org=c=relaxed/relaxed}" \
-	"mynetworks = 127.0.0.0/8"
+conf() { # RSA-KEY-LINE [SIGNING-OPTIONS]
+	mavisd_e2e_conf "$T" "spam_scanners = spamd:inet:127.0.0.1:$SA_PORT" \
+		"signer_reputation_maps = inline:{example.net=-7.5}" "spam_tag_level_maps = -999" \
+		"local_domains_maps = .example.com" "av_scanners = clamav" \
+		"clamav_database_dir = $MAVIS_SOURCE_DIR/t/data/clamav" \
+		"dns_servers = 127.0.0.1:$DKIMDNS_PORT" "enable_dkim_verification = yes" \
+		"enable_dkim_signing = yes" "$1" \
+		"dkim_key = .example.org e2ed $T/e2ed.pem" \
+		"dkim_signature_options = ${2:-c=relaxed/simple; h=From:To:Subject:Date:Message-ID:X-Virus-Scanned:Authentication-Results}" \
+		"dkim_signature_options_maps = inline:{ed@sub.example.org=c=relaxed/relaxed}" \
+		"mynetworks = 127.0.0.0/8"
+}
+conf "dkim_key = example.org e2e $T/e2e.pem"
 mavisd_e2e_start "$T"
 pf_start "$T" "smtpd_milters = $MAVISD_MILTER" "milter_default_action = tempfail"
 
@@ -99,6 +103,22 @@ check signed-ed 1
 grep -q '^X-Spam-Status: No, score=-7' "$T/signed-ed.eml" && fail "reputation without a signature"
 
 grep -q 'a=ed25519-sha256' "$T/signed-ed.eml" || fail "not signed with the ed25519 key"
+
+# keys are read again at reload: the new selector signs the next message;
+# a reload with a key mavisd refuses keeps the old config (and key)
+conf "dkim_key = example.org e2e3 $T/e2e3.pem"
+mavisd_e2e_reload "$T" || fail "reload with a new key failed: $(tail -n 3 "$MAVISD_LOG")"
+mk "$T/m4.eml" alice@example.org after-reload
+pf_smtpsend "$T" --from alice@example.org --to bob@example.com "$T/m4.eml" --expect 250
+conf "dkim_key = example.org e2e3 $T/e2e3.pem" "c=simple/simple"
+! mavisd_e2e_reload "$T" || fail "reload accepted ed25519 with c=simple"
+mk "$T/m5.eml" alice@example.org after-failed-reload
+pf_smtpsend "$T" --from alice@example.org --to bob@example.com "$T/m5.eml" --expect 250
+pf_sink_arrived "$T" 2 60 || fail "expected 2 more messages at the sink"
+for subj in after-reload after-failed-reload; do
+	check $subj 1
+	grep -q 's=e2e3;' "$T/$subj.eml" || fail "$subj: not signed with the reloaded key"
+done
 mavisd_check_log
 dkimdns_stop
 echo "PASS test_dkim_postfix"
