@@ -171,7 +171,8 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 	}
 	/* last: the signature covers the message as it leaves, every edit
 	   above applied */
-	if (v->action == MAVIS_ACTION_ACCEPT && !m->oversized &&
+	/* not over a body or header section that was not kept whole */
+	if (v->action == MAVIS_ACTION_ACCEPT && !m->oversized && !m->header_overflow &&
 	    mavis_view_bool(s->view, MAVIS_KEY_ENABLE_DKIM_SIGNING) && mavis_view_originating(s->view)) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		msg_dkim_sign(s, m, v, cx.raw, cx.rawlen);
