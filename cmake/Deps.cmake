@@ -15,6 +15,8 @@ mavis_require_pkg(PCRE2 libpcre2-8 libpcre2-dev)
 mavis_require_pkg(PQ libpq libpq-dev)
 mavis_require_pkg(CLAMAV libclamav libclamav-dev)
 mavis_require_pkg(OPENDKIM opendkim libopendkim-dev)
+# DKIM keys (mavisctl dkim genkey, key checks at load)
+mavis_require_pkg(LIBCRYPTO libcrypto libssl-dev)
 mavis_require_pkg(ARCHIVE libarchive libarchive-dev)
 mavis_require_pkg(ZLIB zlib zlib1g-dev)
 # rspamd client: HTTP/1.1 with keep-alive and timeouts, and its JSON reply

@@ -10,6 +10,7 @@
 
 #include <mavis/banned.h>
 #include <mavis/config.h>
+#include <mavis/dkim.h>
 
 #include "ctl.h"
 
@@ -127,6 +128,13 @@ check_checks(const struct mavis_config *cfg)
 	const char *rules = mavis_config_get(cfg, MAVIS_KEY_BANNED_RULES_FILE)->u.s;
 	const char *key;
 	int n = 0;
+	struct mavis_error derr = { 0 };
+
+	/* the keys and signing options mavisd would refuse at start */
+	if (mavis_dkim_check_config(cfg, &derr) < 0) {
+		fprintf(stderr, "mavisctl: %s\n", derr.text);
+		return -1;
+	}
 
 	if (rules != NULL && strcmp(rules, "none") == 0) {
 		if ((key = first_set(cfg, banned_keys)) != NULL)

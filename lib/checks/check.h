@@ -27,6 +27,9 @@
 #include <mavis/parts.h>
 #include <mavis/spam.h>
 
+struct dkim_verify;
+struct dkim_verify_result;
+
 #include "verdict/decide.h"
 #include "verdict/rcpt.h"
 
@@ -59,6 +62,12 @@ struct mavis_check_ctx {
 	struct mavis_decoded *decoded;	/* by the decode check, or NULL */
 	bool virus_scanned;		/* by the virus check */
 	const struct mavis_spam_result *spam_result;	/* by the spam check, or NULL */
+	struct dkim_verify *dkim_verify;	/* the message's verification, or NULL */
+	const struct dkim_verify_result *dkim_result;	/* by the dkim check, or NULL */
+	/* the view itself, for the banks the dkim check loads by author
+	   (author_to_policy_bank_maps): the checks after it see them */
+	struct mavis_view *bank_view;
+	double dkim_boost;		/* signer_reputation_maps sum, by the dkim check */
 	char fail_text[640];		/* a failing run's cause, for the log */
 };
 

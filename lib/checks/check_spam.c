@@ -145,6 +145,8 @@ spam_run(struct mavis_check_ctx *cx)
 				 cx->rcpts[i].addr, err.text);
 			return err.status;
 		}
+		/* signer_reputation_maps, as a sender boost (the dkim check) */
+		sr[i].boost += cx->dkim_boost;
 		/* Whitelisted or blacklisted recipients decide without a score. */
 		if (!sr[i].whitelisted && !sr[i].blacklisted)
 			need_scan = true;

@@ -3,10 +3,11 @@
 
 #include "checks/check.h"
 
-extern const struct mavis_check mavis_check_limits, mavis_check_decode, mavis_check_badh,
+extern const struct mavis_check mavis_check_dkim, mavis_check_limits, mavis_check_decode, mavis_check_badh,
 	mavis_check_virus, mavis_check_banned, mavis_check_spam;
 
 const struct mavis_check *const mavis_checks[] = {
+	&mavis_check_dkim,	/* the results first: the checks below may use them */
 	&mavis_check_limits,	/* sizes and header bounds: no content needed */
 	&mavis_check_decode,	/* parts for the checks below; MIME errors for badh */
 	&mavis_check_badh,	/* header findings of EOH, plus the MIME error */

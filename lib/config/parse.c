@@ -161,8 +161,12 @@ parse_logical(struct mavis_config *cfg, char *line, const char *file, int lineno
 				       "%s:%d: %s: a daemon-wide parameter cannot be set in bank %s",
 				       file, lineno, name, (*bank)->name);
 	struct cfg_raw *raw = *bank ? &(*bank)->raw[key] : &cfg->raw[key];
-	/* Postfix semantics: the last setting wins. */
-	raw->text = mavis_arena_strdup(cfg->arena, value);
+	/* Postfix semantics: the last setting wins; dkim_key is repeatable
+	   (amavisd's dkim_key() calls), each setting adds one. */
+	if (key == MAVIS_KEY_DKIM_KEY && raw->text != NULL && *raw->text != '\0')
+		raw->text = mavis_arena_printf(cfg->arena, "%s, %s", raw->text, value);
+	else
+		raw->text = mavis_arena_strdup(cfg->arena, value);
 	raw->file = file;
 	raw->line = lineno;
 	if (*bank)

@@ -92,6 +92,11 @@ state_new(struct mavis_config *cfg, struct engine_state *prev, struct engine_sta
 		engine_state_unpin(&st);
 		return rc;
 	}
+	rc = dkim_engine_new(cfg, &st->dkim, err);
+	if (rc < 0) {
+		engine_state_unpin(&st);
+		return rc;
+	}
 	if (av_configured(cfg)) {
 		struct mavis_av_settings set;
 
@@ -135,6 +140,7 @@ engine_state_unpin(struct engine_state **pst)
 	mavis_av_free(&st->av);
 	mavis_banned_free(&st->banned);
 	mavis_spam_scanners_free(&st->spam);
+	dkim_engine_free(&st->dkim);
 	mavis_filetype_pool_free(&st->filetypes);
 	mavis_config_unref(&st->cfg);
 	mavis_arena_free(&st->arena);

@@ -93,6 +93,8 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 		.auth_user = m->auth_user,
 		.mail_id = m->mail_id,
 		.filetypes = s->st->filetypes,
+		.dkim_verify = m->dkim,
+		.bank_view = s->view,
 	};
 	int status = m->fail_status;
 
@@ -166,6 +168,16 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 		if (pol != MAVIS_FAIL_PASS)
 			v = mavis_verdict_failure(pol, qrc, lid, m->mail_id, m->rcpts, m->nrcpts,
 						  m->arena);
+	}
+	/* last: the signature covers the message as it leaves, every edit
+	   above applied */
+	/* not over a body or header section that was not kept whole */
+	if (v->action == MAVIS_ACTION_ACCEPT && !m->oversized && !m->header_overflow &&
+	    mavis_view_bool(s->view, MAVIS_KEY_ENABLE_DKIM_SIGNING) && mavis_view_originating(s->view)) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		msg_dkim_sign(s, m, v, cx.raw, cx.rawlen);
+		if (ntiming < STAGES_MAX)
+			timing[ntiming++] = (struct mavis_stage_time){ "dkim_sign", usec_since(&t0) };
 	}
 	v->timing = timing;
 	v->ntiming = ntiming;

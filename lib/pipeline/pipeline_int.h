@@ -22,6 +22,7 @@
 #include "msg/mail_id.h"
 #include "msg/spool.h"
 #include "checks/check.h"
+#include "dkim/dkim_int.h"
 #include "verdict/decide.h"
 #include "verdict/rcpt.h"
 
@@ -35,6 +36,7 @@ struct engine_state {
 	struct mavis_banned_rules *banned;	/* NULL: banned_rules_file = none */
 	struct mavis_spam_scanners *spam;	/* NULL: no spam_scanners */
 	struct mavis_filetype_pool *filetypes;	/* libmagic handles for decoding */
+	struct dkim_engine *dkim;	/* DKIM library handles, resolver, keys */
 	struct mavis_arena *arena;	/* settings arrays for av */
 };
 
@@ -62,6 +64,7 @@ struct msg {
 	bool header_overflow;	/* max_header_count / max_header_size hit: the
 				   spool still has every byte, the field list not */
 	bool eoh_done;
+	struct dkim_verify *dkim;	/* fed as the message streams in, or NULL */
 	struct mavis_spool *spool;
 	uint64_t size;		/* every byte received, stored or not */
 	bool oversized;		/* over message_size_limit: stop storing */
@@ -95,6 +98,12 @@ int msg_quarantine(struct mavis_session *s, struct msg *m, struct mavis_verdict 
 
 /* pipeline.c: every end-of-message check, then the verdict. Never NULL. */
 struct mavis_verdict *msg_run_checks(struct mavis_session *s, struct msg *m);
+
+/* sign.c: add the DKIM-Signature of an accepted originating message as the
+   last edit of v (over the header section with v's edits applied). A
+   failure is logged; the mail goes unsigned. */
+void msg_dkim_sign(struct mavis_session *s, struct msg *m, struct mavis_verdict *v,
+		   const void *raw, size_t rawlen);
 
 /* Process-wide counters, counted where the event happens. */
 extern atomic_ulong mavis_stat_sessions, mavis_stat_messages, mavis_stat_accepted,

@@ -138,6 +138,10 @@ mavis_session_mail(struct mavis_session *s, const char *sender, const char *auth
 		.max_bytes = (size_t)mavis_view_int(s->view, MAVIS_KEY_MAX_HEADER_SIZE),
 	};
 	m->headers = mavis_headers_new(m->arena, &hl);
+	if (mavis_view_bool(s->view, MAVIS_KEY_ENABLE_DKIM_VERIFICATION) && s->st->dkim)
+		m->dkim = dkim_verify_new(s->st->dkim, mavis_session_log_id(s),
+					  (unsigned)mavis_view_int(s->view, MAVIS_KEY_DKIM_MAX_SIGNATURES),
+					  m->arena);
 	const struct mavis_value *tests = mavis_view_get(s->view, MAVIS_KEY_ALLOWED_HEADER_TESTS);
 	for (size_t i = 0; i < tests->u.list.n; i++)
 		m->badh_allowed |= mavis_badh_test_bit(tests->u.list.v[i]);
@@ -295,6 +299,8 @@ add_header(struct mavis_session *s, struct msg *m, const char *name, size_t nlen
 	struct mavis_error err = { 0 };
 	uint64_t n = nlen + vlen + 3;
 
+	/* the verifier sees every field, stored or not */
+	dkim_verify_header(m->dkim, name, nlen, value, vlen);
 	m->header_bytes += n;
 	if (!m->header_overflow &&
 	    mavis_headers_add(m->headers, name, nlen, value, vlen) == MAVIS_ERR_LIMIT) {
@@ -339,6 +345,7 @@ mavis_session_eoh(struct mavis_session *s)
 	if (m == NULL || m->eoh_done)
 		return;
 	m->eoh_done = true;
+	dkim_verify_eoh(m->dkim);
 	if (mavis_spool_write(m->spool, "\r\n", 2, &err) < 0)
 		msg_fail(s, m, err.status, "spool: %s", err.text);
 	/* Header checks need no body: done here, at the earliest stage. */
@@ -361,6 +368,9 @@ mavis_session_body(struct mavis_session *s, const void *data, size_t len)
 	if (!m->eoh_done)
 		mavis_session_eoh(s);
 	m->size += len;
+	/* the body hashes are computed as it arrives, whether the spool
+	   keeps it or not: no second pass */
+	dkim_verify_body(m->dkim, data, len);
 	if (m->oversized || m->fail_status)
 		return;
 	/* Past message_size_limit nothing more is stored: the verdict is
@@ -467,6 +477,7 @@ mavis_session_reset(struct mavis_session *s)
 		return;
 	s->msg = NULL;
 	mavis_view_truncate(s->view, m->bank_depth);
+	dkim_verify_free(&m->dkim);
 	mavis_spool_free(&m->spool);
 	mavis_arena_free(&m->arena);
 	free(m);
