@@ -72,6 +72,14 @@ MAVIS_API void mavis_sql_free(struct mavis_sql **sql);
 MAVIS_API void mavis_sql_set_global(struct mavis_sql *sql);
 MAVIS_API struct mavis_sql *mavis_sql_global(void);
 
+/*
+ * Register the pgsql: map type (maps.h) so that config files may use
+ * pgsql:policy, pgsql:policy/COLUMN and pgsql:wblist; the tables query the
+ * global pool. Call before the first config load; calling again is a no-op.
+ * Returns 0 or MAVIS_ERR_CONFIG (the map type registry refused it).
+ */
+MAVIS_API int mavis_sql_register_maps(void);
+
 /* Counters since the pool was made (atomics; for the log and tests). */
 struct mavis_sql_stats {
 	uint64_t queries;	/* statements run */
@@ -97,6 +105,18 @@ struct mavis_sql_piece {
 MAVIS_API int mavis_sql_quarantine_store(struct mavis_sql *sql, int partition_tag,
 					 const char *mail_id, const struct mavis_sql_piece *parts,
 					 size_t nparts, struct mavis_error *err);
+
+/*
+ * Quarantine one copy in SQL: the envelope prefix a file copy would carry
+ * (in->dir, subdir_levels and gzip are ignored) and the message, through
+ * mavis_sql_quarantine_store(). out gets rel_path = amavisd's quar_loc
+ * (mail_id, or "mail_id[ptag]" when partition_tag is not 0), quar_type 'Q'
+ * and file_size = bytes stored. Returns 0 or the statuses of
+ * mavis_sql_quarantine_store() and of mavis_quarantine_store()'s checks.
+ */
+MAVIS_API int mavis_sql_quarantine_put(struct mavis_sql *sql, int partition_tag,
+				       const struct mavis_quarantine_in *in,
+				       struct mavis_quarantine_out *out, struct mavis_error *err);
 
 /*
  * Read mail_id's quarantined text back: the chunks of (partition_tag,
