@@ -145,6 +145,8 @@ spam_run(struct mavis_check_ctx *cx)
 				 cx->rcpts[i].addr, err.text);
 			return err.status;
 		}
+		cx->rcpts[i].whitelisted = sr[i].whitelisted;
+		cx->rcpts[i].blacklisted = sr[i].blacklisted;
 		/* Whitelisted or blacklisted recipients decide without a score. */
 		if (!sr[i].whitelisted && !sr[i].blacklisted)
 			need_scan = true;

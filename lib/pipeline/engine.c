@@ -164,7 +164,12 @@ sql_start(const struct mavis_config *cfg, struct mavis_error *err)
 	const char *dsn = mavis_config_get(cfg, MAVIS_KEY_SQL_DSN)->u.s;
 	struct mavis_sql *sql = NULL;
 
-	if (dsn == NULL || *dsn == '\0' || mavis_sql_global() != NULL)
+	if (dsn == NULL || *dsn == '\0') {
+		if (mavis_config_get(cfg, MAVIS_KEY_SQL_LOG)->u.b)
+			return mavis_error_set(err, MAVIS_ERR_CONFIG, "sql_log = yes needs sql_dsn");
+		return 0;
+	}
+	if (mavis_sql_global() != NULL)
 		return 0;
 	unsigned t = (unsigned)mavis_config_get(cfg, MAVIS_KEY_SQL_TIMEOUT)->u.i;
 	struct mavis_sql_opts o = {
@@ -179,6 +184,17 @@ sql_start(const struct mavis_config *cfg, struct mavis_error *err)
 	if (rc < 0)
 		return rc;
 	mavis_sql_set_global(sql);
+	if (mavis_config_get(cfg, MAVIS_KEY_SQL_LOG)->u.b && mavis_sql_log_global() == NULL) {
+		struct mavis_sql_log_opts lo = {
+			.queue_max = (unsigned)mavis_config_get(cfg, MAVIS_KEY_SQL_LOG_QUEUE_SIZE)->u.i,
+		};
+		struct mavis_sql_log *l = NULL;
+
+		rc = mavis_sql_log_new(sql, &lo, &l, err);
+		if (rc < 0)
+			return rc;
+		mavis_sql_log_set_global(l);
+	}
 	return 0;
 }
 

@@ -144,6 +144,10 @@ msg_quarantine(struct mavis_session *s, struct msg *m, struct mavis_verdict *v, 
 			return MAVIS_ERR_IO;
 		}
 		mavis_log_info(lid, "quarantined %s as %s (%c)", m->mail_id, out.rel_path, out.quar_type);
+		if (m->quar_type == 0) {
+			m->quar_type = out.quar_type;
+			m->quar_loc = mavis_arena_strdup(m->arena, out.rel_path);
+		}
 		struct mavis_edit qe = { MAVIS_EDIT_QUARANTINE, mavis_arena_strdup(m->arena, out.rel_path),
 					 m->mail_id, -1, NULL };
 		mavis_verdict_add_edit(v, m->arena, &qe);

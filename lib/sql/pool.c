@@ -45,6 +45,24 @@ static const struct {
 		"ON msgs.sid=maddr.id WHERE msgs.mail_id=$1 AND "
 		"($2::integer < 0 OR msgs.partition_tag=$2::integer) "
 		"ORDER BY msgs.partition_tag DESC LIMIT 16" },
+	[SQL_ST_SEL_ADR] = { "mavis_sel_adr",
+		"SELECT id FROM maddr WHERE partition_tag=$1 AND email=$2" },
+	/* ON CONFLICT: another host may add the same address meanwhile. */
+	[SQL_ST_INS_ADR] = { "mavis_ins_adr",
+		"INSERT INTO maddr (partition_tag, email, domain) VALUES ($1, $2, $3) "
+		"ON CONFLICT DO NOTHING RETURNING id" },
+	[SQL_ST_INS_MSG] = { "mavis_ins_msg",
+		"INSERT INTO msgs (partition_tag, mail_id, secret_id, am_id, time_num, time_iso, "
+		"sid, policy, client_addr, size, host) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+		"$9, $10, $11)" },
+	[SQL_ST_UPD_MSG] = { "mavis_upd_msg",
+		"UPDATE msgs SET content=$1, quar_type=$2, quar_loc=$3, dsn_sent=$4, "
+		"spam_level=$5, message_id=$6, from_addr=$7, subject=$8, client_addr=$9, "
+		"originating=$10, size=$11 WHERE partition_tag=$12 AND mail_id=$13" },
+	[SQL_ST_INS_RCP] = { "mavis_ins_rcp",
+		"INSERT INTO msgrcpt (partition_tag, mail_id, rseqnum, rid, is_local, content, "
+		"ds, rs, bl, wl, bspam_level, smtp_resp) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+		"$8, $9, $10, $11, $12)" },
 };
 
 struct sql_conn {

@@ -172,4 +172,84 @@ MAVIS_API int mavis_sql_msgs_lookup(struct mavis_sql *sql, const char *mail_id,
 				    struct mavis_arena *arena, struct mavis_sql_msg **rows_r,
 				    struct mavis_error *err);
 
+/* ---- SQL logging (maddr, msgs, msgrcpt as amavisd fills them) ---- */
+
+/*
+ * A log writer: a bounded queue and one thread that writes what is queued,
+ * in batches of up to batch_max records per transaction. Queuing copies the
+ * record and never blocks nor touches the database, so a slow or absent
+ * database never delays mail: a full queue drops the record (counted), a
+ * failing database keeps the queue and retries with a backoff until it
+ * answers, dropping new records once the queue is full.
+ */
+struct mavis_sql_log;
+
+struct mavis_sql_log_opts {
+	unsigned queue_max;	/* records (a message is two); 0 = 10000 */
+	unsigned batch_max;	/* records per transaction; 0 = 64 */
+};
+
+MAVIS_API int mavis_sql_log_new(struct mavis_sql *sql, const struct mavis_sql_log_opts *opts,
+				struct mavis_sql_log **out, struct mavis_error *err);
+/* Write what is queued (for at most drain_ms), stop the thread, free; *l =
+   NULL. NULL-safe. */
+MAVIS_API void mavis_sql_log_free(struct mavis_sql_log **l, unsigned drain_ms);
+/* The process's writer (sql_log = yes), like mavis_sql_global(). */
+MAVIS_API void mavis_sql_log_set_global(struct mavis_sql_log *l);
+MAVIS_API struct mavis_sql_log *mavis_sql_log_global(void);
+
+/* msgs row at mail_id time (content NULL): amavisd's ins_msg. Strings are
+   copied; NULL reads as "". */
+struct mavis_sql_log_begin {
+	int partition_tag;
+	const char *mail_id, *secret_id;
+	const char *am_id;	/* the log id */
+	int64_t rx_time;	/* Unix time (time_num, time_iso) */
+	const char *sender;	/* envelope, without <>; "" null sender */
+	const char *policy;	/* policy bank path */
+	const char *client_addr;
+	uint64_t size;
+	const char *host;	/* myhostname */
+};
+
+struct mavis_sql_log_rcpt {
+	const char *addr;
+	bool local;
+	char content;		/* V B U S Y M H O T C */
+	char ds;		/* P R B D T */
+	bool blacklisted, whitelisted;
+	bool has_level;
+	double level;		/* bspam_level */
+	const char *smtp_resp;
+};
+
+/* The rest at the end: amavisd's upd_msg and ins_rcp, one transaction. */
+struct mavis_sql_log_end {
+	int partition_tag;
+	const char *mail_id;
+	char content;
+	char quar_type;		/* ' ' none */
+	const char *quar_loc;
+	char dsn_sent;		/* 'N' */
+	bool has_spam_level;
+	double spam_level;	/* the minimum over the recipients */
+	const char *message_id, *from_addr, *subject;	/* decoded, any length */
+	const char *client_addr;
+	bool originating;
+	uint64_t size;
+	const struct mavis_sql_log_rcpt *rcpts;
+	size_t nrcpts;
+};
+
+/* Queue a record. 0, or MAVIS_ERR_RESOURCE when the queue is full (the
+   record is dropped and counted). */
+MAVIS_API int mavis_sql_log_begin(struct mavis_sql_log *l, const struct mavis_sql_log_begin *b);
+MAVIS_API int mavis_sql_log_end(struct mavis_sql_log *l, const struct mavis_sql_log_end *e);
+
+struct mavis_sql_log_stats {
+	uint64_t queued, written, dropped_full, dropped_bad, batches, db_failures;
+	uint64_t pending;	/* in the queue now */
+};
+MAVIS_API void mavis_sql_log_get_stats(struct mavis_sql_log *l, struct mavis_sql_log_stats *out);
+
 #endif
