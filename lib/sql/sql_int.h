@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <mavis/buf.h>
 #include <mavis/error.h>
 #include <mavis/sql.h>
 

@@ -69,6 +69,9 @@ mavisd_e2e_conf "$T" \
 	"final_banned_destiny = reject" \
 	"spam_quarantine_method = sql:" \
 	"banned_quarantine_method = sql:"
+MAVISCTL=${MAVISCTL:-$(dirname "$MAVISD")/../ctl/mavisctl}
+"$MAVISCTL" sql check -c "$T/mavisd.conf" >"$T/check" || fail "mavisctl sql check: $(cat "$T/check")"
+grep -qx "schema: amavisd-new 2.13: complete" "$T/check" || fail "sql check: $(cat "$T/check")"
 mavisd_e2e_start "$T"
 pf_start "$T" "smtpd_milters = $MAVISD_MILTER" "milter_default_action = tempfail"
 echo "postfix on $PF_SMTP_PORT, mavisd on $MAVISD_PORT, spamd on $SA_PORT, PostgreSQL in $T/pg"

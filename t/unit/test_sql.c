@@ -716,6 +716,46 @@ test_log(void)
 	mavis_sql_free(&sql);
 }
 
+/* mavisctl sql check: the shipped schema, iRedMail's variant, and gaps. */
+static void
+test_check(void)
+{
+	struct mavis_sql *sql = pool_new(1, 2000);
+	struct mavis_buf rep = { 0 };
+	struct mavis_error err = { 0 };
+
+	CHECK_INT(mavis_sql_check(sql, &rep, &err), 0);
+	CHECK_STR(mavis_buf_str(&rep), "schema: amavisd-new 2.13: complete\n");
+	/* iRedMail: bytea from_addr/subject, maddr.email_raw, no FK on users.policy_id */
+	exec_sql("ALTER TABLE msgs ALTER from_addr DROP DEFAULT, ALTER subject DROP DEFAULT;"
+		 "ALTER TABLE msgs ALTER from_addr TYPE bytea USING from_addr::bytea, "
+		 "ALTER subject TYPE bytea USING subject::bytea;"
+		 "ALTER TABLE msgs ALTER from_addr SET DEFAULT '', ALTER subject SET DEFAULT '';"
+		 "ALTER TABLE maddr ADD COLUMN email_raw bytea;"
+		 "ALTER TABLE users DROP CONSTRAINT users_policy_id_fkey");
+	mavis_buf_reset(&rep);
+	CHECK_INT(mavis_sql_check(sql, &rep, &err), 0);
+	CHECK_STR(mavis_buf_str(&rep), "schema: amavisd-new 2.13 (iRedMail variant): complete\n");
+	/* The log still writes into iRedMail's bytea columns. */
+	struct mavis_sql_log *l = NULL;
+
+	CHECK_INT(mavis_sql_log_new(sql, NULL, &l, &err), 0);
+	log_message(l, "IRedMail0001", "a@b.example", 1700300000);
+	wait_written(l, 2, 5000);
+	CHECK_STR(query_str("SELECT convert_from(subject, 'UTF8') FROM msgs WHERE mail_id = 'IRedMail0001'"),
+		  "Gr\xc3\xbc\xc3\x9f\xc3\xa9 \x01 test");
+	mavis_sql_log_free(&l, 1000);
+	exec_sql("ALTER TABLE msgrcpt DROP COLUMN wl; ALTER TABLE maddr DROP CONSTRAINT part_email;"
+		 "DROP TABLE wblist");
+	mavis_buf_reset(&rep);
+	CHECK_INT(mavis_sql_check(sql, &rep, &err), 3);
+	CHECK_STR(mavis_buf_str(&rep), "missing table wblist\nmissing column msgrcpt.wl\n"
+		  "missing unique index maddr (partition_tag, email)\n"
+		  "schema: amavisd-new 2.13 (iRedMail variant): incomplete\n");
+	mavis_buf_free(&rep);
+	mavis_sql_free(&sql);
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -784,6 +824,7 @@ main(void)
 	TEST_RUN(test_outage);
 	TEST_RUN(test_latency);
 	TEST_RUN(test_log);
+	TEST_RUN(test_check);	/* last: it alters the schema */
 	if (pg_running)
 		pgsql("stop");
 	pg_running = false;

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include <mavis/arena.h>
+#include <mavis/buf.h>
 #include <mavis/error.h>
 #include <mavis/quarantine.h>
 
@@ -171,6 +172,17 @@ MAVIS_API int mavis_sql_msgs_lookup(struct mavis_sql *sql, const char *mail_id,
 				    const char *secret_id, int partition_tag,
 				    struct mavis_arena *arena, struct mavis_sql_msg **rows_r,
 				    struct mavis_error *err);
+
+/*
+ * What the database lacks for mavisd: every table and column it reads or
+ * writes (amavisd-new 2.13's schema, or iRedMail's variant: bytea from_addr
+ * and subject, maddr.email_raw, outbound_wblist) and the unique index the
+ * log needs on maddr. Appends one line per missing thing and a last line
+ * "schema: ...: complete|incomplete" to report. Returns the number missing
+ * (0 = usable), or MAVIS_ERR_SQL / MAVIS_ERR_CONFIG with err set.
+ */
+MAVIS_API int mavis_sql_check(struct mavis_sql *sql, struct mavis_buf *report,
+			      struct mavis_error *err);
 
 /* ---- SQL logging (maddr, msgs, msgrcpt as amavisd fills them) ---- */
 
