@@ -13,7 +13,9 @@
 #      field against what amavisd-new 2.13 writes for the same message (taken
 #      from its code, Amavis/Out/SQL/Log.pm);
 #   7. PostgreSQL stopped: RCPT gets 451 with a log line that says why,
-#      nothing is accepted; started again: the same message is delivered.
+#      nothing is accepted; started again: the same message is delivered;
+#   8. PostgreSQL killed and restarted under load: every message is either
+#      delivered or tempfailed, none is lost.
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -eu
 : "${MAVIS_SOURCE_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -177,6 +179,38 @@ while [ "$(q "SELECT count(*) FROM msgs WHERE content IS NOT NULL AND message_id
 	pf_sleep 0.1
 done
 echo "database outage: 451 with the cause in the log, delivered once it was back"
+
+# ---- a database restart under load: every message is delivered or gets a
+# 4xx (the client keeps it); none is accepted and lost.
+N=60
+before=$(pf_sink_count "$T")
+msg m7 x@example.org alice@example.com "under load" "hello"
+pf_smtpsend "$T" --from x@example.org --to alice@example.com "$T/m7.eml" \
+	--count $N --concurrency 4 --expect 2,4 >"$T/load.out" 2>&1 &
+load=$!
+pf_sleep 1
+$PGSQL kill "$T/pg" || fail "cannot kill PostgreSQL"
+pf_sleep 1
+$PGSQL restart "$T/pg" || fail "cannot restart PostgreSQL under load"
+rc=0
+wait $load || rc=$?
+echo "  load during the restart: $(grep '^SENT' "$T/load.out")"
+[ "$rc" = 0 ] || fail "load: an answer neither 2xx nor 4xx: $(cat "$T/load.out")"
+ok=$(sed -n 's/^SENT ok=\([0-9]*\) tempfail=\([0-9]*\) reject=0 error=0$/\1/p' "$T/load.out")
+tf=$(sed -n 's/^SENT ok=[0-9]* tempfail=\([0-9]*\) reject=0 error=0$/\1/p' "$T/load.out")
+[ -n "$ok" ] && [ $((ok + tf)) = $N ] || fail "load: $(grep '^SENT' "$T/load.out")"
+[ "$tf" -gt 0 ] || fail "load: the outage caused no tempfail (was the database really down?)"
+pf_wait_delivered "$T" $((before + ok)) 60 || fail "accepted $ok, not all delivered"
+sleep 1
+[ "$(pf_sink_count "$T")" = $((before + ok)) ] || fail "more delivered than accepted"
+i=0
+until pf_smtpsend "$T" --from x@example.org --to alice@example.com "$T/m7.eml" --expect 250 >"$T/m7.smtp"; do
+	i=$((i + 1))
+	[ $i -lt 15 ] || fail "after the restart under load: still $(cat "$T/m7.smtp")"
+	pf_sleep 1
+done
+pf_wait_delivered "$T" $((before + ok + 1)) 60 || fail "m7 not delivered after the restart"
+echo "database restart under load: $ok accepted and delivered, $tf tempfailed, none lost; then served again"
 
 mavisd_e2e_stop "$T"
 mavisd_check_log
