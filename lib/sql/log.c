@@ -73,8 +73,8 @@ mavis_sql_log_global(void)
 
 /* Cut s to at most max characters of UTF-8 (bytes when it is not UTF-8),
    never inside a sequence. */
-static const char *
-cut_utf8(struct mavis_arena *a, const char *s, size_t max)
+const char *
+sql_cut_utf8(struct mavis_arena *a, const char *s, size_t max)
 {
 	size_t i = 0, chars = 0;
 
@@ -93,8 +93,8 @@ cut_utf8(struct mavis_arena *a, const char *s, size_t max)
 
 /* 7-bit printable only, at most 255 characters: message_id, quar_loc,
    smtp_resp, policy, client_addr (amavisd s/[^\040-\176]/?/g). */
-static const char *
-printable(struct mavis_arena *a, const char *s, size_t max)
+const char *
+sql_printable(struct mavis_arena *a, const char *s, size_t max)
 {
 	size_t len = strlen(s);
 	char *d = mavis_arena_strndup(a, s, len < max ? len : max);
@@ -107,8 +107,8 @@ printable(struct mavis_arena *a, const char *s, size_t max)
 
 /* maddr.email: localpart lowercased, domain lowercased without trailing
    dots, at most 255 bytes; *domain_r the labels reversed ("com.example"). */
-static const char *
-norm_addr(struct mavis_arena *a, const char *addr, const char **domain_r)
+const char *
+sql_norm_addr(struct mavis_arena *a, const char *addr, const char **domain_r)
 {
 	const char *at = strrchr(addr, '@');
 
@@ -187,7 +187,7 @@ static int
 addr_id(struct mavis_sql_log *l, struct sql_conn *c, struct mavis_arena *a, int ptag,
 	const char *addr, long long *id, bool *broken, struct mavis_error *err)
 {
-	const char *domain, *email = norm_addr(a, addr, &domain);
+	const char *domain, *email = sql_norm_addr(a, addr, &domain);
 	struct addr_slot *slot = &l->cache[addr_hash(ptag, email)];
 	char pt[16];
 
@@ -244,10 +244,10 @@ write_begin(struct mavis_sql_log *l, struct sql_conn *c, struct rec *r, bool *br
 	iso8601(b->rx_time, iso);
 	snprintf(sids, sizeof(sids), "%lld", sid);
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)b->size);
-	const char *v[11] = { pt, b->mail_id, b->secret_id, printable(r->a, b->am_id, 20), tn, iso,
-			      sids, printable(r->a, b->policy, 255),
-			      printable(r->a, b->client_addr, 255), size,
-			      printable(r->a, b->host, 255) };
+	const char *v[11] = { pt, b->mail_id, b->secret_id, sql_printable(r->a, b->am_id, 20), tn, iso,
+			      sids, sql_printable(r->a, b->policy, 255),
+			      sql_printable(r->a, b->client_addr, 255), size,
+			      sql_printable(r->a, b->host, 255) };
 	int len[11] = { 0, (int)strlen(b->mail_id), (int)strlen(b->secret_id) };
 	int f[11] = { 0, 1, 1 };
 	PGresult *res = sql_exec(l->sql, c, SQL_ST_INS_MSG, 11, v, len, f, 0, broken, err);
@@ -285,7 +285,7 @@ write_end(struct mavis_sql_log *l, struct sql_conn *c, struct rec *r, bool *brok
 		snprintf(rids, sizeof(rids), "%lld", rid);
 		snprintf(lvl, sizeof(lvl), "%.3f", rc_->has_level ? rc_->level : 0.0);
 		const char *v[12] = { pt, e->mail_id, seq, rids, loc, ct, ds, " ", bl, wl, lvl,
-				      printable(r->a, rc_->smtp_resp, 255) };
+				      sql_printable(r->a, rc_->smtp_resp, 255) };
 		int len[12] = { 0, (int)strlen(e->mail_id) };
 		int f[12] = { 0, 1 };
 		PGresult *res = sql_exec(l->sql, c, SQL_ST_INS_RCP, 12, v, len, f, 0, broken, err);
@@ -300,10 +300,10 @@ write_end(struct mavis_sql_log *l, struct sql_conn *c, struct rec *r, bool *brok
 
 	snprintf(lvl, sizeof(lvl), "%.3f", e->has_spam_level ? e->spam_level : 0.0);
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)e->size);
-	const char *from = cut_utf8(r->a, e->from_addr, 255), *subj = cut_utf8(r->a, e->subject, 255);
-	const char *v[13] = { ct, qt, printable(r->a, e->quar_loc, 255), dsn, lvl,
-			      printable(r->a, e->message_id, 255), from, subj,
-			      printable(r->a, e->client_addr, 255), orig, size, pt, e->mail_id };
+	const char *from = sql_cut_utf8(r->a, e->from_addr, 255), *subj = sql_cut_utf8(r->a, e->subject, 255);
+	const char *v[13] = { ct, qt, sql_printable(r->a, e->quar_loc, 255), dsn, lvl,
+			      sql_printable(r->a, e->message_id, 255), from, subj,
+			      sql_printable(r->a, e->client_addr, 255), orig, size, pt, e->mail_id };
 	/* from_addr and subject are bytea in iRedMail's schema, varchar in
 	   amavisd's: binary parameters fit both. */
 	int len[13] = { [6] = (int)strlen(from), [7] = (int)strlen(subj),

@@ -112,9 +112,9 @@ pg_open(const char *arg, enum mavis_mapval kind, enum mavis_mapkey keytype,
 /* ---- the query keys (amavisd make_query_keys with $sql_lookups_no_at_means_domain
    off and no bare-user keys) ---- */
 
-static size_t
-query_keys(const char *addr, const struct mavis_map_opts *opts, struct mavis_arena *a,
-	   const char *keys[SQL_KEYS_MAX])
+size_t
+sql_query_keys(const char *addr, const struct mavis_map_opts *opts, struct mavis_arena *a,
+	       const char *keys[SQL_KEYS_MAX])
 {
 	size_t n = 0;
 
@@ -339,7 +339,7 @@ policy_row(struct mavis_sql *sql, const char *addr, const struct mavis_map_opts 
 		}
 	struct pol_job j = { .a = scratch };
 
-	j.nkeys = query_keys(addr, opts, scratch, j.keys);
+	j.nkeys = sql_query_keys(addr, opts, scratch, j.keys);
 	j.row = mavis_arena_alloc(scratch, sizeof(*j.row));
 	int rc = sql_run(sql, pol_job, &j, err);
 
@@ -455,7 +455,7 @@ wb_lookup(struct mavis_sql *sql, const struct pg_map *m, const char *sender,
 		if (p->users_id >= 0) {
 			struct wb_job j = { .rid = p->users_id, .a = scratch };
 
-			j.nkeys = query_keys(sender, opts, scratch, j.keys);
+			j.nkeys = sql_query_keys(sender, opts, scratch, j.keys);
 			rc = sql_run(sql, wb_job, &j, err);
 			if (rc < 0) {
 				mavis_error_prefix(err, "wblist lookup of <%s> for <%s>: ", sender,

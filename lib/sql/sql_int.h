@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <mavis/arena.h>
 #include <mavis/buf.h>
 #include <mavis/error.h>
 #include <mavis/sql.h>
@@ -76,6 +77,23 @@ SQL_INTERNAL int sql_run(struct mavis_sql *sql, sql_job_fn fn, void *ctx, struct
 
 /* Count a failed call in the pool's stats. */
 SQL_INTERNAL void sql_count_failure(struct mavis_sql *sql);
+
+/* ---- values from mail (fuzz/fuzz_sql_values.c) ---- */
+
+struct mavis_map_opts;
+/* amavisd's make_query_keys for SQL: addr, user+ext@dom, user@dom, @dom,
+   @.dom, @.parent, ..., @. (the null address: "", "@", "@."); no bare-user
+   keys. At most SQL_KEYS_MAX, duplicates removed; arena copies. */
+SQL_INTERNAL size_t sql_query_keys(const char *addr, const struct mavis_map_opts *opts,
+				   struct mavis_arena *a, const char *keys[SQL_KEYS_MAX]);
+/* s cut to at most max UTF-8 characters (never inside a sequence). */
+SQL_INTERNAL const char *sql_cut_utf8(struct mavis_arena *a, const char *s, size_t max);
+/* An arena copy of at most max bytes, every byte outside 0x20..0x7e as '?'. */
+SQL_INTERNAL const char *sql_printable(struct mavis_arena *a, const char *s, size_t max);
+/* maddr.email (lowercased, no trailing dots, <= 255 bytes) and in
+   *domain_r the domain's labels reversed (<= 255 bytes). */
+SQL_INTERNAL const char *sql_norm_addr(struct mavis_arena *a, const char *addr,
+				       const char **domain_r);
 
 /* The mail_id check shared with the file quarantine. */
 SQL_INTERNAL bool sql_valid_mail_id(const char *id);
