@@ -14,5 +14,6 @@ int ctl_cmd_scan(int argc, char **argv);
 int ctl_cmd_release(int argc, char **argv);
 int ctl_cmd_quarantine(int argc, char **argv);
 int ctl_cmd_dkim(int argc, char **argv);
+int ctl_cmd_sql(int argc, char **argv);
 
 #endif

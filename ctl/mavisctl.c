@@ -18,6 +18,7 @@ static const struct {
 	{ "scan", ctl_cmd_scan, "scan [-c FILE] [--sender A] [--rcpt A]... [--json] FILE.eml  scan a message file" },
 	{ "release", ctl_cmd_release, "release [-c FILE] [--rcpt A]... [--requested-by A] [--dry-run] MAIL_ID  re-send a quarantined message" },
 	{ "dkim", ctl_cmd_dkim, "dkim genkey -d DOMAIN -s SEL [-t rsa|ed25519] [-b BITS] | showkeys | testkey [-c FILE]  signing keys and their DNS records" },
+	{ "sql", ctl_cmd_sql, "sql check [-c FILE] [-d DSN]  report what the database of sql_dsn lacks (exit 0 complete, 1 not)" },
 	{ "quarantine", ctl_cmd_quarantine, "quarantine [-c FILE] list  list quarantined files: MAIL_ID CATEGORY TYPE SIZE MTIME PATH" },
 };
 

@@ -15,6 +15,7 @@
 
 #include <mavis/config.h>
 #include <mavis/log.h>
+#include <mavis/sql.h>
 
 #include "mavisd.h"
 
@@ -163,6 +164,10 @@ run_filter(const struct mavisd_opts *opts)
 				     "may wait ~40 ms per message (a unix: socket has no such delay)", sock);
 	rc = smfi_main() == MI_SUCCESS ? 0 : 1;
 	drain_sessions(cfg);
+	/* The SQL log rows still queued: a few seconds to write them. */
+	struct mavis_sql_log *sql_log = mavis_sql_log_global();
+
+	mavis_sql_log_free(&sql_log, 5000);
 	mavis_log_notice(NULL, "mavisd stopped");
 out:
 	mavis_config_unref(&cfg);

@@ -147,6 +147,8 @@ spam_run(struct mavis_check_ctx *cx)
 		}
 		/* signer_reputation_maps, as a sender boost (the dkim check) */
 		sr[i].boost += cx->dkim_boost;
+		cx->rcpts[i].whitelisted = sr[i].whitelisted;
+		cx->rcpts[i].blacklisted = sr[i].blacklisted;
 		/* Whitelisted or blacklisted recipients decide without a score. */
 		if (!sr[i].whitelisted && !sr[i].blacklisted)
 			need_scan = true;

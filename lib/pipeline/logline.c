@@ -112,4 +112,5 @@ mavis_session_log_verdict(struct mavis_session *s, const struct mavis_verdict *v
 	mavis_buf_free(&line);
 	if (mavis_view_bool(s->view, MAVIS_KEY_LOG_TIMING))
 		log_timing(s, v, (unsigned long long)us);
+	msg_sql_log_end(s, m, v);
 }

@@ -73,6 +73,8 @@ struct msg {
 	struct mavis_verdict *verdict;
 	struct timespec start;
 	size_t bank_depth;	/* view depth before the message's own banks */
+	char quar_type;		/* first copy kept: 'F' 'Z' 'Q', 0 none (SQL log) */
+	const char *quar_loc;	/* its amavisd quar_loc */
 };
 
 struct mavis_session {
@@ -95,6 +97,12 @@ struct mavis_session {
    a negative status when a copy could not be stored. */
 int msg_quarantine(struct mavis_session *s, struct msg *m, struct mavis_verdict *v,
 		   const void *raw, size_t rawlen);
+
+/* sqllog.c: the message's msgs row (content NULL) at mail_id time, and the
+   rest (msgs completed, msgrcpt rows) after the verdict; queued for the SQL
+   log writer when sql_log is on, no-ops otherwise. Never block. */
+void msg_sql_log_begin(struct mavis_session *s, struct msg *m);
+void msg_sql_log_end(struct mavis_session *s, struct msg *m, const struct mavis_verdict *v);
 
 /* pipeline.c: every end-of-message check, then the verdict. Never NULL. */
 struct mavis_verdict *msg_run_checks(struct mavis_session *s, struct msg *m);

@@ -146,6 +146,7 @@ mavis_session_mail(struct mavis_session *s, const char *sender, const char *auth
 	for (size_t i = 0; i < tests->u.list.n; i++)
 		m->badh_allowed |= mavis_badh_test_bit(tests->u.list.v[i]);
 	s->msg = m;
+	msg_sql_log_begin(s, m);
 	return 0;
 }
 

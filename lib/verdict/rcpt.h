@@ -71,6 +71,7 @@ struct mavis_rcpt {
 	bool spam_scored;		/* a spam level was computed */
 	double spam_level;		/* score + score_sender_maps boost */
 	bool spam_quarantine_suppress;	/* at spam_quarantine_cutoff_level */
+	bool whitelisted, blacklisted;	/* by *_sender_maps (msgrcpt.wl/bl) */
 
 	/* the verdict, set by mavis_decide() */
 	const struct mavis_rcpt_verdict *verdict;
