@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_ampdp.c - AM.PDP requests: parser, answers, secret_id check */
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -126,8 +127,11 @@ test_secret(void)
 	char mail_id[MAVIS_MAIL_ID_LEN + 1], secret[MAVIS_MAIL_ID_LEN + 1];
 
 	/* Pairs as mavisd (and amavisd 2.7+) make them. */
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 2000; i++) {
 		mavis_mail_id_new(mail_id, secret);
+		/* amavisd's form, which its AM.PDP and amavisd-release expect. */
+		if (!isalnum((unsigned char)mail_id[0]) || !isalnum((unsigned char)mail_id[11]))
+			test_fail(__FILE__, __LINE__, "mail_id %s: not alphanumeric at an end", mail_id);
 		if (!mavis_ampdp_secret_ok(mail_id, secret))
 			test_fail(__FILE__, __LINE__, "secret %s refused for %s", secret, mail_id);
 		secret[0] = secret[0] == 'A' ? 'B' : 'A';
