@@ -11,7 +11,7 @@
 #     secret_id (Resent-From = requested_by), wrong secret, missing secret,
 #     unknown mail_id, a client outside release_clients, several requests on
 #     one connection (mail_file + recipient=, requeue, quar_type=Q refused),
-#     an over-long line and an idle client.
+#     an over-long line, release_max_clients and an idle client.
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -eu
 : "${MAVIS_SOURCE_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -27,7 +27,10 @@ if [ ! -x "$AMREL" ]; then
 	echo "SKIP: no amavisd-release at $AMREL (contrib/install-amavis-ref)" >&2
 	exit 77
 fi
-command -v unshare >/dev/null || { echo "SKIP: no unshare(1)" >&2; exit 77; }
+unshare -m --propagation private true 2>/dev/null || {
+	echo "SKIP: no private mount namespace (unshare -m) for amavisd-release" >&2
+	exit 77
+}
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -53,6 +56,7 @@ mavisd_e2e_conf "$T" \
 	"release_socket = unix:$SOCK, inet:$PPORT@127.0.0.1" \
 	"release_clients = 127.0.0.1" \
 	"release_timeout = 3s" \
+	"release_max_clients = 2" \
 	"release_max_line = 1K"
 mavisd_e2e_start "$T"
 pf_prepare "$T" "smtpd_milters = $MAVISD_MILTER" \
@@ -202,6 +206,25 @@ long=$(head -c 2000 /dev/zero | tr '\0' x)
 pdp --raw --check-close request=release "mail_id=$long" >"$T/long.out"
 want_failure "$T/long.out" "line too long"
 grep -qx CLOSED "$T/long.out" || fail "connection open after an over-long line: $(cat "$T/long.out")"
+# Two idle clients fill release_max_clients: a third is refused at once.
+"$PF_PYTHON" - "$PPORT" >"$T/busy.out" <<'EOF' || fail "release_max_clients: $(cat "$T/busy.out")"
+import socket, sys, time
+port = int(sys.argv[1])
+idle = [socket.create_connection(("127.0.0.1", port), 5) for _ in range(2)]
+time.sleep(0.5)
+s = socket.create_connection(("127.0.0.1", port), 5)
+s.settimeout(5)
+data = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    data += d
+print(data.decode())
+sys.exit(0 if b"too%20many%20release%20connections" in data else 1)
+EOF
+grep -q 'refused: release_max_clients (2) busy' "$MAVISD_LOG" || fail "busy refusal not logged"
+pf_sleep 4
 t0=$(date +%s)
 "$PF_PYTHON" - "$PPORT" <<'EOF' || fail "idle client not closed"
 import socket, sys
