@@ -4,10 +4,13 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <mavis/ampdp.h>
 #include <mavis/arena.h>
 #include <mavis/buf.h>
+#include <mavis/config.h>
+#include <mavis/release.h>
 
 #include "harness.h"
 #include "msg/mail_id.h"
@@ -165,6 +168,84 @@ test_answers(void)
 	mavis_buf_free(&b);
 }
 
+/* mavis_release_load_file: mail_file as a hint inside quarantine_dir only,
+   the id check, and a dry run of the release that AM.PDP asks for. */
+static void
+test_load_file(void)
+{
+	struct mavis_arena *a = mavis_arena_new(0);
+	struct mavis_error err = { 0 };
+	struct mavis_config *cfg = NULL;
+	struct mavis_quarantine_entry e;
+	struct mavis_release_result res;
+	const char *path, *dir = test_tmpdir();
+	char text[1024], sub[1024];
+
+	snprintf(sub, sizeof(sub), "%s/p", dir);
+	mkdir(sub, 0700);
+	test_write_file("p/spam-pufTtG_frwve", "X-Envelope-From: <s@example.org>\n"
+					       "X-Envelope-To: <a@example.com>,\n\t<b@example.com>\n"
+					       "X-Envelope-To-Blocked: <b@example.com>\n"
+					       "X-Quarantine-ID: <pufTtG_frwve>\n"
+					       "Subject: x\n\nbody\n");
+	test_write_file("other-AAAAAAAAAAAA", "X-Envelope-From: <s@example.org>\n"
+					       "X-Envelope-To: <a@example.com>\n"
+					       "X-Quarantine-ID: <pufTtG_frwve>\n\nbody\n");
+	snprintf(text, sizeof(text), "quarantine_dir = %s\nmyhostname = mx.example\n"
+				     "release_method = smtp:[127.0.0.1]:1\n", dir);
+	CHECK_INT(mavis_config_load_string(text, "t.conf", NULL, &cfg, &err), 0);
+	/* Found by id, by the right mail_file, and by id when mail_file names
+	   nothing (amavisd-release sends what the admin typed). */
+	CHECK_INT(mavis_release_load_file(cfg, "pufTtG_frwve", NULL, a, &e, &path, &err), 0);
+	CHECK(strstr(path, "/p/spam-pufTtG_frwve") != NULL);
+	CHECK_INT(mavis_release_load_file(cfg, "pufTtG_frwve", "p/spam-pufTtG_frwve", a, &e, &path,
+					  &err), 0);
+	CHECK_INT(mavis_release_load_file(cfg, "pufTtG_frwve", "pufTtG_frwve", a, &e, &path, &err),
+		  0);
+	CHECK(strstr(path, "/p/spam-pufTtG_frwve") != NULL);
+	/* Names that could leave the directory are refused, not looked up. */
+	static const char *const unsafe[] = { "../p/spam-pufTtG_frwve", "/etc/passwd", "p/../../x",
+					      ".hidden", "p/..", "a b", "p//../x/.." };
+	for (size_t i = 0; i < sizeof(unsafe) / sizeof(unsafe[0]); i++) {
+		int rc = mavis_release_load_file(cfg, "pufTtG_frwve", unsafe[i], a, &e, &path, &err);
+
+		if (rc != MAVIS_ERR_PARSE || strstr(err.text, "Unsafe filename") == NULL)
+			test_fail(__FILE__, __LINE__, "mail_file %s: rc %d %s", unsafe[i], rc, err.text);
+	}
+	/* A file under another id's name does not release as that id. */
+	CHECK_INT(mavis_release_load_file(cfg, "AAAAAAAAAAAA", "other-AAAAAAAAAAAA", a, &e, &path,
+					  &err), MAVIS_ERR_PARSE);
+	CHECK(strstr(err.text, "does not match") != NULL);
+	CHECK_INT(mavis_release_load_file(cfg, "BBBBBBBBBBBB", NULL, a, &e, &path, &err),
+		  MAVIS_ERR_NOTFOUND);
+
+	/* Recipients: blocked by default, all for a requeue, as asked. */
+	CHECK_INT(mavis_release_load_file(cfg, "pufTtG_frwve", NULL, a, &e, &path, &err), 0);
+	struct mavis_release_opts o = { .dry_run = true };
+	CHECK_INT(mavis_release_send(cfg, &e, &o, a, &res, &err), 0);
+	CHECK_INT(res.nrcpts, 1);
+	CHECK_STR(res.rcpts[0].addr, "b@example.com");
+	CHECK(strstr(res.header, "Resent-From: \"Content-filter at mx.example\" <postmaster@mx.example>\n") == res.header);
+	o.all_rcpts = true;
+	CHECK_INT(mavis_release_send(cfg, &e, &o, a, &res, &err), 0);
+	CHECK_INT(res.nrcpts, 2);
+	const char *asked[] = { "c@example.net" };
+	o.rcpts = asked;
+	o.nrcpts = 1;
+	o.requested_by = "admin@example.org";
+	o.sender = "";
+	CHECK_INT(mavis_release_send(cfg, &e, &o, a, &res, &err), 0);
+	CHECK_INT(res.nrcpts, 1);
+	CHECK_STR(res.rcpts[0].addr, "c@example.net");
+	CHECK_STR(res.sender, "");
+	CHECK(strstr(res.header, "Resent-From: <admin@example.org>\nResent-Sender: ") == res.header);
+	const char *bad[] = { "c@exa\r\nmple.net" };
+	o.rcpts = bad;
+	CHECK_INT(mavis_release_send(cfg, &e, &o, a, &res, &err), MAVIS_ERR_PARSE);
+	mavis_config_unref(&cfg);
+	mavis_arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -172,5 +253,6 @@ main(void)
 	TEST_RUN(test_parse_bad);
 	TEST_RUN(test_secret);
 	TEST_RUN(test_answers);
+	TEST_RUN(test_load_file);
 	return test_exit();
 }
