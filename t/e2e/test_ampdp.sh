@@ -11,7 +11,8 @@
 #     secret_id (Resent-From = requested_by), wrong secret, missing secret,
 #     unknown mail_id, a client outside release_clients, several requests on
 #     one connection (mail_file + recipient=, requeue, quar_type=Q refused),
-#     an over-long line, release_max_clients and an idle client.
+#     an over-long line, release_max_clients and an idle client; after a
+#     reload, a release_trusted_clients address needs no secret_id.
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -eu
 : "${MAVIS_SOURCE_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -45,19 +46,22 @@ mkdir -p "$Q" "$T/varlib/amavis"
 SOCK=$T/varlib/amavis/amavisd.sock
 PPORT=$(pf_free_port)
 RPORT=$(pf_free_port)
-mavisd_e2e_conf "$T" \
-	"av_scanners = clamav" \
-	"clamav_database_dir = $MAVIS_SOURCE_DIR/t/data/clamav" \
-	"clamav_reload_check_interval = 0" \
-	"final_virus_destiny = reject" \
-	"quarantine_dir = $Q" \
-	"quarantine_subdir_levels = 1" \
-	"release_method = smtp:[127.0.0.1]:$RPORT" \
-	"release_socket = unix:$SOCK, inet:$PPORT@127.0.0.1" \
-	"release_clients = 127.0.0.1" \
-	"release_timeout = 3s" \
-	"release_max_clients = 2" \
-	"release_max_line = 1K"
+write_conf() { # EXTRA-LINES...
+	mavisd_e2e_conf "$T" \
+		"av_scanners = clamav" \
+		"clamav_database_dir = $MAVIS_SOURCE_DIR/t/data/clamav" \
+		"clamav_reload_check_interval = 0" \
+		"final_virus_destiny = reject" \
+		"quarantine_dir = $Q" \
+		"quarantine_subdir_levels = 1" \
+		"release_method = smtp:[127.0.0.1]:$RPORT" \
+		"release_socket = unix:$SOCK, inet:$PPORT@127.0.0.1" \
+		"release_clients = 127.0.0.1" \
+		"release_timeout = 3s" \
+		"release_max_clients = 2" \
+		"release_max_line = 1K" "$@"
+}
+write_conf
 mavisd_e2e_start "$T"
 pf_prepare "$T" "smtpd_milters = $MAVISD_MILTER" \
 	"non_smtpd_milters = $MAVISD_MILTER" \
@@ -235,8 +239,18 @@ sys.exit(0 if s.recv(100) == b"" else 1)
 EOF
 [ $(($(date +%s) - t0)) -le 10 ] || fail "idle client closed after $(($(date +%s) - t0))s, want ~3s"
 
+# A reload applies to the next connection: 127.0.0.2 is now allowed and
+# trusted, so it releases without a secret_id; 127.0.0.1 still needs one.
+write_conf "release_clients = 127.0.0.1 127.0.0.2" "release_trusted_clients = 127.0.0.2"
+mavisd_e2e_reload "$T"
+pdp --source 127.0.0.2 request=release "mail_id=$sid" >"$T/trusted.out"
+grep -q '^setreply=250 2\.0\.0 Ok, id=rel-' "$T/trusted.out" || fail "trusted client: $(cat "$T/trusted.out")"
+pdp request=release "mail_id=$sid" >"$T/untrusted.out"
+want_failure "$T/untrusted.out" "Secret_id is required, but missing"
+pf_wait_delivered "$T" 5 30
+
 pf_sleep 1
-[ "$(pf_sink_count "$T")" -eq 4 ] || fail "sink has $(pf_sink_count "$T") messages, want 4: $(pf_sink_list "$T")"
+[ "$(pf_sink_count "$T")" -eq 5 ] || fail "sink has $(pf_sink_count "$T") messages, want 5: $(pf_sink_list "$T")"
 mavisd_check_log
 mavisd_e2e_stop "$T"
 echo "PASS test_ampdp"
