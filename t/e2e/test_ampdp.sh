@@ -248,6 +248,15 @@ grep -q '^setreply=250 2\.0\.0 Ok, id=rel-' "$T/trusted.out" || fail "trusted cl
 pdp request=release "mail_id=$sid" >"$T/untrusted.out"
 want_failure "$T/untrusted.out" "Secret_id is required, but missing"
 pf_wait_delivered "$T" 5 30
+# The MTA unreachable: each recipient gets a 4xx answer with the cause, the
+# quarantined copy stays for the next try.
+DEAD=$(pf_free_port)
+write_conf "release_method = smtp:[127.0.0.1]:$DEAD"
+mavisd_e2e_reload "$T"
+pdp request=release "mail_id=$sid" "secret_id=$secret" >"$T/dead.out"
+grep -Eq "^setreply=4[0-9][0-9] 4\.[0-9.]+ Failed, id=rel-.*from MTA\(smtp:\[127\.0\.0\.1\]:$DEAD\): 4.*connect" \
+	"$T/dead.out" || fail "MTA down: $(cat "$T/dead.out")"
+[ -f "$Q/$c/spam-$sid" ] || fail "the quarantined copy is gone after a failed release"
 
 pf_sleep 1
 [ "$(pf_sink_count "$T")" -eq 5 ] || fail "sink has $(pf_sink_count "$T") messages, want 5: $(pf_sink_list "$T")"
