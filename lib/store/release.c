@@ -48,22 +48,6 @@ release_id(char out[MAVIS_QUARANTINE_ID_MAX + 1])
 	return 0;
 }
 
-/* "Name: <a>,EOL\t<b>EOL", one address per line like the quarantine prefix;
-   eol is the message's own line end. */
-static void
-put_list(struct mavis_buf *b, const char *name, const char *const *addrs, size_t n, const char *eol)
-{
-	mavis_buf_printf(b, "%s:", name);
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			mavis_buf_printf(b, ",%s\t", eol);
-		else
-			mavis_buf_putc(b, ' ');
-		mavis_buf_printf(b, "<%s>", addrs[i]);
-	}
-	mavis_buf_puts(b, eol);
-}
-
 /* The enhanced status code of a reply ("250 2.1.5 Ok" -> "2.1.5"), or the
    class default. */
 static void
@@ -231,7 +215,13 @@ mavis_release_send(const struct mavis_config *cfg, const struct mavis_quarantine
 				 self, eol);
 	else
 		mavis_buf_printf(&head, "Resent-From: %s%s", self, eol);
-	put_list(&head, "Resent-To", rcpts, nrcpts, eol);
+	/* As amavisd: the one recipient, or none named when there are more,
+	   so that a release to several does not show each the others (a Bcc
+	   recipient among them). */
+	if (nrcpts == 1)
+		mavis_buf_printf(&head, "Resent-To: <%s>%s", rcpts[0], eol);
+	else
+		mavis_buf_printf(&head, "Resent-To: undisclosed-recipients:;%s", eol);
 	mavis_buf_printf(&head, "Resent-Date: %s%s", date, eol);
 	mavis_buf_printf(&head, "Resent-Message-ID: <%s-rel-%s@%s>%s", e->mail_id, res->rel_id, host,
 			 eol);

@@ -123,6 +123,7 @@ line=$(sink_by_subject ampdp-virus)
 f=$(printf '%s\n' "$line" | cut -f1)
 [ "$(field "$f" Resent-From)" = '"Content-filter at mx.mavis.test" <postmaster@mx.mavis.test>' ] ||
 	fail "Resent-From: $(field "$f" Resent-From)"
+[ "$(field "$f" Resent-To)" = 'undisclosed-recipients:;' ] || fail "Resent-To: $(field "$f" Resent-To)"
 field "$f" Resent-Message-ID | grep -Eq "^<$vid-rel-[A-Za-z0-9_-]{12}@mx\.mavis\.test>\$" ||
 	fail "Resent-Message-ID: $(field "$f" Resent-Message-ID)"
 [ -z "$(field "$f" X-Quarantine-ID)" ] || fail "X-Quarantine-ID leaked into the released copy"
