@@ -9,6 +9,7 @@
 
 #include <mavis/alloc.h>
 #include <mavis/log.h>
+#include <mavis/sql.h>
 
 #include "config_int.h"
 
@@ -93,6 +94,8 @@ config_new(const char *name, const char *basedir)
 {
 	struct mavis_config *cfg = mavis_xcalloc(1, sizeof(*cfg));
 
+	/* pgsql: tables must be known before a file names one. */
+	(void)mavis_sql_register_maps();
 	atomic_init(&cfg->refs, 1);
 	cfg->arena = mavis_arena_new(64 * 1024);
 	cfg->path = mavis_arena_strdup(cfg->arena, name);

@@ -259,9 +259,11 @@ cfg_parse_value(struct mavis_config *cfg, enum mavis_key key, const char *text,
 		};
 		struct mavis_maplist *ml = NULL;
 
+		mavis_map_set_context(ki->name);
 		rc = mavis_maplist_parse(text, kinds[ki->type],
 					 ki->type == MAVIS_T_IPMAPS ? MAVIS_MAPKEY_IP : MAVIS_MAPKEY_ADDR,
 					 cfg->basedir, a, &ml, err);
+		mavis_map_set_context(NULL);
 		if (rc < 0)
 			return rc;
 		cfg_track_maplist(cfg, ml);

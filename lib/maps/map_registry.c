@@ -70,3 +70,32 @@ mavis_map_register_type(const struct mavis_map_type *type)
 	slot->type.name = slot->name;
 	return 0;
 }
+
+/* Parse-time and lookup-time context for external table types; per thread,
+   since a reload parses in its own thread while sessions look up in theirs. */
+static _Thread_local const char *map_ctx_key;
+static _Thread_local const char *map_ctx_rcpt;
+
+void
+mavis_map_set_context(const char *keyname)
+{
+	map_ctx_key = keyname;
+}
+
+const char *
+mavis_map_context(void)
+{
+	return map_ctx_key;
+}
+
+void
+mavis_map_set_recipient(const char *rcpt)
+{
+	map_ctx_rcpt = rcpt;
+}
+
+const char *
+mavis_map_recipient(void)
+{
+	return map_ctx_rcpt;
+}

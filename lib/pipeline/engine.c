@@ -6,6 +6,7 @@
 
 #include <mavis/alloc.h>
 #include <mavis/log.h>
+#include <mavis/sql.h>
 
 #include "pipeline_int.h"
 
@@ -153,13 +154,44 @@ engine_state_pin(struct mavis_engine *e)
 	return st;
 }
 
+/* The process's SQL pool from sql_dsn, made once: it lives until exit (a
+   reload keeps it; sessions of an old snapshot may still use it). No
+   connection is opened here, so a database that is down does not stop the
+   start: the lookups then fail with on_sql_failure. */
+static int
+sql_start(const struct mavis_config *cfg, struct mavis_error *err)
+{
+	const char *dsn = mavis_config_get(cfg, MAVIS_KEY_SQL_DSN)->u.s;
+	struct mavis_sql *sql = NULL;
+
+	if (dsn == NULL || *dsn == '\0' || mavis_sql_global() != NULL)
+		return 0;
+	unsigned t = (unsigned)mavis_config_get(cfg, MAVIS_KEY_SQL_TIMEOUT)->u.i;
+	struct mavis_sql_opts o = {
+		.dsn = dsn,
+		.pool_size = (unsigned)mavis_config_get(cfg, MAVIS_KEY_SQL_POOL_SIZE)->u.i,
+		.timeout_ms = t * 1000,
+		.connect_timeout_s = t,
+		.wait_ms = t * 1000,
+	};
+	int rc = mavis_sql_new(&o, &sql, err);
+
+	if (rc < 0)
+		return rc;
+	mavis_sql_set_global(sql);
+	return 0;
+}
+
 int
 mavis_engine_new(struct mavis_config *cfg, struct mavis_engine **out, struct mavis_error *err)
 {
 	struct mavis_engine *e;
 	struct engine_state *st = NULL;
-	int rc = state_new(cfg, NULL, &st, err);
+	int rc = sql_start(cfg, err);
 
+	if (rc < 0)
+		return rc;
+	rc = state_new(cfg, NULL, &st, err);
 	if (rc < 0)
 		return rc;
 	e = mavis_xcalloc(1, sizeof(*e));

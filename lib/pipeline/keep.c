@@ -5,6 +5,7 @@
 
 #include <mavis/log.h>
 #include <mavis/quarantine.h>
+#include <mavis/sql.h>
 
 #include "pipeline_int.h"
 
@@ -26,6 +27,34 @@ category_of(int major, bool *gzip)
 	return NULL;
 }
 
+/* *_quarantine_method of a category: 'F' a file (local:), 'Q' SQL (sql:),
+   0 none (empty), or -1 for a method we do not have. */
+static int
+method_of(const struct mavis_view *view, int major)
+{
+	enum mavis_key key;
+
+	switch (major) {
+	case MAVIS_CC_VIRUS: key = MAVIS_KEY_VIRUS_QUARANTINE_METHOD; break;
+	case MAVIS_CC_BANNED: key = MAVIS_KEY_BANNED_QUARANTINE_METHOD; break;
+	case MAVIS_CC_UNCHECKED: key = MAVIS_KEY_UNCHECKED_QUARANTINE_METHOD; break;
+	case MAVIS_CC_SPAM: key = MAVIS_KEY_SPAM_QUARANTINE_METHOD; break;
+	case MAVIS_CC_BADH: key = MAVIS_KEY_BAD_HEADER_QUARANTINE_METHOD; break;
+	default: return 0;
+	}
+	const char *m = mavis_view_str(view, key);
+
+	/* amavisd writes 'local:virus-%m': the part after the colon names the
+	   file, which quarantine.c does itself. */
+	if (*m == '\0')
+		return 0;
+	if (strncmp(m, "local:", 6) == 0)
+		return 'F';
+	if (strncmp(m, "sql:", 4) == 0)
+		return 'Q';
+	return -1;
+}
+
 int
 msg_quarantine(struct mavis_session *s, struct msg *m, struct mavis_verdict *v, const void *raw,
 	       size_t rawlen)
@@ -35,7 +64,7 @@ msg_quarantine(struct mavis_session *s, struct msg *m, struct mavis_verdict *v, 
 	const char **all, **blocked;
 	bool quarantined = false, local_passed = false;
 
-	if (dir == NULL || *dir == '\0' || v->action == MAVIS_ACTION_TEMPFAIL)
+	if (v->action == MAVIS_ACTION_TEMPFAIL)
 		return 0;
 	all = mavis_arena_calloc(m->arena, m->nrcpts + 1, sizeof(*all));
 	blocked = mavis_arena_calloc(m->arena, m->nrcpts + 1, sizeof(*blocked));
@@ -51,6 +80,12 @@ msg_quarantine(struct mavis_session *s, struct msg *m, struct mavis_verdict *v, 
 
 		/* SPAMMY shares the spam file: handled with SPAM. */
 		if (cat == NULL || major == MAVIS_CC_SPAMMY)
+			continue;
+		int method = method_of(s->view, major);
+
+		if (method == 'F' && (dir == NULL || *dir == '\0'))
+			method = 0;	/* no quarantine_dir: no file quarantine */
+		if (method == 0)
 			continue;
 		for (size_t i = 0; i < m->nrcpts; i++) {
 			const struct mavis_rcpt *r = &m->rcpts[i];
@@ -68,6 +103,11 @@ msg_quarantine(struct mavis_session *s, struct msg *m, struct mavis_verdict *v, 
 		}
 		if (nblocked == 0)
 			continue;
+		if (method < 0) {
+			msg_fail(s, m, MAVIS_ERR_CONFIG, "Can't quarantine: unknown %s quarantine method",
+				 cat);
+			return MAVIS_ERR_CONFIG;
+		}
 		struct mavis_quarantine_in in = {
 			.dir = dir,
 			.subdir_levels = (int)mavis_config_get(s->st->cfg, MAVIS_KEY_QUARANTINE_SUBDIR_LEVELS)->u.i,
@@ -86,7 +126,20 @@ msg_quarantine(struct mavis_session *s, struct msg *m, struct mavis_verdict *v, 
 		struct mavis_quarantine_out out;
 		struct mavis_error err = { 0 };
 
-		if (mavis_quarantine_store(&in, &out, &err) < 0) {
+		if (method == 'Q') {
+			/* Committed before the reply that depends on it; on
+			   failure the mail is tempfailed (on_sql_failure). */
+			int rc = mavis_sql_quarantine_put(mavis_sql_global(),
+							  (int)mavis_view_int(s->view, MAVIS_KEY_PARTITION_TAG),
+							  &in, &out, &err);
+
+			/* A copy we could not keep is a failure as for files,
+			   whatever on_sql_failure says about lookups. */
+			if (rc < 0) {
+				msg_fail(s, m, MAVIS_ERR_IO, "Can't quarantine to SQL: %s", err.text);
+				return MAVIS_ERR_IO;
+			}
+		} else if (mavis_quarantine_store(&in, &out, &err) < 0) {
 			msg_fail(s, m, MAVIS_ERR_IO, "Can't quarantine: %s", err.text);
 			return MAVIS_ERR_IO;
 		}

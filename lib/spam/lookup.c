@@ -84,6 +84,8 @@ mavis_spam_rcpt_lookup(const struct mavis_view *v, const char *rcpt, const char 
 		rc = lookup_bool(v, MAVIS_KEY_BYPASS_SPAM_CHECKS_MAPS, rcpt, a, &r->bypassed, err);
 	if (rc == 0)
 		rc = lookup_bool(v, MAVIS_KEY_LOCAL_DOMAINS_MAPS, rcpt, a, &r->local, err);
+	/* Per-recipient sender tables (pgsql:wblist) need to know whose list. */
+	mavis_map_set_recipient(rcpt);
 	for (size_t i = 0; rc == 0 && i < n_senders; i++) {
 		const char *snd = senders[i] ? senders[i] : "";
 		bool hit = false;
@@ -99,6 +101,7 @@ mavis_spam_rcpt_lookup(const struct mavis_view *v, const char *rcpt, const char 
 		if (rc == 0 && !isnan(boost))
 			r->boost += boost;
 	}
+	mavis_map_set_recipient(NULL);
 	return rc;
 }
 

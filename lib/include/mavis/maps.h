@@ -170,4 +170,17 @@ struct mavis_map_type {
    the registry is full. Call before any config load (not thread-safe). */
 MAVIS_API int mavis_map_register_type(const struct mavis_map_type *type);
 
+/* The name of the config key whose value is being parsed (e.g.
+   "spam_tag2_level_maps"), for table types whose answer depends on it:
+   pgsql:policy picks its column by it. The config parser sets it around
+   mavis_maplist_parse(); NULL otherwise. Per thread. */
+MAVIS_API void mavis_map_set_context(const char *keyname);
+MAVIS_API const char *mavis_map_context(void);
+
+/* The recipient whose sender lists (whitelist_sender_maps, ...) are being
+   looked up, for per-recipient sender tables (pgsql:wblist); set by the
+   caller around those lookups, NULL otherwise. Per thread. */
+MAVIS_API void mavis_map_set_recipient(const char *rcpt);
+MAVIS_API const char *mavis_map_recipient(void);
+
 #endif

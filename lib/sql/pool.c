@@ -1,0 +1,502 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* pool.c - the process's PostgreSQL connections: borrow, prepare once, back off */
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mavis/alloc.h>
+
+#include "sql_int.h"
+
+/* The statement texts (amavisd-new 2.13's default clauses, Amavis/Conf.pm).
+   The lookup selects bind SQL_KEYS_MAX keys: "%k" of amavisd, padded. */
+#define K26 "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20," \
+	    "$21,$22,$23,$24,$25,$26"
+#define K26_2 "$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20," \
+	      "$21,$22,$23,$24,$25,$26,$27"
+
+static const struct {
+	const char *name;
+	const char *text;
+} stmts[SQL_ST_COUNT] = {
+	[SQL_ST_SEL_POLICY] = { "mavis_sel_policy",
+		"SELECT users.*, policy.*, users.id FROM users LEFT JOIN policy ON "
+		"users.policy_id=policy.id WHERE users.email IN (" K26 ") "
+		"ORDER BY users.priority DESC" },
+	[SQL_ST_SEL_WBLIST] = { "mavis_sel_wblist",
+		"SELECT wb FROM wblist JOIN mailaddr ON wblist.sid=mailaddr.id "
+		"WHERE wblist.rid=$1 AND mailaddr.email IN (" K26_2 ") "
+		"ORDER BY mailaddr.priority DESC" },
+	[SQL_ST_INS_QUAR] = { "mavis_ins_quar",
+		"INSERT INTO quarantine (partition_tag, mail_id, chunk_ind, mail_text) "
+		"VALUES ($1, $2, $3, $4)" },
+	[SQL_ST_SEL_QUAR] = { "mavis_sel_quar",
+		"SELECT mail_text FROM quarantine WHERE partition_tag=$1 AND mail_id=$2 "
+		"ORDER BY chunk_ind" },
+	[SQL_ST_SEL_MSGS] = { "mavis_sel_msgs",
+		"SELECT msgs.partition_tag, msgs.mail_id, msgs.secret_id, msgs.am_id, "
+		"msgs.time_num, msgs.content, msgs.quar_type, msgs.quar_loc, msgs.host, "
+		"maddr.email, msgs.spam_level, msgs.size FROM msgs LEFT JOIN maddr "
+		"ON msgs.sid=maddr.id WHERE msgs.mail_id=$1 AND "
+		"($2::integer < 0 OR msgs.partition_tag=$2::integer) "
+		"ORDER BY msgs.partition_tag DESC LIMIT 16" },
+};
+
+struct sql_conn {
+	PGconn *pg;
+	bool busy;
+	bool fresh;		/* opened by the current borrower */
+	unsigned prepared;	/* bit per enum sql_stmt */
+};
+
+struct sql_server {
+	char *conninfo;
+	struct timespec retry_at;	/* no new connection before (monotonic) */
+	unsigned backoff_ms;		/* 0: healthy */
+};
+
+struct mavis_sql {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct sql_server servers[MAVIS_SQL_DSNS_MAX];
+	size_t nservers;
+	size_t current;		/* the server new connections try first */
+	struct sql_conn *conns;
+	unsigned nconns;
+	unsigned timeout_ms, connect_timeout_s, wait_ms, backoff_max_ms;
+	_Atomic uint64_t queries, failures, connects, connect_failures;
+};
+
+static struct mavis_sql *_Atomic global_sql;
+
+void
+mavis_sql_set_global(struct mavis_sql *sql)
+{
+	atomic_store(&global_sql, sql);
+}
+
+struct mavis_sql *
+mavis_sql_global(void)
+{
+	return atomic_load(&global_sql);
+}
+
+static void
+now_plus(struct timespec *ts, unsigned ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static bool
+passed(const struct timespec *ts)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > ts->tv_sec || (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
+}
+
+static char *
+trim_dup(const char *s, size_t len)
+{
+	while (len > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	char *d = mavis_xmalloc(len + 1);
+
+	memcpy(d, s, len);
+	d[len] = '\0';
+	return d;
+}
+
+int
+mavis_sql_new(const struct mavis_sql_opts *o, struct mavis_sql **out, struct mavis_error *err)
+{
+	*out = NULL;
+	if (o == NULL || o->dsn == NULL || o->dsn[strspn(o->dsn, " \t|")] == '\0')
+		return mavis_error_set(err, MAVIS_ERR_CONFIG, "sql_dsn is empty");
+	if (strlen(o->dsn) > MAVIS_SQL_DSN_MAX)
+		return mavis_error_set(err, MAVIS_ERR_CONFIG, "sql_dsn is longer than %d bytes",
+				       MAVIS_SQL_DSN_MAX);
+	struct mavis_sql *sql = mavis_xcalloc(1, sizeof(*sql));
+
+	pthread_mutex_init(&sql->mu, NULL);
+	pthread_cond_init(&sql->cv, NULL);
+	for (const char *p = o->dsn;;) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		char *one = trim_dup(p, len);
+
+		if (*one == '\0') {
+			free(one);
+		} else if (sql->nservers == MAVIS_SQL_DSNS_MAX) {
+			free(one);
+			mavis_sql_free(&sql);
+			return mavis_error_set(err, MAVIS_ERR_CONFIG,
+					       "sql_dsn: more than %d servers", MAVIS_SQL_DSNS_MAX);
+		} else {
+			char *perr = NULL;
+			PQconninfoOption *opts = PQconninfoParse(one, &perr);
+
+			if (opts == NULL) {
+				mavis_error_set(err, MAVIS_ERR_CONFIG, "sql_dsn \"%s\": %s", one,
+						perr ? perr : "out of memory");
+				PQfreemem(perr);
+				free(one);
+				mavis_sql_free(&sql);
+				return MAVIS_ERR_CONFIG;
+			}
+			PQconninfoFree(opts);
+			sql->servers[sql->nservers++].conninfo = one;
+		}
+		if (bar == NULL)
+			break;
+		p = bar + 1;
+	}
+	sql->nconns = o->pool_size ? o->pool_size : 4;
+	sql->timeout_ms = o->timeout_ms ? o->timeout_ms : 5000;
+	sql->connect_timeout_s = o->connect_timeout_s ? o->connect_timeout_s : 5;
+	sql->wait_ms = o->wait_ms ? o->wait_ms : sql->timeout_ms;
+	sql->backoff_max_ms = o->backoff_max_ms ? o->backoff_max_ms : 10000;
+	sql->conns = mavis_xcalloc(sql->nconns, sizeof(*sql->conns));
+	*out = sql;
+	return 0;
+}
+
+void
+mavis_sql_free(struct mavis_sql **sqlp)
+{
+	struct mavis_sql *sql = sqlp ? *sqlp : NULL;
+
+	if (sql == NULL)
+		return;
+	if (atomic_load(&global_sql) == sql)
+		atomic_store(&global_sql, NULL);
+	for (unsigned i = 0; sql->conns && i < sql->nconns; i++)
+		if (sql->conns[i].pg)
+			PQfinish(sql->conns[i].pg);
+	free(sql->conns);
+	for (size_t i = 0; i < sql->nservers; i++)
+		free(sql->servers[i].conninfo);
+	pthread_cond_destroy(&sql->cv);
+	pthread_mutex_destroy(&sql->mu);
+	free(sql);
+	*sqlp = NULL;
+}
+
+void
+mavis_sql_get_stats(const struct mavis_sql *sql, struct mavis_sql_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (sql == NULL)
+		return;
+	out->queries = atomic_load(&sql->queries);
+	out->failures = atomic_load(&sql->failures);
+	out->connects = atomic_load(&sql->connects);
+	out->connect_failures = atomic_load(&sql->connect_failures);
+}
+
+void
+sql_count_failure(struct mavis_sql *sql)
+{
+	atomic_fetch_add(&sql->failures, 1);
+}
+
+/* The message of a libpq error without its trailing newline. */
+static void
+set_pg_error(struct mavis_error *err, const char *what, const char *msg)
+{
+	size_t len = msg ? strlen(msg) : 0;
+
+	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+		len--;
+	mavis_error_set(err, MAVIS_ERR_SQL, "%s: %.*s", what, (int)len, msg ? msg : "");
+}
+
+/* Open a connection to server i; NULL with err set on failure. */
+static PGconn *
+open_one(struct mavis_sql *sql, size_t i, struct mavis_error *err)
+{
+	char ct[16], opt[64];
+	const char *keys[] = { "dbname", "connect_timeout", "options", "application_name", NULL };
+	const char *vals[] = { sql->servers[i].conninfo, ct, opt, "mavisd", NULL };
+
+	snprintf(ct, sizeof(ct), "%u", sql->connect_timeout_s);
+	/* statement_timeout for every statement of the session, set in the
+	   startup packet: no extra round trip per connection or query. */
+	snprintf(opt, sizeof(opt), "-c statement_timeout=%u", sql->timeout_ms);
+	PGconn *pg = PQconnectdbParams(keys, vals, 1);
+
+	if (pg == NULL) {
+		mavis_error_set(err, MAVIS_ERR_SQL, "connect: out of memory");
+		return NULL;
+	}
+	if (PQstatus(pg) != CONNECTION_OK) {
+		set_pg_error(err, "connect", PQerrorMessage(pg));
+		PQfinish(pg);
+		return NULL;
+	}
+	return pg;
+}
+
+/* Connect c to the first server out of backoff, starting at the current one. */
+static int
+conn_open(struct mavis_sql *sql, struct sql_conn *c, struct mavis_error *err)
+{
+	struct mavis_error last = { 0 };
+	bool tried = false;
+
+	pthread_mutex_lock(&sql->mu);
+	size_t first = sql->current;
+	pthread_mutex_unlock(&sql->mu);
+	for (size_t k = 0; k < sql->nservers; k++) {
+		size_t i = (first + k) % sql->nservers;
+		struct sql_server *s = &sql->servers[i];
+
+		pthread_mutex_lock(&sql->mu);
+		bool wait = s->backoff_ms > 0 && !passed(&s->retry_at);
+		pthread_mutex_unlock(&sql->mu);
+		if (wait)
+			continue;
+		tried = true;
+		PGconn *pg = open_one(sql, i, &last);
+
+		pthread_mutex_lock(&sql->mu);
+		if (pg != NULL) {
+			s->backoff_ms = 0;
+			sql->current = i;
+			pthread_mutex_unlock(&sql->mu);
+			atomic_fetch_add(&sql->connects, 1);
+			c->pg = pg;
+			c->prepared = 0;
+			c->fresh = true;
+			return 0;
+		}
+		/* 100 ms, doubling up to backoff_max_ms. */
+		s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : 100;
+		if (s->backoff_ms > sql->backoff_max_ms)
+			s->backoff_ms = sql->backoff_max_ms;
+		now_plus(&s->retry_at, s->backoff_ms);
+		pthread_mutex_unlock(&sql->mu);
+		atomic_fetch_add(&sql->connect_failures, 1);
+	}
+	if (!tried)
+		return mavis_error_set(err, MAVIS_ERR_SQL,
+				       "no database server reachable (all in reconnect backoff)");
+	if (err)
+		*err = last;
+	return MAVIS_ERR_SQL;
+}
+
+int
+sql_borrow(struct mavis_sql *sql, struct sql_conn **out, struct mavis_error *err)
+{
+	struct timespec deadline;
+	struct sql_conn *c = NULL;
+
+	*out = NULL;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += sql->wait_ms / 1000;
+	deadline.tv_nsec += (long)(sql->wait_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&sql->mu);
+	for (;;) {
+		/* A connected idle one first, else any idle slot. */
+		for (unsigned i = 0; i < sql->nconns && c == NULL; i++)
+			if (!sql->conns[i].busy && sql->conns[i].pg != NULL)
+				c = &sql->conns[i];
+		for (unsigned i = 0; i < sql->nconns && c == NULL; i++)
+			if (!sql->conns[i].busy)
+				c = &sql->conns[i];
+		if (c != NULL)
+			break;
+		if (pthread_cond_timedwait(&sql->cv, &sql->mu, &deadline) == ETIMEDOUT) {
+			pthread_mutex_unlock(&sql->mu);
+			sql_count_failure(sql);
+			return mavis_error_set(err, MAVIS_ERR_SQL,
+					       "no free database connection within %u ms (pool of %u)",
+					       sql->wait_ms, sql->nconns);
+		}
+	}
+	c->busy = true;
+	c->fresh = false;
+	pthread_mutex_unlock(&sql->mu);
+	if (c->pg != NULL && PQstatus(c->pg) != CONNECTION_OK) {
+		PQfinish(c->pg);
+		c->pg = NULL;
+	}
+	if (c->pg == NULL) {
+		int rc = conn_open(sql, c, err);
+
+		if (rc < 0) {
+			sql_return(sql, c, false);
+			sql_count_failure(sql);
+			return rc;
+		}
+	}
+	*out = c;
+	return 0;
+}
+
+void
+sql_return(struct mavis_sql *sql, struct sql_conn *c, bool broken)
+{
+	if (c == NULL)
+		return;
+	if (broken && c->pg != NULL) {
+		PQfinish(c->pg);
+		c->pg = NULL;
+	}
+	pthread_mutex_lock(&sql->mu);
+	c->busy = false;
+	pthread_cond_signal(&sql->cv);
+	pthread_mutex_unlock(&sql->mu);
+}
+
+bool
+sql_conn_fresh(const struct sql_conn *c)
+{
+	return c->fresh;
+}
+
+PGconn *
+sql_conn_pg(struct sql_conn *c)
+{
+	return c->pg;
+}
+
+/* After a failed call: is the connection still good for the next one? */
+static bool
+conn_broken(PGconn *pg)
+{
+	return PQstatus(pg) != CONNECTION_OK;
+}
+
+/* The server's "cached plan must not change result type" (SQLSTATE 0A000). */
+static bool
+stale_plan(const PGresult *r)
+{
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+
+	return state != NULL && strcmp(state, "0A000") == 0 && msg != NULL &&
+	       strstr(msg, "cached plan") != NULL;
+}
+
+PGresult *
+sql_exec(struct mavis_sql *sql, struct sql_conn *c, enum sql_stmt st, int nparams,
+	 const char *const *values, const int *lengths, const int *formats, int result_format,
+	 bool *broken, struct mavis_error *err)
+{
+	PGresult *r;
+
+	*broken = false;
+	if (!(c->prepared & (1u << st))) {
+		r = PQprepare(c->pg, stmts[st].name, stmts[st].text, 0, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			set_pg_error(err, stmts[st].name, PQerrorMessage(c->pg));
+			PQclear(r);
+			*broken = conn_broken(c->pg);
+			return NULL;
+		}
+		PQclear(r);
+		c->prepared |= 1u << st;
+	}
+	atomic_fetch_add(&sql->queries, 1);
+	r = PQexecPrepared(c->pg, stmts[st].name, nparams, values, lengths, formats,
+			   result_format);
+	ExecStatusType s = PQresultStatus(r);
+
+	if (s == PGRES_FATAL_ERROR && stale_plan(r)) {
+		/* "SELECT users.*" after a column was added or dropped (an admin
+		   adding users.local): the server refuses the old plan once.
+		   Prepare it anew and run it again. */
+		char cmd[80];
+		PGresult *d;
+
+		PQclear(r);
+		snprintf(cmd, sizeof(cmd), "DEALLOCATE %s", stmts[st].name);
+		d = PQexec(c->pg, cmd);
+		PQclear(d);
+		c->prepared &= ~(1u << st);
+		r = PQprepare(c->pg, stmts[st].name, stmts[st].text, 0, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			set_pg_error(err, stmts[st].name, PQerrorMessage(c->pg));
+			PQclear(r);
+			*broken = conn_broken(c->pg);
+			return NULL;
+		}
+		PQclear(r);
+		c->prepared |= 1u << st;
+		r = PQexecPrepared(c->pg, stmts[st].name, nparams, values, lengths, formats,
+				   result_format);
+		s = PQresultStatus(r);
+	}
+
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+		set_pg_error(err, stmts[st].name, PQerrorMessage(c->pg));
+		PQclear(r);
+		*broken = conn_broken(c->pg);
+		return NULL;
+	}
+	return r;
+}
+
+int
+sql_command(struct mavis_sql *sql, struct sql_conn *c, const char *cmd, bool *broken,
+	    struct mavis_error *err)
+{
+	PGresult *r = PQexec(c->pg, cmd);
+
+	atomic_fetch_add(&sql->queries, 1);
+	*broken = false;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		set_pg_error(err, cmd, PQerrorMessage(c->pg));
+		PQclear(r);
+		*broken = conn_broken(c->pg);
+		return MAVIS_ERR_SQL;
+	}
+	PQclear(r);
+	return 0;
+}
+
+int
+sql_run(struct mavis_sql *sql, sql_job_fn fn, void *ctx, struct mavis_error *err)
+{
+	for (int attempt = 0;; attempt++) {
+		struct sql_conn *c;
+		bool broken = false;
+		int rc = sql_borrow(sql, &c, err);
+
+		if (rc < 0)
+			return rc;
+		bool fresh = c->fresh;
+
+		rc = fn(sql, c, ctx, &broken, err);
+		sql_return(sql, c, broken);
+		/* A connection idle since before a server restart fails at its
+		   first use: that one is worth a second try on a new one. */
+		if (rc < 0 && broken && !fresh && attempt == 0)
+			continue;
+		if (rc == MAVIS_ERR_SQL)
+			sql_count_failure(sql);
+		return rc;
+	}
+}

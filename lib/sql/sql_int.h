@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* sql_int.h - internals shared by the files of lib/sql */
+#ifndef MAVIS_SQL_INT_H
+#define MAVIS_SQL_INT_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <mavis/error.h>
+#include <mavis/sql.h>
+
+#if defined(__GNUC__)
+#define SQL_INTERNAL __attribute__((visibility("hidden")))
+#else
+#define SQL_INTERNAL
+#endif
+
+/* The statements, each prepared once per connection under its name. The
+   texts are amavisd-new's default clauses (Amavis/Conf.pm) in libpq's $N
+   syntax; the policy and wblist selects take a fixed number of key slots
+   (unused ones get a key that matches nothing), so one prepared statement
+   serves every address. */
+enum sql_stmt {
+	SQL_ST_SEL_POLICY,
+	SQL_ST_SEL_WBLIST,
+	SQL_ST_INS_QUAR,
+	SQL_ST_SEL_QUAR,
+	SQL_ST_SEL_MSGS,
+	SQL_ST_COUNT
+};
+
+/* Key slots of the lookup statements: the address forms plus 20 domain
+   suffixes plus "@." (amavisd's make_query_keys bound). */
+#define SQL_KEYS_MAX 26
+
+/* A borrowed connection. */
+struct sql_conn;
+
+/* Borrow a connected connection (connecting when needed, within the
+   backoff rules), or MAVIS_ERR_SQL. */
+SQL_INTERNAL int sql_borrow(struct mavis_sql *sql, struct sql_conn **c, struct mavis_error *err);
+/* Give it back; broken = close it (the next borrower reconnects). */
+SQL_INTERNAL void sql_return(struct mavis_sql *sql, struct sql_conn *c, bool broken);
+/* True when c was opened for this borrow (a failure on it is not a stale
+   connection that deserves one retry). */
+SQL_INTERNAL bool sql_conn_fresh(const struct sql_conn *c);
+SQL_INTERNAL PGconn *sql_conn_pg(struct sql_conn *c);
+
+/* Run a prepared statement. Text parameters unless formats says 1 for
+   binary (lengths then matter); results in result_format (0 text, 1 binary:
+   bytea as its bytes). Returns the result (the
+   caller PQclear()s it) or NULL with err set; *broken tells whether the
+   connection is unusable now. */
+SQL_INTERNAL PGresult *sql_exec(struct mavis_sql *sql, struct sql_conn *c, enum sql_stmt st,
+				int nparams, const char *const *values, const int *lengths,
+				const int *formats, int result_format, bool *broken,
+				struct mavis_error *err);
+/* A plain command without parameters (BEGIN, COMMIT, ROLLBACK). */
+SQL_INTERNAL int sql_command(struct mavis_sql *sql, struct sql_conn *c, const char *cmd,
+			     bool *broken, struct mavis_error *err);
+/* A unit of work on one connection: statements, maybe a transaction. It
+   sets *broken when the connection failed under it, and must be safe to run
+   again from the start. */
+typedef int (*sql_job_fn)(struct mavis_sql *sql, struct sql_conn *c, void *ctx, bool *broken,
+			  struct mavis_error *err);
+/* Borrow, run fn, give back; once more on a new connection when a reused
+   one turned out broken (the server restarted since). Counts failures. */
+SQL_INTERNAL int sql_run(struct mavis_sql *sql, sql_job_fn fn, void *ctx, struct mavis_error *err);
+
+/* Count a failed call in the pool's stats. */
+SQL_INTERNAL void sql_count_failure(struct mavis_sql *sql);
+
+/* The mail_id check shared with the file quarantine. */
+SQL_INTERNAL bool sql_valid_mail_id(const char *id);
+
+#endif
