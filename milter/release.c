@@ -24,6 +24,7 @@
 #include <mavis/log.h>
 #include <mavis/maps.h>
 #include <mavis/release.h>
+#include <mavis/sql.h>
 
 #include "mavisd.h"
 
@@ -210,6 +211,31 @@ request_name(enum mavis_ampdp_request r)
 	return r == MAVIS_AMPDP_RELEASE ? "release" : r == MAVIS_AMPDP_REQUEUE ? "requeue" : "report";
 }
 
+/* The quarantined copy the request names: quar_type F/Z a file, Q the SQL
+   quarantine; none given (panels that know only one kind), the file
+   quarantine first and then SQL, whichever this mavisd has. */
+static int
+load_entry(const struct mavis_config *cfg, const struct mavis_ampdp_req *req,
+	   struct mavis_arena *a, struct mavis_quarantine_entry *e, const char **path_r,
+	   struct mavis_error *err)
+{
+	const char *qdir = mavis_config_get(cfg, MAVIS_KEY_QUARANTINE_DIR)->u.s;
+	struct mavis_sql *sql = mavis_sql_global();
+	int rc;
+
+	if (req->quar_type == 'Q')
+		return mavis_release_load_sql(cfg, sql, req->mail_id, req->partition_tag, a, e,
+					      path_r, err);
+	if (req->quar_type != 0 || sql == NULL)
+		return mavis_release_load_file(cfg, req->mail_id, req->mail_file, a, e, path_r, err);
+	if (qdir != NULL && qdir[0] != '\0') {
+		rc = mavis_release_load_file(cfg, req->mail_id, req->mail_file, a, e, path_r, err);
+		if (rc != MAVIS_ERR_NOTFOUND)
+			return rc;
+	}
+	return mavis_release_load_sql(cfg, sql, req->mail_id, req->partition_tag, a, e, path_r, err);
+}
+
 /* One complete request: parse, authorize, release, answer into out. */
 static void
 serve_request(struct client *c, const struct mavis_config *cfg, const char *data, size_t len,
@@ -241,15 +267,13 @@ serve_request(struct client *c, const struct mavis_config *cfg, const char *data
 		why = "Secret_id is required, but missing";
 	if (why == NULL && req.request == MAVIS_AMPDP_REPORT)
 		why = "request=report (spam/abuse reports) is not supported";
-	if (why == NULL && req.quar_type == 'Q')
-		why = "quar_type=Q: no SQL quarantine in this mavisd";
 	if (why != NULL) {
 		mavis_log_warn(NULL, "release: %s %s from %s refused: %s", request_name(req.request),
 			       req.mail_id, c->addr, why);
 		mavis_ampdp_put_failure(out, why);
 		goto out;
 	}
-	if (mavis_release_load_file(cfg, req.mail_id, req.mail_file, a, &e, &path, &err) < 0) {
+	if (load_entry(cfg, &req, a, &e, &path, &err) < 0) {
 		mavis_log_warn(NULL, "release: %s %s from %s failed: %s", request_name(req.request),
 			       req.mail_id, c->addr, err.text);
 		mavis_ampdp_put_failure(out, err.text);

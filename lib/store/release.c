@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* release.c - re-send a quarantined message with Resent- fields (mavisctl release, AM.PDP) */
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -10,6 +12,7 @@
 
 #include <mavis/buf.h>
 #include <mavis/release.h>
+#include <mavis/sql.h>
 
 /* This host's name for EHLO and the Resent- fields: myhostname, else the
    system's name. */
@@ -92,6 +95,16 @@ safe_rel_name(const char *s)
 	return true;
 }
 
+/* The largest message mavisd takes, plus the envelope prefix. */
+static size_t
+read_limit(const struct mavis_config *cfg)
+{
+	uint64_t limit = (uint64_t)mavis_config_get(cfg, MAVIS_KEY_MESSAGE_SIZE_LIMIT)->u.i +
+			 MAVIS_QUARANTINE_PREFIX_MAX;
+
+	return limit > SIZE_MAX - 1 ? SIZE_MAX - 1 : (size_t)limit;
+}
+
 int
 mavis_release_load_file(const struct mavis_config *cfg, const char *mail_id, const char *mail_file,
 			struct mavis_arena *a, struct mavis_quarantine_entry *e, const char **path_r,
@@ -124,11 +137,7 @@ mavis_release_load_file(const struct mavis_config *cfg, const char *mail_id, con
 		if (rc < 0)
 			return rc;
 	}
-	/* The largest message mavisd takes, plus the envelope prefix. */
-	uint64_t limit = (uint64_t)mavis_config_get(cfg, MAVIS_KEY_MESSAGE_SIZE_LIMIT)->u.i +
-			 MAVIS_QUARANTINE_PREFIX_MAX;
-	rc = mavis_quarantine_read(qpath, limit > SIZE_MAX - 1 ? SIZE_MAX - 1 : (size_t)limit, a, e,
-				   err);
+	rc = mavis_quarantine_read(qpath, read_limit(cfg), a, e, err);
 	if (rc < 0)
 		return rc;
 	/* A file renamed or copied under another id must not be released as
@@ -138,6 +147,57 @@ mavis_release_load_file(const struct mavis_config *cfg, const char *mail_id, con
 				       "%s: X-Quarantine-ID <%s> does not match %s", qpath,
 				       e->mail_id, mail_id);
 	*path_r = qpath;
+	return 0;
+}
+
+int
+mavis_release_load_sql(const struct mavis_config *cfg, struct mavis_sql *sql, const char *mail_id,
+		       const char *partition_tag, struct mavis_arena *a,
+		       struct mavis_quarantine_entry *e, const char **loc_r,
+		       struct mavis_error *err)
+{
+	long ptag = 0;
+	int rc;
+
+	if (!mavis_quarantine_valid_id(mail_id))
+		return mavis_error_set(err, MAVIS_ERR_PARSE, "\"%s\" is not a mail_id", mail_id);
+	if (sql == NULL)
+		return mavis_error_set(err, MAVIS_ERR_CONFIG,
+				       "SQL quarantine is not enabled (sql_dsn is empty)");
+	if (partition_tag != NULL && partition_tag[0] != '\0') {
+		char *end;
+
+		errno = 0;
+		ptag = strtol(partition_tag, &end, 10);
+		if (errno != 0 || *end != '\0' || ptag < 0 || ptag > 2147483647L)
+			return mavis_error_set(err, MAVIS_ERR_PARSE, "Invalid partition_tag '%s'",
+					       partition_tag);
+	} else {
+		/* As amavisd: find the partition from msgs; several are
+		   ambiguous; with none (no SQL log, or its row is missing)
+		   read this host's partition_tag anyway. */
+		struct mavis_sql_msg *rows = NULL;
+		int n = mavis_sql_msgs_lookup(sql, mail_id, NULL, -1, a, &rows, err);
+
+		if (n < 0)
+			return n;
+		if (n > 1)
+			return mavis_error_set(err, MAVIS_ERR_PARSE,
+					       "Multiple (%d) records with same mail_id exist, "
+					       "specify a partition_tag in the AM.PDP request", n);
+		if (n == 1)
+			ptag = rows[0].partition_tag;
+		else
+			ptag = mavis_config_get(cfg, MAVIS_KEY_PARTITION_TAG)->u.i;
+	}
+	rc = mavis_sql_quarantine_read(sql, (int)ptag, mail_id, read_limit(cfg), a, e, err);
+	if (rc < 0)
+		return rc;
+	if (strcmp(e->mail_id, mail_id) != 0)
+		return mavis_error_set(err, MAVIS_ERR_PARSE,
+				       "sql:%s[%ld]: X-Quarantine-ID <%s> does not match", mail_id, ptag,
+				       e->mail_id);
+	*loc_r = mavis_arena_printf(a, "sql:%s[%ld]", mail_id, ptag);
 	return 0;
 }
 

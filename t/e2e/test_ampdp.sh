@@ -10,7 +10,8 @@
 #  2. A client as iRedAdmin and MailZu speak it, over inet: release with the
 #     secret_id (Resent-From = requested_by), wrong secret, missing secret,
 #     unknown mail_id, a client outside release_clients, several requests on
-#     one connection (mail_file + recipient=, requeue, quar_type=Q refused),
+#     one connection (mail_file + recipient=, requeue, quar_type=Q refused
+#     without sql_dsn),
 #     an over-long line, release_max_clients and an idle client; after a
 #     reload, a release_trusted_clients address needs no secret_id.
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -199,7 +200,7 @@ cat "$T/mailzu.out"
 awk -v d="$T" 'BEGIN { n = 1 } /^--$/ { n++; next } { print > (d "/mz" n) }' "$T/mailzu.out"
 [ "$(grep -c '^setreply=250 ' "$T/mz1")" -eq 1 ] || fail "MailZu release: $(cat "$T/mz1")"
 [ "$(grep -c '^setreply=250 ' "$T/mz2")" -eq 2 ] || fail "requeue: $(cat "$T/mz2")"
-want_failure "$T/mz3" "quar_type=Q"
+want_failure "$T/mz3" "SQL quarantine is not enabled (sql_dsn is empty)"
 pf_wait_delivered "$T" 4 30
 pf_sink_list "$T" | awk -F '\t' '$4 == "ampdp-spam" { print $3 }' | sort >"$T/spam.rcpts"
 printf '%s\n' ok@example.com,s1@example.com other@example.org s1@example.com | sort | cmp -s - "$T/spam.rcpts" ||

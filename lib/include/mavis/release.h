@@ -39,6 +39,25 @@ MAVIS_API int mavis_release_load_file(const struct mavis_config *cfg, const char
 				      struct mavis_quarantine_entry *e, const char **path_r,
 				      struct mavis_error *err);
 
+struct mavis_sql;
+
+/*
+ * The SQL copy of mail_id (amavisd's quar_type Q: table quarantine, read
+ * through sql.h), bounded as mavis_release_load_file. partition_tag: a
+ * decimal number, or NULL/"" to look it up in msgs as amavisd does (more
+ * than one row with that mail_id is an error: the request must name the
+ * partition; none, then the configured partition_tag is read anyway).
+ * Returns 0 with *e and
+ * *loc_r ("sql:MAIL_ID[PTAG]", arena), or MAVIS_ERR_CONFIG (sql NULL: no
+ * sql_dsn), MAVIS_ERR_PARSE (mail_id, partition_tag, several partitions,
+ * no valid envelope prefix), MAVIS_ERR_NOTFOUND, MAVIS_ERR_LIMIT or
+ * MAVIS_ERR_SQL; err set on every failure.
+ */
+MAVIS_API int mavis_release_load_sql(const struct mavis_config *cfg, struct mavis_sql *sql,
+				     const char *mail_id, const char *partition_tag,
+				     struct mavis_arena *arena, struct mavis_quarantine_entry *e,
+				     const char **loc_r, struct mavis_error *err);
+
 struct mavis_release_opts {
 	const char *const *rcpts;	/* recipients asked for; NULL/0 = the blocked
 					   ones, else (no X-Envelope-To-Blocked)
