@@ -282,7 +282,7 @@ serve_request(struct client *c, const struct mavis_config *cfg, const char *data
 	struct mavis_release_opts ro = {
 		.rcpts = req.rcpts,
 		.nrcpts = req.nrcpts,
-		.all_rcpts = req.request == MAVIS_AMPDP_REQUEUE,
+		.requeue = req.request == MAVIS_AMPDP_REQUEUE,
 		.requested_by = req.requested_by,
 		.sender = req.sender,
 	};

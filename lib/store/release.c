@@ -233,18 +233,19 @@ mavis_release_send(const struct mavis_config *cfg, const struct mavis_quarantine
 		return rc;
 	if (o->sender != NULL && (rc = check_addr("sender", o->sender, true, err)) < 0)
 		return rc;
-	rc = mavis_submit_parse(mavis_config_get(cfg, MAVIS_KEY_RELEASE_METHOD)->u.s, a, &method, err);
+	enum mavis_key mkey = o->requeue ? MAVIS_KEY_REQUEUE_METHOD : MAVIS_KEY_RELEASE_METHOD;
+	rc = mavis_submit_parse(mavis_config_get(cfg, mkey)->u.s, a, &method, err);
 	if (rc < 0) {
-		mavis_error_prefix(err, "release_method: ");
+		mavis_error_prefix(err, "%s: ", mavis_key_info(mkey)->name);
 		return rc;
 	}
-	/* Recipients: as asked; else those it was blocked for (a requeue: all
-	   of them); else, for files without that field (or an archive copy),
-	   every original recipient. */
+	/* Recipients: as asked; else those it was blocked for; else, for
+	   files without that field (or an archive copy), every original
+	   recipient. A requeue too (amavisd: only the method differs). */
 	if (o->nrcpts > 0) {
 		rcpts = o->rcpts;
 		nrcpts = o->nrcpts;
-	} else if (e->nblocked > 0 && !o->all_rcpts) {
+	} else if (e->nblocked > 0) {
 		rcpts = e->blocked;
 		nrcpts = e->nblocked;
 	} else {

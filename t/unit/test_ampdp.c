@@ -219,16 +219,19 @@ test_load_file(void)
 	CHECK_INT(mavis_release_load_file(cfg, "BBBBBBBBBBBB", NULL, a, &e, &path, &err),
 		  MAVIS_ERR_NOTFOUND);
 
-	/* Recipients: blocked by default, all for a requeue, as asked. */
+	/* Recipients: blocked by default, or as asked. */
 	CHECK_INT(mavis_release_load_file(cfg, "pufTtG_frwve", NULL, a, &e, &path, &err), 0);
 	struct mavis_release_opts o = { .dry_run = true };
 	CHECK_INT(mavis_release_send(cfg, &e, &o, a, &res, &err), 0);
 	CHECK_INT(res.nrcpts, 1);
 	CHECK_STR(res.rcpts[0].addr, "b@example.com");
 	CHECK(strstr(res.header, "Resent-From: \"Content-filter at mx.example\" <postmaster@mx.example>\n") == res.header);
-	o.all_rcpts = true;
+	CHECK_STR(res.method_spec, "smtp:[127.0.0.1]:1");
+	/* A requeue: the same recipients, through requeue_method. */
+	o.requeue = true;
 	CHECK_INT(mavis_release_send(cfg, &e, &o, a, &res, &err), 0);
-	CHECK_INT(res.nrcpts, 2);
+	CHECK_INT(res.nrcpts, 1);
+	CHECK_STR(res.method_spec, "smtp:[127.0.0.1]:25");
 	const char *asked[] = { "c@example.net" };
 	o.rcpts = asked;
 	o.nrcpts = 1;

@@ -63,8 +63,8 @@ struct mavis_release_opts {
 					   ones, else (no X-Envelope-To-Blocked)
 					   every original recipient */
 	size_t nrcpts;
-	bool all_rcpts;		/* requeue: every original recipient (X-Envelope-To)
-				   when rcpts is empty */
+	bool requeue;		/* through requeue_method (the MTA's filtered input:
+				   checked again) instead of release_method */
 	const char *requested_by;	/* Resent-From (then Resent-Sender is us); NULL = us */
 	const char *sender;	/* envelope sender instead of the original; NULL = keep */
 	bool dry_run;		/* build everything, send nothing */
@@ -91,11 +91,11 @@ struct mavis_release_result {
 
 /*
  * Re-send the entry e (a message read from any quarantine) as opts say,
- * through release_method and with myhostname (or the system's name) in the
+ * through release_method (requeue_method for a requeue) and with myhostname (or the system's name) in the
  * Resent- fields and EHLO. Returns 0 when the message was handed over (or,
  * with dry_run, built) and *res is filled, each recipient with its own
  * answer, accepted or not; a negative status with err when nothing could be
- * tried: MAVIS_ERR_CONFIG (release_method), MAVIS_ERR_PARSE (a recipient,
+ * tried: MAVIS_ERR_CONFIG (the method), MAVIS_ERR_PARSE (a recipient,
  * sender or requested_by that is not an address), MAVIS_ERR_NOTFOUND (no
  * recipient to send to), MAVIS_ERR_IO (no random id). The caller must ignore
  * SIGPIPE (see submit.h).
