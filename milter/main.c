@@ -146,11 +146,19 @@ run_filter(const struct mavisd_opts *opts)
 		rc = MAVISD_EX_CONFIG;
 		goto out;
 	}
+	if (mavisd_release_open(cfg) < 0) {
+		rc = MAVISD_EX_CONFIG;
+		goto out;
+	}
 	if (mavisd_drop_privileges(cfg) < 0) {
 		rc = MAVISD_EX_CONFIG;
 		goto out;
 	}
 	if (mavisd_reload_thread_start(engine, opts->config_path) < 0) {
+		rc = 1;
+		goto out;
+	}
+	if (mavisd_release_start(engine) < 0) {
 		rc = 1;
 		goto out;
 	}
@@ -164,6 +172,7 @@ run_filter(const struct mavisd_opts *opts)
 				     "may wait ~40 ms per message (a unix: socket has no such delay)", sock);
 	rc = smfi_main() == MI_SUCCESS ? 0 : 1;
 	drain_sessions(cfg);
+	mavisd_release_stop((int)mavis_config_get(cfg, MAVIS_KEY_SHUTDOWN_TIMEOUT)->u.i);
 	/* The SQL log rows still queued: a few seconds to write them. */
 	struct mavis_sql_log *sql_log = mavis_sql_log_global();
 

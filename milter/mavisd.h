@@ -98,6 +98,18 @@ void mavisd_notify_tick(void);
    it. */
 bool mavisd_sockio_active(void);
 
+/* release.c: amavisd's AM.PDP release service on release_socket (ampdp.h
+   for the protocol, release.h for the release itself), on threads of its
+   own: one accepting, one per client (at most release_max_clients).
+   _open binds every release_socket (before the privilege drop; a unix
+   socket as milter_socket_mode/group say) and returns 0 or -1 logged;
+   _start runs the listener with the engine's current configuration per
+   request (a reload applies to the next request), 0 or -1 logged; _stop
+   closes the listeners and waits up to wait_seconds for the clients. */
+int mavisd_release_open(const struct mavis_config *cfg);
+int mavisd_release_start(struct mavis_engine *engine);
+void mavisd_release_stop(int wait_seconds);
+
 /* supervise.c: the parent process: forwards SIGHUP/SIGUSR1 as a reload
    (SIGUSR1) and SIGTERM/SIGINT as a graceful stop (SIGUSR2) to the filter
    process, restarts it if it dies.

@@ -37,12 +37,14 @@ static void mail_id_once(char mail_id[MAVIS_MAIL_ID_LEN + 1],
 void
 mavis_mail_id_new(char mail_id[MAVIS_MAIL_ID_LEN + 1], char secret_id[MAVIS_MAIL_ID_LEN + 1])
 {
-	/* An id that starts with '-' reads as an option to mavisctl release
-	   and to amavisd-release: draw again (1 in 64), keeping the
-	   md5(secret) relation. */
+	/* As amavisd: an id must start and end with a letter or digit (draw
+	   again, 1 in 16), keeping the md5(secret) relation. A leading '-'
+	   reads as an option to mavisctl release and amavisd-release;
+	   amavisd's AM.PDP refuses a leading '-' or '_', and amavisd-release
+	   cuts "spam-ID" apart only when ID ends in one. */
 	do
 		mail_id_once(mail_id, secret_id);
-	while (mail_id[0] == '-');
+	while (!g_ascii_isalnum(mail_id[0]) || !g_ascii_isalnum(mail_id[MAVIS_MAIL_ID_LEN - 1]));
 }
 
 static void

@@ -7,7 +7,8 @@
 #     whatever the umask;
 #  3. daemon_user = nobody, a unix socket with milter_socket_mode 0660 and
 #     milter_socket_group nogroup: the socket is made by bind() with that
-#     owner, group and mode (no chmod/chown by path afterwards);
+#     owner, group and mode (no chmod/chown by path afterwards), and so is
+#     a unix release_socket (AM.PDP);
 #  4. quarantine_dir and tmp_dir that do not exist are created 0750 and
 #     owned by the daemon user, and the filter process runs as that user.
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -95,11 +96,20 @@ echo precious >"$D/victim"
 ln -s "$D/victim" "$D/link.pid"
 umask 077
 start "daemon_user = nobody" "milter_socket_mode = 0660" "milter_socket_group = nogroup" \
-	"tmp_dir = $D/tmp" "quarantine_dir = $D/quarantine" "pid_file = $D/link.pid"
+	"tmp_dir = $D/tmp" "quarantine_dir = $D/quarantine" "pid_file = $D/link.pid" \
+	"release_socket = unix:$D/run/r.sock"
 [ "$(cat "$D/victim")" = precious ] || fail "pid file written through a symbolic link"
 grep -q 'cannot write pid file' "$D/log" || fail "no warning about the planted pid file"
 [ "$(stat -c '%U:%G %a' "$D/run/m.sock")" = "nobody:nogroup 660" ] ||
 	fail "socket is $(stat -c '%U:%G %a' "$D/run/m.sock"), want nobody:nogroup 660"
+# The AM.PDP release socket (whose clients are trusted) is made the same way.
+i=0
+while [ ! -S "$D/run/r.sock" ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+[ "$(stat -c '%U:%G %a' "$D/run/r.sock" 2>&1)" = "nobody:nogroup 660" ] ||
+	fail "release socket is $(stat -c '%U:%G %a' "$D/run/r.sock" 2>&1), want nobody:nogroup 660"
 for dir in "$D/tmp" "$D/quarantine"; do
 	[ "$(stat -c '%U %a' "$dir")" = "nobody 750" ] ||
 		fail "$dir is $(stat -c '%U %a' "$dir"), want nobody 750"
