@@ -13,5 +13,6 @@ int ctl_cmd_check(int argc, char **argv);
 int ctl_cmd_scan(int argc, char **argv);
 int ctl_cmd_release(int argc, char **argv);
 int ctl_cmd_quarantine(int argc, char **argv);
+int ctl_cmd_spam(int argc, char **argv);
 
 #endif

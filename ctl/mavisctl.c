@@ -18,6 +18,7 @@ static const struct {
 	{ "scan", ctl_cmd_scan, "scan [-c FILE] [--sender A] [--rcpt A]... [--json] FILE.eml  scan a message file" },
 	{ "release", ctl_cmd_release, "release [-c FILE] [--rcpt A]... [--requested-by A] [--dry-run] MAIL_ID  re-send a quarantined message" },
 	{ "quarantine", ctl_cmd_quarantine, "quarantine [-c FILE] list  list quarantined files: MAIL_ID CATEGORY TYPE SIZE MTIME PATH" },
+	{ "spam", ctl_cmd_spam, "spam [-c FILE | -r DIR...] rules [--unsupported] | score FILE.eml...  the native SpamAssassin rule set" },
 };
 
 static int
