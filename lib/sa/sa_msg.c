@@ -406,6 +406,7 @@ sa_msg_build(const void *msg, size_t len, struct mavis_arena *a, struct sa_msg *
 
 	(void)err;
 	memset(out, 0, sizeof(*out));
+	mavis_dec_gmime_init();	/* before any decoding: header words too */
 	/* header section: up to the first empty line */
 	for (const char *p = s; p < end;) {
 		if (*p == '\n') {
@@ -433,13 +434,12 @@ sa_msg_build(const void *msg, size_t len, struct mavis_arena *a, struct sa_msg *
 	}
 	out->full = s;
 	out->full_len = len;
-	mavis_dec_gmime_init();
 	GMimeStream *st = g_mime_stream_mem_new_with_buffer(s, len);
 	GMimeParser *pa = g_mime_parser_new_with_stream(st);
 	GMimeMessage *gm;
 
 	g_object_unref(st);
-	gm = g_mime_parser_construct_message(pa, NULL);
+	gm = g_mime_parser_construct_message(pa, g_mime_parser_options_get_default());
 	g_object_unref(pa);
 	if (gm != NULL) {
 		walk(&w, g_mime_message_get_mime_part(gm), 0);
