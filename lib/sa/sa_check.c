@@ -170,12 +170,32 @@ mavis_sa_check(const struct mavis_sa_rules *rs, const void *msg, size_t len, str
 		if (r->run && r->type != SA_T_META)
 			x.hits[i] = run_rule(&x, r);
 	}
+	/* Metas over intervals: a rule SpamAssassin runs and we cannot is
+	   "0 or 1", so that !RULE or RULE || X never hit on what we do not
+	   know. Rules SpamAssassin does not run either (score 0, network,
+	   Bayes) are a certain 0. */
+	double *lo = mavis_arena_calloc(a, rs->n ? rs->n : 1, sizeof(*lo));
+	double *hi = mavis_arena_calloc(a, rs->n ? rs->n : 1, sizeof(*hi));
+
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct sa_rule *r = &rs->rules[i];
+
+		lo[i] = hi[i] = x.hits[i];
+		if (r->unknown)
+			hi[i] = r->maxhits == 1 ? 1 : 1e6;
+	}
 	for (size_t k = 0; k < rs->n_meta; k++) {
 		unsigned i = rs->meta_order[k];
 		const struct sa_rule *r = &rs->rules[i];
+		double rlo, rhi;
 
-		if (r->run)
-			x.hits[i] = sa_meta_eval(&r->meta, x.hits) != 0;
+		if (!r->run)
+			continue;
+		int v = sa_meta_eval_iv(&r->meta, lo, hi, &rlo, &rhi);
+
+		x.hits[i] = v == 1;
+		lo[i] = v == 1;
+		hi[i] = v != 0;
 	}
 	pcre2_match_data_free(x.md);
 	pcre2_match_context_free(x.mctx);

@@ -405,10 +405,11 @@ compile_one(struct sa_conf *c, struct sa_def *d, struct sa_rule *r, struct mavis
 
 		r->maxhits = tflag(d->tflags, "maxhits", &v) && v ? (unsigned)atoi(v) : 0;
 	}
+	/* without network and Bayes SpamAssassin does not run these either */
 	if (tflag(d->tflags, "net", NULL))
-		r->unsupported = "network test";
+		r->unsupported = "network test", r->no_sa_run = true;
 	else if (tflag(d->tflags, "learn", NULL))
-		r->unsupported = "needs Bayes";
+		r->unsupported = "needs Bayes", r->no_sa_run = true;
 	if (r->unsupported != NULL)
 		return;
 	if (d->type != SA_T_META && strncmp(text, "eval:", 5) == 0) {
@@ -554,6 +555,7 @@ sa_rules_build(struct sa_conf *c, struct mavis_sa_rules **out, struct mavis_erro
 
 		/* SpamAssassin runs no rule whose score is 0 (Check.pm) */
 		r->run = r->unsupported == NULL && r->score != 0;
+		r->unknown = r->unsupported != NULL && r->score != 0 && !r->no_sa_run;
 		if (r->unsupported != NULL)
 			rs->n_unsupported++;
 	}

@@ -106,6 +106,12 @@ int sa_meta_compile(const char *expr, sa_meta_resolve_fn resolve, void *ctx,
    expression (&& and || return an operand, ! gives 1 or 0). A division by
    zero gives 0 (SpamAssassin's eval of the rule dies: no hit). */
 double sa_meta_eval(const struct sa_meta *m, const unsigned *hits);
+/* The same over intervals: rule i is somewhere in [lo[i], hi[i]] (an
+   unsupported rule SpamAssassin would run is [0, 1]). Returns 1 when the
+   value is certainly true (nonzero), 0 when certainly false, -1 when it
+   depends on rules we cannot run; *rlo, *rhi bound the value. */
+int sa_meta_eval_iv(const struct sa_meta *m, const double *lo, const double *hi, double *rlo,
+		    double *rhi);
 
 /* ---- sa_compile.c: definitions -> rule set --------------------------------- */
 
@@ -122,6 +128,8 @@ struct sa_rule {
 	unsigned maxhits;	/* tflags multiple: 0 = no limit; 1 otherwise */
 	const char *unsupported;	/* NULL = runs (when score != 0) */
 	bool run;
+	bool unknown;		/* SpamAssassin runs it, we cannot: metas see "0 or 1" */
+	bool no_sa_run;		/* SpamAssassin without network and Bayes skips it too */
 	/* regex rules */
 	pcre2_code *re;
 	bool negate;		/* header X !~ /re/ */

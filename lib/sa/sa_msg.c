@@ -582,6 +582,50 @@ get_one(const struct sa_msg *m, struct mavis_arena *a, const char *name, unsigne
 	return res;
 }
 
+/* Does a Received field come before the first field called name? */
+static bool
+received_before(const struct sa_msg *m, const char *name)
+{
+	bool rcvd = false;
+
+	for (size_t i = 0; i < m->n_h; i++) {
+		if (strcasecmp(m->h[i].name, name) == 0)
+			return rcvd;
+		if (strcasecmp(m->h[i].name, "Received") == 0)
+			rcvd = true;
+	}
+	return false;
+}
+
+/* PerMsgStatus::get_envelope_from without the relays' envfrom (that needs
+   Received parsing): X-Sender with a fetchmail hop means unknown; then
+   X-Envelope-From, Envelope-Sender, Return-Path, each only when no
+   Received field comes before it (else it was added by a later hop). */
+static const char *
+envelope_from(const struct sa_msg *m, struct mavis_arena *a)
+{
+	static const char *const hdrs[] = { "X-Envelope-From", "Envelope-Sender", "Return-Path", NULL };
+	const char *xs = get_one(m, a, "X-Sender", SA_H_FIRST | SA_H_ADDR);
+
+	if (xs != NULL && strchr(xs, '@') != NULL) {
+		const char *r = get_one(m, a, "Received", 0);
+
+		if (r != NULL && strstr(r, "(fetchmail") != NULL)
+			return NULL;
+	}
+	for (int i = 0; hdrs[i]; i++) {
+		const char *v = get_one(m, a, hdrs[i], SA_H_FIRST | SA_H_ADDR);
+
+		if (v == NULL)
+			continue;
+		if (!received_before(m, hdrs[i]))
+			return v;
+		if (i == 0)
+			return NULL;
+	}
+	return NULL;
+}
+
 const char *
 sa_msg_get(const struct sa_msg *m, struct mavis_arena *a, const char *name, unsigned mods)
 {
@@ -625,10 +669,7 @@ sa_msg_get(const struct sa_msg *m, struct mavis_arena *a, const char *name, unsi
 		mavis_buf_free(&b);
 		return r;
 	}
-	if (strcmp(name, "EnvelopeFrom") == 0) {
-		const char *v = get_one(m, a, "X-Envelope-From", SA_H_ADDR);
-
-		return v ? v : get_one(m, a, "Return-Path", SA_H_ADDR);
-	}
+	if (strcmp(name, "EnvelopeFrom") == 0)
+		return envelope_from(m, a);
 	return get_one(m, a, name, mods);
 }

@@ -13,7 +13,7 @@
 
 /* ---- meta expressions: Perl's values ---- */
 
-static const char *const meta_names[] = { "A", "B", "C", "__D", NULL };
+static const char *const meta_names[] = { "A", "B", "C", "__D", "U", NULL };
 
 static int
 meta_resolve_test(void *ctx, const char *name, size_t len)
@@ -76,6 +76,32 @@ test_meta(void)
 
 		if (fabs(v - cases[i].want) > 1e-9)
 			test_fail(__FILE__, __LINE__, "%s = %g, want %g", cases[i].expr, v, cases[i].want);
+	}
+	/* U is a rule SpamAssassin runs and we cannot: 0 or 1 */
+	static const double lo[] = { 2, 0, 1, 3, 0 }, hi[] = { 2, 0, 1, 3, 1 };
+	static const struct {
+		const char *expr;
+		int want;	/* 1 certain hit, 0 certain miss, -1 unknown */
+	} ivc[] = {
+		{ "!U", -1 }, { "U", -1 }, { "A || U", 1 }, { "U || A", 1 }, { "B && U", 0 },
+		{ "U && B", 0 }, { "U && A", -1 }, { "A + U >= 2", 1 }, { "A + U > 2", -1 },
+		{ "U > 1", 0 }, { "!U && A", -1 }, { "!(U || A)", 0 }, { "U * 0", 0 },
+		{ "C - U >= 0", 1 }, { "A / U", -1 }, { "U == 2", 0 }, { "U != 2", 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(ivc) / sizeof(ivc[0]); i++) {
+		struct sa_meta m;
+		struct mavis_error err = { 0 };
+		double rlo, rhi;
+
+		if (sa_meta_compile(ivc[i].expr, meta_resolve_test, NULL, a, &m, &err) < 0) {
+			test_fail(__FILE__, __LINE__, "%s: %s", ivc[i].expr, err.text);
+			continue;
+		}
+		int v = sa_meta_eval_iv(&m, lo, hi, &rlo, &rhi);
+
+		if (v != ivc[i].want)
+			test_fail(__FILE__, __LINE__, "%s: %d, want %d", ivc[i].expr, v, ivc[i].want);
 	}
 	static const char *const bad[] = { "", "A &&", "(A", "A )", "A B", "&& A", "A + + ", "A ? B : C",
 					   "A =~ B", "((((" };
