@@ -1621,15 +1621,22 @@ emit_text(struct sa_html *h, const char *s, size_t n, bool decode_entities)
 
 		html_text(h, d, len);
 	} else {
-		html_text(h, mavis_arena_strndup(h->a, s, n), n);
+		/* mail may carry NUL bytes: copy by length, not as a C string */
+		char *d = mavis_arena_alloc_uninit(h->a, n + 1);
+
+		memcpy(d, s, n);
+		d[n] = '\0';
+		html_text(h, d, n);
 	}
 }
 
 static char *
 lower_dup(struct sa_html *h, const char *s, size_t n)
 {
-	char *d = mavis_arena_strndup(h->a, s, n);
+	char *d = mavis_arena_alloc_uninit(h->a, n + 1);
 
+	memcpy(d, s, n);
+	d[n] = '\0';
 	for (size_t i = 0; i < n; i++)
 		d[i] = (char)sa_lower((unsigned char)d[i]);
 	return d;

@@ -909,6 +909,49 @@ not_qmail:
 			}
 		}
 	}
+	/* a bare address first: "IP by H with", "IP (HELO x) by H ", "IP (Name...) by H with" */
+	{
+		char *ipx, *bx;
+
+		c.p = l;
+		if (ip(&c, a, &ipx) && *c.p == ' ') {
+			struct cur k = c;
+
+			if (lit(&k, " by ") && nonspace(&k, a, &bx, false) && lit(&k, " with ")) {
+				ipv = ipx;
+				by = bx;
+				goto enough;
+			}
+			k = c;
+			if ((lit(&k, " (HELO ") || lit(&k, " (EHLO "))) {
+				size_t n = strcspn(k.p, " )");
+
+				if (k.p[n] == ')') {
+					char *hx = mavis_arena_strndup(a, k.p, n);
+
+					k.p += n;
+					if (lit(&k, ") by ") && nonspace(&k, a, &bx, false) && *k.p == ' ') {
+						ipv = ipx;
+						helo = hx;
+						by = bx;
+						goto enough;
+					}
+				}
+			}
+			k = c;
+			if (lit(&k, " (") && sa_isalpha((unsigned char)*k.p)) {
+				size_t n = strcspn(k.p, ")");
+
+				k.p += n;
+				if (n > 1 && lit(&k, ") by ") && nonspace(&k, a, &bx, false) &&
+				    lit(&k, " with ")) {
+					ipv = ipx;
+					by = bx;
+					goto enough;
+				}
+			}
+		}
+	}
 	if (!*helo) {
 		/* ^(\S+)[^-A-Za-z0-9.]: the longest word start followed by such a char */
 		size_t n = strcspn(l, " ");

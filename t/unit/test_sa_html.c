@@ -387,6 +387,18 @@ test_evals(void)
 				  cases[i].want);
 	}
 	CHECK_INT(sa_html_eval(parts, 0, "subj", "html_test", cases[0].args, 1), 0);
+	{
+		/* NUL bytes in literal text and in attribute names stay in place */
+		static const char nul[] = "<xmp>a\0b</xmp><p a\0b=1>c\0d";
+		struct sa_html *h2;
+		size_t vl;
+		const char *v;
+
+		CHECK_INT(sa_html_parse(nul, sizeof(nul) - 1, a, &h2), 0);
+		v = sa_html_visible(h2, &vl);
+		CHECK_INT(vl, 3 + 4 + 2 + 3);
+		CHECK(memcmp(v, "\n\na\0b\n\n\n\nc\0d", vl) == 0);
+	}
 	mavis_arena_free(&a);
 }
 
