@@ -100,7 +100,7 @@ static unsigned
 run_rule(const struct run *x, const struct sa_rule *r)
 {
 	if (r->is_eval)
-		return sa_eval_run(r->eval_id, x->rs, x->m, r->args, r->nargs, x->a) > 0;
+		return sa_eval_run(r->eval_id, x->rs, x->m, r->fn, r->args, r->nargs, x->a) > 0;
 	switch (r->type) {
 	case SA_T_HEADER:
 		return run_header(x, r);
@@ -150,7 +150,7 @@ mavis_sa_check(const struct mavis_sa_rules *rs, const void *msg, size_t len, str
 	memset(out, 0, sizeof(*out));
 	out->status = MAVIS_SPAM_FAILED;
 	out->threshold = NAN;
-	rc = sa_msg_build(msg ? msg : "", len, a, &m, err);
+	rc = sa_msg_build(msg ? msg : "", len, rs, a, &m, err);
 	if (rc < 0)
 		return rc;
 	x.hits = mavis_arena_calloc(a, rs->n ? rs->n : 1, sizeof(*x.hits));

@@ -9,6 +9,7 @@
 #include <mavis/buf.h>
 
 #include "sa_int.h"
+#include "sa_received.h"
 
 #define SA_MATCH_LIMIT 1000000u	/* backtracking bound of one match */
 #define SA_DEPTH_LIMIT 10000u
@@ -271,6 +272,8 @@ parse_eval(struct sa_rule *r, const char *s, struct mavis_arena *a)
 	}
 	r->is_eval = true;
 	r->eval_id = sa_eval_lookup(r->type, r->fn, r->nargs);
+	if (r->eval_id >= 0 && !sa_eval_args_ok(r->eval_id, r->fn, r->args, r->nargs))
+		r->eval_id = -1;
 	if (r->eval_id < 0)
 		r->unsupported = mavis_arena_printf(a, "eval %s() not implemented", r->fn);
 	return 0;
@@ -280,8 +283,11 @@ parse_eval(struct sa_rule *r, const char *s, struct mavis_arena *a)
 static const char *
 header_unsupported(const char *h)
 {
+	if (strcasecmp(h, "X-Spam-Relays-Trusted") == 0 || strcasecmp(h, "X-Spam-Relays-Untrusted") == 0 ||
+	    strcasecmp(h, "X-Spam-Relays-Internal") == 0 || strcasecmp(h, "X-Spam-Relays-External") == 0)
+		return NULL;
 	if (strncasecmp(h, "X-Spam-Relays-", 14) == 0 || strncasecmp(h, "ALL-", 4) == 0)
-		return "needs Received parsing";
+		return "pseudo-header not provided";
 	if (strcasecmp(h, "X-Spam-DKIM") == 0 || strncasecmp(h, "X-Spam-", 7) == 0)
 		return "pseudo-header not provided";
 	return NULL;
@@ -528,6 +534,9 @@ sa_rules_build(struct sa_conf *c, struct mavis_sa_rules **out, struct mavis_erro
 	for (size_t i = 0; i < c->n_freemail; i++)
 		rs->freemail[i] = mavis_arena_strdup(rs->a, c->freemail[i]);
 	rs->n_freemail = c->n_freemail;
+	rs->trusted = c->trusted;
+	rs->internal = c->internal;
+	c->trusted = c->internal = NULL;
 	rs->mctx = pcre2_match_context_create(NULL);
 	pcre2_set_match_limit(rs->mctx, SA_MATCH_LIMIT);
 	pcre2_set_depth_limit(rs->mctx, SA_DEPTH_LIMIT);
@@ -574,6 +583,8 @@ mavis_sa_rules_free(struct mavis_sa_rules **rp)
 	for (size_t i = 0; i < r->n; i++)
 		pcre2_code_free(r->rules[i].re);
 	pcre2_match_context_free(r->mctx);
+	sa_netset_free(&r->trusted);
+	sa_netset_free(&r->internal);
 	mavis_arena_free(&r->a);
 	free(r);
 	*rp = NULL;

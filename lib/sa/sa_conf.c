@@ -9,6 +9,7 @@
 #include <mavis/alloc.h>
 
 #include "sa_int.h"
+#include "sa_received.h"
 
 #define SA_LINE_MAX 65536	/* longer lines are not rules anyone writes */
 
@@ -28,6 +29,8 @@ sa_conf_fini(struct sa_conf *c)
 	mavis_xfree(&c->tags);
 	mavis_xfree(&c->plugins);
 	mavis_xfree(&c->freemail);
+	sa_netset_free(&c->trusted);
+	sa_netset_free(&c->internal);
 	mavis_arena_free(&c->a);
 }
 
@@ -474,6 +477,28 @@ conf_line(struct sa_conf *c, char *line)
 	}
 	if (word_is(w, wn, "required_score") || word_is(w, wn, "required_hits")) {
 		c->required_score = strtod(rest, NULL);
+		return;
+	}
+	if (word_is(w, wn, "trusted_networks") || word_is(w, wn, "internal_networks")) {
+		struct sa_netset **set = word_is(w, wn, "trusted_networks") ? &c->trusted : &c->internal;
+
+		while (*rest != '\0') {
+			struct mavis_error e = { 0 };
+
+			rest = next_word(rest, &name, &nn);
+			if (nn == 0)
+				continue;
+			if (sa_netset_add(set, mavis_arena_strndup(c->a, name, nn), &e) < 0)
+				c->ignored++;
+		}
+		return;
+	}
+	if (word_is(w, wn, "clear_trusted_networks")) {
+		sa_netset_free(&c->trusted);
+		return;
+	}
+	if (word_is(w, wn, "clear_internal_networks")) {
+		sa_netset_free(&c->internal);
 		return;
 	}
 	if (word_is(w, wn, "freemail_domains")) {

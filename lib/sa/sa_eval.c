@@ -8,11 +8,19 @@
 
 #include <gmime/gmime.h>
 
+#include "sa_html.h"
 #include "sa_int.h"
+#include "sa_received.h"
 
 enum {
 	EV_MISSING_TO, EV_OUTLOOK_MSGID, EV_EQUAL_FROM_DOMAINS, EV_SHIFTED_DATE, EV_FREEMAIL_FROM,
-	EV_FREEMAIL_HEADER, EV_N
+	EV_FREEMAIL_HEADER, EV_HTML, EV_RELAY, EV_N
+};
+
+/* RelayEval functions sa_relay_eval() answers */
+static const char *const relay_fns[] = {
+	"check_all_trusted", "check_no_relays", "check_relays_unparseable", "helo_ip_mismatch",
+	"check_for_numeric_helo", NULL
 };
 
 static const struct {
@@ -26,11 +34,36 @@ static const struct {
 	[EV_SHIFTED_DATE] = { "check_for_shifted_date", SA_T_HEADER, 2, 2 },
 	[EV_FREEMAIL_FROM] = { "check_freemail_from", SA_T_HEADER, 0, 1 },
 	[EV_FREEMAIL_HEADER] = { "check_freemail_header", SA_T_HEADER, 1, 2 },
+	[EV_HTML] = { "html_*", SA_T_BODY, 0, 8 },	/* HTMLEval: sa_html_eval() */
+	[EV_RELAY] = { "relay", SA_T_HEADER, 0, 8 },	/* RelayEval: sa_relay_eval() */
 };
+
+bool
+sa_eval_args_ok(int id, const char *fn, const char *const *args, size_t nargs)
+{
+	if (id == EV_HTML)
+		return sa_html_eval(NULL, 0, NULL, fn, args, nargs) >= 0;
+	if (id == EV_RELAY) {
+		struct mavis_arena *a = mavis_arena_new(1024);
+		struct sa_relays *r = NULL;
+		bool ok = sa_relays_build(NULL, 0, NULL, NULL, NULL, a, &r) == 0 &&
+			  sa_relay_eval(r, fn, args, nargs) >= 0;
+
+		mavis_arena_free(&a);
+		return ok;
+	}
+	return true;
+}
 
 int
 sa_eval_lookup(enum sa_type type, const char *fn, size_t nargs)
 {
+	if ((type == SA_T_BODY || type == SA_T_RAWBODY) &&
+	    (strncmp(fn, "html_", 5) == 0 || strcmp(fn, "check_iframe_src") == 0))
+		return EV_HTML;
+	for (int i = 0; relay_fns[i]; i++)
+		if (strcmp(fn, relay_fns[i]) == 0)
+			return EV_RELAY;
 	for (int i = 0; i < EV_N; i++)
 		if (evals[i].type == type && strcmp(evals[i].fn, fn) == 0 &&
 		    nargs >= evals[i].min_args && nargs <= evals[i].max_args)
@@ -290,10 +323,15 @@ freemail_in(const struct mavis_sa_rules *r, const char *addrs, const char *re_s,
 }
 
 int
-sa_eval_run(int id, const struct mavis_sa_rules *r, const struct sa_msg *m,
+sa_eval_run(int id, const struct mavis_sa_rules *r, const struct sa_msg *m, const char *fn,
 	    const char *const *args, size_t nargs, struct mavis_arena *a)
 {
 	switch (id) {
+	case EV_HTML:
+		return sa_html_eval(m->html, m->n_html, sa_msg_get(m, a, "Subject", 0), fn, args,
+				    nargs) == 1;
+	case EV_RELAY:
+		return m->relays != NULL && sa_relay_eval(m->relays, fn, args, nargs) == 1;
 	case EV_MISSING_TO: {
 		const char *to = sa_msg_get(m, a, "To", 0);
 

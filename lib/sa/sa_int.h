@@ -60,6 +60,7 @@ struct sa_conf {
 	char **freemail;	/* freemail_domains entries (lower case, may hold '*') */
 	size_t n_freemail, cap_freemail;
 	double required_score;
+	struct sa_netset *trusted, *internal;	/* handed to the rule set */
 	/* if/ifplugin nesting while one file is read */
 	unsigned char cond[64];
 	size_t n_cond;
@@ -159,6 +160,7 @@ struct mavis_sa_rules {
 	double required_score;
 	char **freemail;
 	size_t n_freemail;
+	struct sa_netset *trusted, *internal;	/* trusted_networks, internal_networks */
 };
 
 /* Build the rule set from parsed definitions (takes nothing from c). */
@@ -173,6 +175,10 @@ int sa_regex_split(const char *s, struct mavis_arena *a, const char **pat, const
 		   const char **end);
 
 /* ---- sa_msg.c: the message as SpamAssassin sees it ------------------------- */
+
+struct sa_html;
+struct sa_relays;
+struct sa_netset;
 
 struct sa_hdr {
 	const char *name;	/* as written */
@@ -199,13 +205,16 @@ struct sa_msg {
 	size_t full_len;
 	const char *all_headers;	/* "Name: value\n" decoded, for ALL */
 	bool has_html;
+	const struct sa_html **html;	/* the text/html leaves, parsed */
+	size_t n_html;
+	struct sa_relays *relays;	/* Received lines parsed, trust applied */
 	size_t n_mime_leaves;
 	bool mime_version;
 	const char *content_type;	/* top-level, lower case */
 };
 
-int sa_msg_build(const void *msg, size_t len, struct mavis_arena *a, struct sa_msg *out,
-		 struct mavis_error *err);
+int sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs,
+		 struct mavis_arena *a, struct sa_msg *out, struct mavis_error *err);
 /* SpamAssassin's $pms->get(name[:mods]): the values of the field joined, or
    NULL when the message has none. */
 const char *sa_msg_get(const struct sa_msg *m, struct mavis_arena *a, const char *name,
@@ -215,8 +224,11 @@ const char *sa_msg_get(const struct sa_msg *m, struct mavis_arena *a, const char
 
 /* The id of a known eval function for a rule type, or -1. */
 int sa_eval_lookup(enum sa_type type, const char *fn, size_t nargs);
-/* Run eval id: 1 hit, 0 no hit. */
-int sa_eval_run(int id, const struct mavis_sa_rules *r, const struct sa_msg *m,
+/* Run eval id: 1 hit, 0 no hit. fn is the rule's function name (the
+   HTML and relay evals are one id each and dispatch on it). */
+int sa_eval_run(int id, const struct mavis_sa_rules *r, const struct sa_msg *m, const char *fn,
 		const char *const *args, size_t nargs, struct mavis_arena *a);
+/* 1 when eval id accepts fn with these arguments (checked at load). */
+bool sa_eval_args_ok(int id, const char *fn, const char *const *args, size_t nargs);
 
 #endif

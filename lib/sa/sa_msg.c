@@ -9,7 +9,9 @@
 #include <mavis/buf.h>
 
 #include "decode/decode_int.h"
+#include "sa_html.h"
 #include "sa_int.h"
+#include "sa_received.h"
 
 #define SA_MAX_HEADERS 1000	/* fields kept per header section */
 #define SA_MAX_PARTS 1000	/* MIME parts walked */
@@ -242,6 +244,8 @@ struct walkst {
 	struct sa_part_hdrs *parts;
 	size_t n_parts, cap_parts;
 	bool any_part;
+	const struct sa_html **html;
+	size_t n_html, cap_html;
 };
 
 static void
@@ -328,17 +332,35 @@ walk(struct walkst *w, GMimeObject *obj, unsigned depth)
 	short_paragraphs(&w->raw, w->a, d, scan_cut(d, dl, SA_RAWBODY_PART_SCAN_SIZE, true));
 	if (html)
 		w->m->has_html = true;
-	/* text/html needs the HTML renderer (sa_html): until then an HTML
-	   part adds nothing to the rendered body */
 	if (plain) {
 		if (w->any_part)
 			mavis_buf_putc(&w->text, '\n');
 		w->any_part = true;
 		mavis_buf_append(&w->text, d, scan_cut(d, dl, SA_BODY_PART_SCAN_SIZE, false));
 	} else if (html) {
+		struct sa_html *h = NULL;
+
 		if (w->any_part)
 			mavis_buf_putc(&w->text, '\n');
 		w->any_part = true;
+		/* Node.pm: the HTML part's rendered text (visible and invisible);
+		   the cut is made on the rendered text */
+		if (sa_html_parse(d, dl, w->a, &h) == 0 && h != NULL) {
+			size_t rl = 0;
+			const char *rt = sa_html_rendered(h, &rl);
+
+			mavis_buf_append(&w->text, rt, scan_cut(rt, rl, SA_BODY_PART_SCAN_SIZE, false));
+			if (w->n_html == w->cap_html) {
+				size_t cap = w->cap_html ? w->cap_html * 2 : 4;
+				const struct sa_html **v = mavis_arena_calloc(w->a, cap, sizeof(*v));
+
+				if (w->n_html)
+					memcpy(v, w->html, w->n_html * sizeof(*v));
+				w->html = v;
+				w->cap_html = cap;
+			}
+			w->html[w->n_html++] = h;
+		}
 	}
 	g_object_unref(mem);
 }
@@ -398,8 +420,8 @@ render_lines(struct walkst *w, const char *subject)
 }
 
 int
-sa_msg_build(const void *msg, size_t len, struct mavis_arena *a, struct sa_msg *out,
-	     struct mavis_error *err)
+sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs, struct mavis_arena *a,
+	     struct sa_msg *out, struct mavis_error *err)
 {
 	const char *s = msg, *end = s + len, *hend = NULL;
 	struct walkst w = { .a = a, .m = out };
@@ -447,6 +469,23 @@ sa_msg_build(const void *msg, size_t len, struct mavis_arena *a, struct sa_msg *
 	}
 	out->parts = w.parts;
 	out->n_parts = w.n_parts;
+	out->html = w.html;
+	out->n_html = w.n_html;
+	{
+		/* Received values, top first, for the relays (Received.pm) */
+		size_t nr = 0;
+		const char **rv;
+
+		for (size_t i = 0; i < out->n_h; i++)
+			nr += strcasecmp(out->h[i].name, "Received") == 0;
+		rv = mavis_arena_calloc(a, nr ? nr : 1, sizeof(*rv));
+		nr = 0;
+		for (size_t i = 0; i < out->n_h; i++)
+			if (strcasecmp(out->h[i].name, "Received") == 0)
+				rv[nr++] = out->h[i].dec;
+		sa_relays_build(rv, nr, NULL, rs ? rs->trusted : NULL, rs ? rs->internal : NULL, a,
+				&out->relays);
+	}
 	out->rawbody = w.raw.v;
 	out->n_rawbody = w.raw.n;
 	const char *subj = sa_msg_get(out, a, "Subject", 0);
@@ -671,5 +710,11 @@ sa_msg_get(const struct sa_msg *m, struct mavis_arena *a, const char *name, unsi
 	}
 	if (strcmp(name, "EnvelopeFrom") == 0)
 		return envelope_from(m, a);
+	if (strncmp(name, "X-Spam-Relays-", 14) == 0 && m->relays != NULL) {
+		const char *v = sa_relays_pseudo(m->relays, name);
+
+		if (v != NULL)
+			return v;
+	}
 	return get_one(m, a, name, mods);
 }

@@ -376,7 +376,7 @@ test_shipped_rules(void)
 	CHECK(mavis_sa_required_score(r) == 5.0);
 	CHECK_INT(mavis_sa_check(r, gtube, strlen(gtube), a, &res, &err), 0);
 	CHECK(hit(&res, "GTUBE"));
-	CHECK(res.score >= 1000);
+	CHECK(res.score > 999);	/* NO_RECEIVED, NO_RELAYS: -0.001 each */
 	mavis_sa_rules_free(&r);
 	mavis_arena_free(&a);
 }
