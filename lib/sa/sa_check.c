@@ -100,7 +100,7 @@ static unsigned
 run_rule(const struct run *x, const struct sa_rule *r)
 {
 	if (r->is_eval)
-		return sa_eval_run(r->eval_id, x->rs, x->m, r->fn, r->args, r->nargs, x->a) > 0;
+		return sa_eval_run(r, x->rs, x->m, x->a) > 0;
 	switch (r->type) {
 	case SA_T_HEADER:
 		return run_header(x, r);

@@ -276,6 +276,8 @@ parse_eval(struct sa_rule *r, const char *s, struct mavis_arena *a)
 		r->eval_id = -1;
 	if (r->eval_id < 0)
 		r->unsupported = mavis_arena_printf(a, "eval %s() not implemented", r->fn);
+	else
+		(void)sa_eval_prepare(r);
 	return 0;
 }
 
@@ -540,6 +542,11 @@ sa_rules_build(struct sa_conf *c, struct mavis_sa_rules **out, struct mavis_erro
 	rs->mctx = pcre2_match_context_create(NULL);
 	pcre2_set_match_limit(rs->mctx, SA_MATCH_LIMIT);
 	pcre2_set_depth_limit(rs->mctx, SA_DEPTH_LIMIT);
+	if (sa_eval_init(rs, err) < 0) {
+		mavis_xfree(&v);
+		mavis_sa_rules_free(&rs);
+		return MAVIS_ERR_INTERNAL;
+	}
 	for (size_t i = 0; i < n; i++)
 		compile_one(c, v[i], &rs->rules[i], rs->a);
 	/* metas last: they name rules by index */
@@ -580,8 +587,11 @@ mavis_sa_rules_free(struct mavis_sa_rules **rp)
 
 	if (r == NULL)
 		return;
-	for (size_t i = 0; i < r->n; i++)
+	for (size_t i = 0; i < r->n; i++) {
 		pcre2_code_free(r->rules[i].re);
+		pcre2_code_free(r->rules[i].arg_re);
+	}
+	sa_eval_fini(r);
 	pcre2_match_context_free(r->mctx);
 	sa_netset_free(&r->trusted);
 	sa_netset_free(&r->internal);

@@ -38,6 +38,76 @@ static const struct {
 	[EV_RELAY] = { "relay", SA_T_HEADER, 0, 8 },	/* RelayEval: sa_relay_eval() */
 };
 
+enum { AUX_OUTLOOK_RCVD, AUX_RCVD_DATE, AUX_LOCAL, AUX_QMAIL_LOCAL, AUX_FETCHMAIL, AUX_N };
+
+static const char *const aux_patterns[AUX_N] = {
+	[AUX_OUTLOOK_RCVD] = "(\\s.?\\d+ \\S\\S\\S \\d+ \\d+:\\d+:\\d+ \\S+).*?$",
+	[AUX_RCVD_DATE] = "(\\s.?\\d+ \\S\\S\\S \\d+ \\d+:\\d+:\\d+ \\S+)",
+	[AUX_LOCAL] = "\\bfrom (?:localhost\\s|(?:\\S+ ){1,2}\\S*\\b127\\.0\\.0\\.1\\b)",
+	[AUX_QMAIL_LOCAL] = "qmail \\d+ invoked by uid \\d+",
+	[AUX_FETCHMAIL] = "\\bby localhost with \\w+ \\(fetchmail-[\\d.]+",
+};
+
+int
+sa_eval_init(struct mavis_sa_rules *r, struct mavis_error *err)
+{
+	for (int i = 0; i < AUX_N; i++) {
+		r->aux[i] = sa_regex_compile(aux_patterns[i], "", err);
+		if (r->aux[i] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+void
+sa_eval_fini(struct mavis_sa_rules *r)
+{
+	for (int i = 0; i < AUX_N; i++) {
+		pcre2_code_free(r->aux[i]);
+		r->aux[i] = NULL;
+	}
+}
+
+/* Match re against s; *cap = group 1 (from a) when asked. */
+static bool
+re_find(const pcre2_code *re, const char *s, struct mavis_arena *a, const char **cap)
+{
+	pcre2_match_data *md = pcre2_match_data_create(4, NULL);
+	bool ok = false;
+
+	if (md && pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL) >= 0) {
+		ok = true;
+		if (cap != NULL) {
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+
+			*cap = ov[2] == PCRE2_UNSET ? NULL : mavis_arena_strndup(a, s + ov[2], ov[3] - ov[2]);
+		}
+	}
+	pcre2_match_data_free(md);
+	return ok;
+}
+
+int
+sa_eval_prepare(struct sa_rule *x)
+{
+	struct mavis_error e = { 0 };
+	const char *pat = NULL;
+
+	if (x->eval_id == EV_FREEMAIL_FROM && x->nargs == 1)
+		pat = x->args[0];
+	else if (x->eval_id == EV_FREEMAIL_HEADER && x->nargs == 2)
+		pat = x->args[1];
+	if (pat == NULL)
+		return 0;
+	x->arg_re = sa_regex_compile(pat, "", &e);
+	if (x->arg_re == NULL) {
+		x->eval_id = -1;
+		x->unsupported = "eval regex argument does not compile";
+		return -1;
+	}
+	return 0;
+}
+
 bool
 sa_eval_args_ok(int id, const char *fn, const char *const *args, size_t nargs)
 {
@@ -94,7 +164,7 @@ empty(const char *s)
 }
 
 static int
-ev_outlook_msgid(const struct sa_msg *m, struct mavis_arena *a)
+ev_outlook_msgid(const struct mavis_sa_rules *rs, const struct sa_msg *m, struct mavis_arena *a)
 {
 	const char *id = sa_msg_get(m, a, "MESSAGEID", 0);
 	char hexs[9];
@@ -132,22 +202,10 @@ ev_outlook_msgid(const struct sa_msg *m, struct mavis_arena *a)
 	double rt = 0;
 
 	if (r != NULL) {
-		static const char pat[] = "(\\s.?\\d+ \\S\\S\\S \\d+ \\d+:\\d+:\\d+ \\S+).*?$";
-		int ec;
-		PCRE2_SIZE eo;
-		pcre2_code *c = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
+		const char *d2 = NULL;
 
-		if (c != NULL) {
-			pcre2_match_data *md = pcre2_match_data_create_from_pattern(c, NULL);
-
-			if (md && pcre2_match(c, (PCRE2_SPTR)r, strlen(r), 0, 0, md, NULL) > 1) {
-				PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-
-				rt = parse_date(mavis_arena_strndup(a, r + ov[2], ov[3] - ov[2]));
-			}
-			pcre2_match_data_free(md);
-			pcre2_code_free(c);
-		}
+		if (re_find(rs->aux[AUX_OUTLOOK_RCVD], r, a, &d2) && d2 != NULL)
+			rt = parse_date(d2);
 	}
 	expected = floor(rt * x + y);
 	return fabs(token - expected) >= fudge;
@@ -203,31 +261,48 @@ ev_equal_from_domains(const struct sa_msg *m, struct mavis_arena *a)
 }
 
 /* HeaderEval _check_date_diff: Date against the Received times, the
-   smallest absolute difference */
+   smallest absolute difference. The local hops at the top (a first line
+   from localhost, then a fetchmail line) do not count. */
 static int
-ev_shifted_date(const struct sa_msg *m, const char *const *args, struct mavis_arena *a)
+ev_shifted_date(const struct mavis_sa_rules *r, const struct sa_msg *m, const char *const *args,
+		struct mavis_arena *a)
 {
 	double date = 0, best = 0;
 	bool have = false;
 	double times[64];
 	size_t nt = 0;
+	const char *rcv[64];
+	size_t nr = 0, first = 0;
 
-	(void)a;
 	for (size_t i = 0; i < m->n_h && date == 0; i++)
 		if (strcasecmp(m->h[i].name, "Resent-Date") == 0)
 			date = parse_date(m->h[i].dec);
 	for (size_t i = 0; i < m->n_h && date == 0; i++)
 		if (strcasecmp(m->h[i].name, "Date") == 0)
 			date = parse_date(m->h[i].dec);
-	if (date != 0) {
-		for (size_t i = 0; i < m->n_h && nt < 64; i++) {
-			if (strcasecmp(m->h[i].name, "Received") != 0)
-				continue;
-			const char *semi = strrchr(m->h[i].dec, ';');
-			double t = semi ? parse_date(semi + 1) : 0;
+	for (size_t i = 0; i < m->n_h && nr < 64; i++)
+		if (strcasecmp(m->h[i].name, "Received") == 0)
+			rcv[nr++] = m->h[i].dec;
+	if (date != 0 && nr > 0) {
+		bool local0 = re_find(r->aux[AUX_LOCAL], rcv[0], a, NULL) ||
+			      re_find(r->aux[AUX_QMAIL_LOCAL], rcv[0], a, NULL);
 
-			if (t != 0)
-				times[nt++] = t;
+		if (local0) {
+			/* the local line stays unless a fetchmail line follows it */
+			if (nr > 1 && re_find(r->aux[AUX_FETCHMAIL], rcv[1], a, NULL))
+				first = 2;
+		} else if (re_find(r->aux[AUX_FETCHMAIL], rcv[0], a, NULL)) {
+			first = 1;
+		}
+		for (size_t i = first; i < nr && nt < 64; i++) {
+			const char *d = NULL;
+
+			if (re_find(r->aux[AUX_RCVD_DATE], rcv[i], a, &d) && d != NULL) {
+				double t = parse_date(d);
+
+				if (t != 0)
+					times[nt++] = t;
+			}
 		}
 		/* the last (oldest) difference of 0 is dropped when there are others */
 		if (nt > 1 && date - times[nt - 1] == 0)
@@ -286,21 +361,13 @@ is_freemail(const struct mavis_sa_rules *r, const char *email)
 }
 
 static bool
-freemail_in(const struct mavis_sa_rules *r, const char *addrs, const char *re_s,
+freemail_in(const struct mavis_sa_rules *r, const char *addrs, const pcre2_code *re,
 	    struct mavis_arena *a)
 {
-	pcre2_code *re = NULL;
 	bool hit = false;
 
 	if (addrs == NULL)
 		return false;
-	if (re_s != NULL) {
-		struct mavis_error e = { 0 };
-
-		re = sa_regex_compile(re_s, "", &e);
-		if (re == NULL)
-			return false;
-	}
 	char *s = mavis_arena_strdup(a, addrs);
 
 	for (char *save = NULL, *t = strtok_r(s, "\n", &save); t && !hit;
@@ -318,20 +385,21 @@ freemail_in(const struct mavis_sa_rules *r, const char *addrs, const char *re_s,
 			hit = true;
 		}
 	}
-	pcre2_code_free(re);
 	return hit;
 }
 
 int
-sa_eval_run(int id, const struct mavis_sa_rules *r, const struct sa_msg *m, const char *fn,
-	    const char *const *args, size_t nargs, struct mavis_arena *a)
+sa_eval_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct sa_msg *m,
+	    struct mavis_arena *a)
 {
-	switch (id) {
+	const char *const *args = x->args;
+
+	switch (x->eval_id) {
 	case EV_HTML:
-		return sa_html_eval(m->html, m->n_html, sa_msg_get(m, a, "Subject", 0), fn, args,
-				    nargs) == 1;
+		return sa_html_eval(m->html, m->n_html, sa_msg_get(m, a, "Subject", 0), x->fn, args,
+				    x->nargs) == 1;
 	case EV_RELAY:
-		return m->relays != NULL && sa_relay_eval(m->relays, fn, args, nargs) == 1;
+		return m->relays != NULL && sa_relay_eval(m->relays, x->fn, args, x->nargs) == 1;
 	case EV_MISSING_TO: {
 		const char *to = sa_msg_get(m, a, "To", 0);
 
@@ -340,23 +408,21 @@ sa_eval_run(int id, const struct mavis_sa_rules *r, const struct sa_msg *m, cons
 		return empty(to);
 	}
 	case EV_OUTLOOK_MSGID:
-		return ev_outlook_msgid(m, a);
+		return ev_outlook_msgid(r, m, a);
 	case EV_EQUAL_FROM_DOMAINS:
 		return ev_equal_from_domains(m, a);
 	case EV_SHIFTED_DATE:
-		return ev_shifted_date(m, args, a);
-	case EV_FREEMAIL_FROM: {
+		return ev_shifted_date(r, m, args, a);
+	case EV_FREEMAIL_FROM:
 		/* all_from_addrs: From, Envelope-Sender, Resent-From, ... simplified to From */
-		return freemail_in(r, sa_msg_get(m, a, "From", SA_H_ADDR), nargs ? args[0] : NULL, a);
-	}
+		return freemail_in(r, sa_msg_get(m, a, "From", SA_H_ADDR), x->arg_re, a);
 	case EV_FREEMAIL_HEADER: {
-		const char *h = args[0];
-		char *name = mavis_arena_strdup(a, h);
+		char *name = mavis_arena_strdup(a, args[0]);
 		char *colon = strchr(name, ':');
 
 		if (colon)
 			*colon = '\0';
-		return freemail_in(r, sa_msg_get(m, a, name, SA_H_ADDR), nargs > 1 ? args[1] : NULL, a);
+		return freemail_in(r, sa_msg_get(m, a, name, SA_H_ADDR), x->arg_re, a);
 	}
 	default:
 		return 0;

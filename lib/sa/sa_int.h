@@ -144,6 +144,7 @@ struct sa_rule {
 	const char **args;
 	size_t nargs;
 	int eval_id;		/* sa_eval.c's function, -1 = unknown */
+	pcre2_code *arg_re;	/* an eval's regex argument, compiled once */
 	/* meta rules */
 	struct sa_meta meta;
 };
@@ -157,6 +158,7 @@ struct mavis_sa_rules {
 	unsigned *meta_order;	/* indices of the meta rules, dependencies first */
 	size_t n_meta;
 	pcre2_match_context *mctx;	/* match limits: bounded time per rule */
+	pcre2_code *aux[8];	/* sa_eval.c's fixed patterns */
 	double required_score;
 	char **freemail;
 	size_t n_freemail;
@@ -224,10 +226,15 @@ const char *sa_msg_get(const struct sa_msg *m, struct mavis_arena *a, const char
 
 /* The id of a known eval function for a rule type, or -1. */
 int sa_eval_lookup(enum sa_type type, const char *fn, size_t nargs);
-/* Run eval id: 1 hit, 0 no hit. fn is the rule's function name (the
-   HTML and relay evals are one id each and dispatch on it). */
-int sa_eval_run(int id, const struct mavis_sa_rules *r, const struct sa_msg *m, const char *fn,
-		const char *const *args, size_t nargs, struct mavis_arena *a);
+/* Run the eval of rule x: 1 hit, 0 no hit. */
+int sa_eval_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct sa_msg *m,
+		struct mavis_arena *a);
+/* Compile what an eval of x needs once (a regex argument). 0, or -1 with
+   x->unsupported set. */
+int sa_eval_prepare(struct sa_rule *x);
+/* The fixed patterns the evals use, compiled with the rule set. */
+int sa_eval_init(struct mavis_sa_rules *r, struct mavis_error *err);
+void sa_eval_fini(struct mavis_sa_rules *r);
 /* 1 when eval id accepts fn with these arguments (checked at load). */
 bool sa_eval_args_ok(int id, const char *fn, const char *const *args, size_t nargs);
 
