@@ -136,6 +136,21 @@ tag_delim(const struct sa_conf *c, const char *which, const char *dflt)
 	return v;
 }
 
+/* The end delimiter of a tag that starts at nm: tag names are short, so
+   only a few bytes are searched (a rule full of '<' stays linear). */
+#define SA_TAG_MAX 64
+
+static const char *
+tag_end(const char *nm, const char *en)
+{
+	size_t el = strlen(en);
+
+	for (size_t i = 0; i < SA_TAG_MAX && nm[i] != '\0'; i++)
+		if (strncmp(nm + i, en, el) == 0)
+			return nm + i;
+	return NULL;
+}
+
 /* <pre X>, <inter X>, <post X> choose the pieces; each <TAG> becomes
    pre.value.post, with inter between two tags that follow each other. */
 static char *
@@ -149,6 +164,8 @@ replace_tags(const struct sa_conf *c, const char *text, struct mavis_arena *a)
 	const char *p = text;
 	bool prev_tag = false;
 
+	if (sl == 0 || el == 0)	/* an empty delimiter marks no tag */
+		return mavis_arena_strdup(a, text);
 	/* first pass: the pre/inter/post declarations */
 	for (const char *q = text; (q = strstr(q, st)) != NULL; q += sl) {
 		static const char *const kinds[] = { "pre", "inter", "post" };
@@ -159,7 +176,7 @@ replace_tags(const struct sa_conf *c, const char *text, struct mavis_arena *a)
 			if (strncmp(q + sl, kinds[k], kl) != 0 || q[sl + kl] != ' ')
 				continue;
 			const char *nm = q + sl + kl + 1;
-			const char *e = strstr(nm, en);
+			const char *e = tag_end(nm, en);
 
 			if (e == NULL)
 				continue;
@@ -171,7 +188,7 @@ replace_tags(const struct sa_conf *c, const char *text, struct mavis_arena *a)
 	}
 	while (*p) {
 		if (strncmp(p, st, sl) == 0) {
-			const char *nm = p + sl, *e = strstr(nm, en);
+			const char *nm = p + sl, *e = tag_end(nm, en);
 
 			if (e != NULL) {
 				size_t nl = (size_t)(e - nm);
