@@ -14,7 +14,7 @@
 
 enum {
 	EV_MISSING_TO, EV_OUTLOOK_MSGID, EV_EQUAL_FROM_DOMAINS, EV_SHIFTED_DATE, EV_FREEMAIL_FROM,
-	EV_FREEMAIL_HEADER, EV_HTML, EV_RELAY, EV_N
+	EV_FREEMAIL_HEADER, EV_HTML, EV_RELAY, EV_MIME_HTML_ONLY, EV_MIME_HTML, EV_N
 };
 
 /* RelayEval functions sa_relay_eval() answers */
@@ -34,7 +34,9 @@ static const struct {
 	[EV_SHIFTED_DATE] = { "check_for_shifted_date", SA_T_HEADER, 2, 2 },
 	[EV_FREEMAIL_FROM] = { "check_freemail_from", SA_T_HEADER, 0, 1 },
 	[EV_FREEMAIL_HEADER] = { "check_freemail_header", SA_T_HEADER, 1, 2 },
-	[EV_HTML] = { "html_*", SA_T_BODY, 0, 8 },	/* HTMLEval: sa_html_eval() */
+	[EV_HTML] = { "html_*", SA_T_BODY, 0, 8 },
+	[EV_MIME_HTML_ONLY] = { "check_for_mime_html_only", SA_T_BODY, 0, 0 },
+	[EV_MIME_HTML] = { "check_for_mime_html", SA_T_BODY, 0, 0 },	/* HTMLEval: sa_html_eval() */
 	[EV_RELAY] = { "relay", SA_T_HEADER, 0, 8 },	/* RelayEval: sa_relay_eval() */
 };
 
@@ -400,6 +402,17 @@ sa_eval_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struc
 				    x->nargs) == 1;
 	case EV_RELAY:
 		return m->relays != NULL && sa_relay_eval(m->relays, x->fn, args, x->nargs) == 1;
+	case EV_MIME_HTML_ONLY:
+	case EV_MIME_HTML: {
+		/* MIMEEval: the top Content-Type first, then the parts counted */
+		const char *ct = sa_msg_get(m, a, "Content-Type", 0);
+
+		if (ct != NULL && strncasecmp(ct, "text/html", 9) == 0)
+			return 1;
+		if (x->eval_id == EV_MIME_HTML)
+			return m->n_html_leaves > 0;
+		return m->n_html_leaves > 0 && m->n_text_leaves == 0;
+	}
 	case EV_MISSING_TO: {
 		const char *to = sa_msg_get(m, a, "To", 0);
 

@@ -211,6 +211,7 @@ struct sa_msg {
 	size_t n_html;
 	struct sa_relays *relays;	/* Received lines parsed, trust applied */
 	size_t n_mime_leaves;
+	size_t n_html_leaves, n_text_leaves;	/* text/html, other text parts (MIMEEval) */
 	bool mime_version;
 	const char *content_type;	/* top-level, lower case */
 };

@@ -316,6 +316,10 @@ walk(struct walkst *w, GMimeObject *obj, unsigned depth)
 	bool plain = strcasecmp(type, "text") == 0 && strcasecmp(sub, "plain") == 0;
 	bool html = strcasecmp(type, "text") == 0 && strcasecmp(sub, "html") == 0;
 
+	if (html)
+		w->m->n_html_leaves++;
+	else if (strcasecmp(type, "text") == 0)
+		w->m->n_text_leaves++;
 	if (!text || (strcasecmp(type, "text") == 0 && strcasecmp(sub, "calendar") == 0))
 		return;
 	GMimeDataWrapper *wr = g_mime_part_get_content(GMIME_PART(obj));
