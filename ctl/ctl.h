@@ -15,5 +15,6 @@ int ctl_cmd_release(int argc, char **argv);
 int ctl_cmd_quarantine(int argc, char **argv);
 int ctl_cmd_dkim(int argc, char **argv);
 int ctl_cmd_sql(int argc, char **argv);
+int ctl_cmd_spam(int argc, char **argv);
 
 #endif

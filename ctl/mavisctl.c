@@ -20,6 +20,7 @@ static const struct {
 	{ "dkim", ctl_cmd_dkim, "dkim genkey -d DOMAIN -s SEL [-t rsa|ed25519] [-b BITS] | showkeys | testkey [-c FILE]  signing keys and their DNS records" },
 	{ "sql", ctl_cmd_sql, "sql check [-c FILE] [-d DSN]  report what the database of sql_dsn lacks (exit 0 complete, 1 not)" },
 	{ "quarantine", ctl_cmd_quarantine, "quarantine [-c FILE] list  list quarantined files: MAIL_ID CATEGORY TYPE SIZE MTIME PATH" },
+	{ "spam", ctl_cmd_spam, "spam [-c FILE | -r DIR...] rules [--unsupported] | score FILE.eml...  the native SpamAssassin rule set" },
 };
 
 static int

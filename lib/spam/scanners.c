@@ -7,6 +7,7 @@
 
 #include <mavis/alloc.h>
 #include <mavis/buf.h>
+#include <mavis/sa.h>
 
 #include "spam_int.h"
 
@@ -14,7 +15,7 @@
 #define SPAM_CONNECT_DEFAULT 10000u
 #define SPAM_REPLY_DEFAULT (1024u * 1024u)
 
-enum scanner_kind { SCANNER_SPAMD, SCANNER_RSPAMD };
+enum scanner_kind { SCANNER_SPAMD, SCANNER_RSPAMD, SCANNER_NATIVE };
 
 struct scanner {
 	char *spec;
@@ -22,6 +23,7 @@ struct scanner {
 	union {
 		struct spamd_client spamd;
 		struct rspamd_client rspamd;
+		struct mavis_sa_rules *native;	/* shared by every scan, read-only */
 	} u;
 };
 
@@ -42,14 +44,19 @@ mavis_spam_settings_init(struct mavis_spam_settings *s)
 }
 
 static int
-scanner_init(struct scanner *sc, const char *spec, struct mavis_error *err)
+scanner_init(struct scanner *sc, const char *spec, const struct mavis_spam_settings *set,
+	     struct mavis_error *err)
 {
 	int rc;
 
 	sc->spec = mavis_xstrdup(spec);
-	if (strcmp(spec, "native") == 0)
-		return mavis_error_set(err, MAVIS_ERR_CONFIG,
-				       "native spam scanner not implemented yet");
+	if (strcmp(spec, "native") == 0) {
+		sc->kind = SCANNER_NATIVE;
+		rc = mavis_sa_rules_load(set->sa_rules_dirs, &sc->u.native, err);
+		if (rc < 0)
+			mavis_error_prefix(err, "native spam scanner: ");
+		return rc;
+	}
 	if (strncmp(spec, "spamd:", 6) == 0) {
 		sc->kind = SCANNER_SPAMD;
 		rc = spamd_client_init(&sc->u.spamd, spec + 6, err);
@@ -59,7 +66,7 @@ scanner_init(struct scanner *sc, const char *spec, struct mavis_error *err)
 	} else {
 		return mavis_error_set(err, MAVIS_ERR_CONFIG,
 				       "unknown spam scanner \"%s\": want spamd:inet:HOST:PORT, "
-				       "spamd:unix:/path or rspamd:http://HOST:PORT", spec);
+				       "spamd:unix:/path, rspamd:http://HOST:PORT or native", spec);
 	}
 	if (rc < 0)
 		mavis_error_prefix(err, "spam scanner \"%s\": ", spec);
@@ -71,6 +78,8 @@ scanner_fini(struct scanner *sc)
 {
 	if (sc->kind == SCANNER_RSPAMD && sc->u.rspamd.url != NULL)
 		rspamd_client_free(&sc->u.rspamd);
+	if (sc->kind == SCANNER_NATIVE)
+		mavis_sa_rules_free(&sc->u.native);
 	free(sc->spec);
 }
 
@@ -94,7 +103,7 @@ mavis_spam_scanners_new(const struct mavis_spam_settings *set, struct mavis_spam
 		s->connect_timeout_ms = s->timeout_ms;
 	s->max_reply = set->max_reply ? set->max_reply : SPAM_REPLY_DEFAULT;
 	for (size_t i = 0; i < n; i++) {
-		int rc = scanner_init(&s->v[i], set->scanners[i], err);
+		int rc = scanner_init(&s->v[i], set->scanners[i], set, err);
 
 		s->n = i + 1;
 		if (rc < 0) {
@@ -112,18 +121,24 @@ mavis_spam_scanners_from_config(const struct mavis_config *cfg, struct mavis_spa
 {
 	const struct mavis_value *v = mavis_config_get(cfg, MAVIS_KEY_SPAM_SCANNERS);
 	struct mavis_spam_settings set;
+	const struct mavis_value *dv = mavis_config_get(cfg, MAVIS_KEY_SPAMASSASSIN_RULES_DIRS);
 	const char **specs = mavis_xcalloc(v->u.list.n + 1, sizeof(*specs));
+	const char **dirs = mavis_xcalloc(dv->u.list.n + 1, sizeof(*dirs));
 	int rc;
 
 	mavis_spam_settings_init(&set);
 	for (size_t i = 0; i < v->u.list.n; i++)
 		specs[i] = v->u.list.v[i];
 	set.scanners = specs;
+	for (size_t i = 0; i < dv->u.list.n; i++)
+		dirs[i] = dv->u.list.v[i];
+	set.sa_rules_dirs = dirs;
 	set.timeout_ms = (unsigned)mavis_config_get(cfg, MAVIS_KEY_SPAM_SCANNER_TIMEOUT)->u.i * 1000u;
 	rc = mavis_spam_scanners_new(&set, out, err);
 	if (rc < 0)
 		mavis_error_prefix(err, "spam_scanners: ");
 	free(specs);
+	free(dirs);
 	return rc;
 }
 
@@ -180,7 +195,9 @@ mavis_spam_scan(const struct mavis_spam_scanners *s, const struct mavis_spam_req
 			.max_reply = s->max_reply,
 		};
 
-		if (sc->kind == SCANNER_SPAMD)
+		if (sc->kind == SCANNER_NATIVE)
+			rc = mavis_sa_check(sc->u.native, req->msg, req->len, a, &r, &e);
+		else if (sc->kind == SCANNER_SPAMD)
 			rc = spamd_check(&sc->u.spamd, req, &lim, a, &r, &e);
 		else
 			rc = rspamd_check(&sc->u.rspamd, req, &lim, a, &r, &e);

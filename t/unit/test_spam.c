@@ -528,7 +528,7 @@ test_specs(void)
 		{ "spamd:unix:/run/spamd.sock", NULL },
 		{ "rspamd:http://127.0.0.1:11333", NULL },
 		{ "rspamd:https://rspamd.example/checkv2", NULL },
-		{ "native", "native spam scanner not implemented yet" },
+		{ "native", NULL },
 		{ "spamassassin", "unknown spam scanner" },
 		{ "spamd:127.0.0.1:783", "want spamd:inet:HOST:PORT" },
 		{ "spamd:inet:127.0.0.1", "want inet:HOST:PORT" },
@@ -577,12 +577,13 @@ test_specs(void)
 		mavis_spam_scanners_free(&s);
 		mavis_config_unref(&cfg);
 	}
-	CHECK_INT(mavis_config_load_string("spam_scanners = native\n", "spam.conf", NULL, &cfg,
-					   &err), 0);
+	CHECK_INT(mavis_config_load_string("spam_scanners = native\n"
+					   "spamassassin_rules_dirs = /nonexistent/sa-rules\n",
+					   "spam.conf", NULL, &cfg, &err), 0);
 	if (cfg != NULL) {
-		CHECK_INT(mavis_spam_scanners_from_config(cfg, &s, &err), MAVIS_ERR_CONFIG);
-		CHECK(strstr(err.text, "spam_scanners: native spam scanner not implemented yet") ==
-		      err.text);
+		CHECK_INT(mavis_spam_scanners_from_config(cfg, &s, &err), MAVIS_ERR_IO);
+		CHECK(strstr(err.text, "spam_scanners: native spam scanner: /nonexistent/sa-rules: "
+				       "cannot read directory") == err.text);
 		mavis_config_unref(&cfg);
 	}
 	CHECK_INT(mavis_config_load_string("", "spam.conf", NULL, &cfg, &err), 0);

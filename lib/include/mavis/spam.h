@@ -16,9 +16,10 @@
  *   spamd:unix:/path       spamd on a unix socket
  *   rspamd:http://HOST:PORT[/path]   rspamd's normal worker; the path
  *                          defaults to /checkv2 (https:// works as well)
- *   native                 reserved for the in-process rule engine: a
- *                          MAVIS_ERR_CONFIG "native spam scanner not
- *                          implemented yet" for now
+ *   native                 SpamAssassin's rule files evaluated in-process
+ *                          (sa.h): the rules are loaded and compiled when the
+ *                          list is made (start, reload), from sa_rules_dirs;
+ *                          a rule directory that cannot be read fails the list
  *
  * spamd gets "REPORT SPAMC/1.5" with Content-length (and User: when the
  * request names one); the score comes from the reply's "Spam:" header, the
@@ -60,6 +61,8 @@ struct mavis_spam_settings {
 					   0 = that; never above timeout_ms) */
 	size_t max_reply;		/* reply bytes accepted (1 MiB; 0 = that);
 					   a larger reply FAILS the scanner */
+	const char *const *sa_rules_dirs;	/* native: NULL-terminated rule
+					   directories; NULL or empty = SpamAssassin's */
 };
 
 MAVIS_API void mavis_spam_settings_init(struct mavis_spam_settings *s);
@@ -76,7 +79,8 @@ struct mavis_spam_scanners;
 MAVIS_API int mavis_spam_scanners_new(const struct mavis_spam_settings *s,
 			    struct mavis_spam_scanners **out, struct mavis_error *err);
 
-/* Same, from a config snapshot's spam_scanners and spam_scanner_timeout. */
+/* Same, from a config snapshot's spam_scanners, spam_scanner_timeout and
+   spamassassin_rules_dirs. */
 MAVIS_API int mavis_spam_scanners_from_config(const struct mavis_config *cfg,
 				    struct mavis_spam_scanners **out,
 				    struct mavis_error *err);

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef MAVIS_SA_INT_H
+#define MAVIS_SA_INT_H
+
+/* Internals of the native SpamAssassin-rule engine, shared by lib/sa/ and
+   the unit tests and fuzz targets. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <mavis/arena.h>
+#include <mavis/error.h>
+#include <mavis/sa.h>
+
+/* SpamAssassin's version as "if version" compares it (4.0.1). */
+#define SA_VERSION 4.000001
+#define SA_MAX_BODY_LINE 2048	/* Message.pm MAX_BODY_LINE_LENGTH */
+#define SA_BODY_PART_SCAN_SIZE 50000
+#define SA_RAWBODY_PART_SCAN_SIZE 500000
+
+enum sa_type {
+	SA_T_HEADER, SA_T_BODY, SA_T_RAWBODY, SA_T_URI, SA_T_FULL, SA_T_MIMEHEADER, SA_T_META,
+	SA_T_N
+};
+
+/* ---- sa_conf.c: rule files -> definitions --------------------------------- */
+
+/* One rule as the files define it (the last definition wins). */
+struct sa_def {
+	char *name;
+	enum sa_type type;
+	char *text;		/* the definition after the name */
+	double score[4];
+	bool has_score;
+	char *tflags;		/* NULL = none */
+	int priority;
+	bool replace;		/* named by replace_rules */
+	unsigned order;		/* definition order, for stable sorting */
+	int idx;		/* index in the rule set being built */
+};
+
+struct sa_tag {
+	char *name;		/* replace_tag NAME, or "pre NAME" / "post NAME" / "inter NAME" */
+	char *value;
+};
+
+struct sa_conf {
+	struct mavis_arena *a;
+	struct sa_def **defs;	/* by definition order */
+	size_t n_defs, cap_defs;
+	struct sa_def **hash;	/* open addressing on name, size hash_cap */
+	size_t hash_cap;
+	struct sa_tag *tags;
+	size_t n_tags, cap_tags;
+	char **plugins;		/* loadplugin names */
+	size_t n_plugins, cap_plugins;
+	char **freemail;	/* freemail_domains entries (lower case, may hold '*') */
+	size_t n_freemail, cap_freemail;
+	double required_score;
+	struct sa_netset *trusted, *internal;	/* handed to the rule set */
+	/* if/ifplugin nesting while one file is read */
+	unsigned char cond[64];
+	size_t n_cond;
+	unsigned n_order;
+	size_t lines, ignored;	/* statistics */
+};
+
+void sa_conf_init(struct sa_conf *c);
+void sa_conf_fini(struct sa_conf *c);
+/* Parse one file's text (fname only for messages). Never fails on a bad
+   line: such lines are counted in c->ignored. */
+void sa_conf_parse(struct sa_conf *c, const char *text, size_t len);
+struct sa_def *sa_conf_find(const struct sa_conf *c, const char *name);
+bool sa_conf_has_plugin(const struct sa_conf *c, const char *name);
+/* Evaluate the expression of an "if" line: 1 true, 0 false, -1 unparsable. */
+int sa_conf_if_eval(const struct sa_conf *c, const char *expr);
+
+/* ---- sa_meta.c: meta expressions ------------------------------------------ */
+
+enum sa_meta_op {
+	SA_M_NUM, SA_M_RULE, SA_M_NOT, SA_M_NEG, SA_M_AND, SA_M_OR, SA_M_ADD, SA_M_SUB, SA_M_MUL,
+	SA_M_DIV, SA_M_LT, SA_M_GT, SA_M_LE, SA_M_GE, SA_M_EQ, SA_M_NE
+};
+
+struct sa_meta_ins {
+	enum sa_meta_op op;
+	double num;		/* SA_M_NUM */
+	unsigned rule;		/* SA_M_RULE: index into the caller's name table */
+};
+
+struct sa_meta {
+	struct sa_meta_ins *prog;	/* postfix order */
+	size_t n;
+};
+
+/* Resolve a rule name to an index; -1 = no such rule (evaluates as 0). */
+typedef int (*sa_meta_resolve_fn)(void *ctx, const char *name, size_t len);
+
+/* Compile expr into a postfix program in a. Returns 0, or MAVIS_ERR_PARSE
+   with err set. Rule names that do not resolve become the number 0. */
+int sa_meta_compile(const char *expr, sa_meta_resolve_fn resolve, void *ctx,
+		    struct mavis_arena *a, struct sa_meta *out, struct mavis_error *err);
+/* Evaluate with hits[i] = hit count of rule i: Perl's value of the
+   expression (&& and || return an operand, ! gives 1 or 0). A division by
+   zero gives 0 (SpamAssassin's eval of the rule dies: no hit). */
+double sa_meta_eval(const struct sa_meta *m, const unsigned *hits);
+/* The same over intervals: rule i is somewhere in [lo[i], hi[i]] (an
+   unsupported rule SpamAssassin would run is [0, 1]). Returns 1 when the
+   value is certainly true (nonzero), 0 when certainly false, -1 when it
+   depends on rules we cannot run; *rlo, *rhi bound the value. */
+int sa_meta_eval_iv(const struct sa_meta *m, const double *lo, const double *hi, double *rlo,
+		    double *rhi);
+
+/* ---- sa_compile.c: definitions -> rule set --------------------------------- */
+
+enum sa_hdr_mod {
+	SA_H_RAW = 1, SA_H_ADDR = 2, SA_H_NAME = 4, SA_H_FIRST = 8, SA_H_LAST = 16
+};
+
+struct sa_rule {
+	const char *name;
+	enum sa_type type;
+	bool is_eval;
+	double score;
+	int priority;
+	unsigned maxhits;	/* tflags multiple: 0 = no limit; 1 otherwise */
+	const char *unsupported;	/* NULL = runs (when score != 0) */
+	bool run;
+	bool unknown;		/* SpamAssassin runs it, we cannot: metas see "0 or 1" */
+	bool no_sa_run;		/* SpamAssassin without network and Bayes skips it too */
+	/* regex rules */
+	pcre2_code *re;
+	bool negate;		/* header X !~ /re/ */
+	/* header rules */
+	const char *hdr;	/* field name or pseudo-header */
+	unsigned hdr_mod;
+	const char *if_unset;
+	bool exists;
+	/* eval rules */
+	const char *fn;
+	const char **args;
+	size_t nargs;
+	int eval_id;		/* sa_eval.c's function, -1 = unknown */
+	pcre2_code *arg_re;	/* an eval's regex argument, compiled once */
+	/* meta rules */
+	struct sa_meta meta;
+};
+
+struct mavis_sa_rules {
+	struct mavis_arena *a;
+	struct sa_rule *rules;	/* evaluation order: non-meta by type and
+				   priority, then meta in dependency order */
+	size_t n;
+	size_t n_unsupported;
+	unsigned *meta_order;	/* indices of the meta rules, dependencies first */
+	size_t n_meta;
+	pcre2_match_context *mctx;	/* match limits: bounded time per rule */
+	pcre2_code *aux[8];	/* sa_eval.c's fixed patterns */
+	double required_score;
+	char **freemail;
+	size_t n_freemail;
+	struct sa_netset *trusted, *internal;	/* trusted_networks, internal_networks */
+};
+
+/* Build the rule set from parsed definitions (takes nothing from c). */
+int sa_rules_build(struct sa_conf *c, struct mavis_sa_rules **out, struct mavis_error *err);
+
+/* Perl pattern and flags -> pcre2 code (8-bit, no UTF, JIT). NULL with err
+   set when PCRE2 refuses it. */
+pcre2_code *sa_regex_compile(const char *pat, const char *flags, struct mavis_error *err);
+/* Parse "/re/flags" or "m{re}flags" at s: pattern and flags in a; *end
+   after the flags. Returns 0 or -1. */
+int sa_regex_split(const char *s, struct mavis_arena *a, const char **pat, const char **flags,
+		   const char **end);
+
+/* ---- sa_msg.c: the message as SpamAssassin sees it ------------------------- */
+
+struct sa_html;
+struct sa_relays;
+struct sa_netset;
+
+struct sa_hdr {
+	const char *name;	/* as written */
+	const char *raw;	/* value as in the message (folds kept, leading
+				   white space dropped), ends in "\n" */
+	const char *dec;	/* unfolded, MIME words decoded, ends in "\n" */
+};
+
+struct sa_part_hdrs {
+	struct sa_hdr *h;
+	size_t n;
+};
+
+struct sa_msg {
+	struct sa_hdr *h;	/* top-level header fields in order */
+	size_t n_h;
+	struct sa_part_hdrs *parts;	/* each MIME part's own header fields */
+	size_t n_parts;
+	const char **body;	/* rendered body lines (Subject first) */
+	size_t n_body;
+	const char **rawbody;
+	size_t n_rawbody;
+	const char *full;
+	size_t full_len;
+	const char *all_headers;	/* "Name: value\n" decoded, for ALL */
+	bool has_html;
+	const struct sa_html **html;	/* the text/html leaves, parsed */
+	size_t n_html;
+	struct sa_relays *relays;	/* Received lines parsed, trust applied */
+	size_t n_mime_leaves;
+	size_t n_html_leaves, n_text_leaves;	/* text/html, other text parts (MIMEEval) */
+	bool mime_version;
+	const char *content_type;	/* top-level, lower case */
+};
+
+int sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs,
+		 struct mavis_arena *a, struct sa_msg *out, struct mavis_error *err);
+/* SpamAssassin's $pms->get(name[:mods]): the values of the field joined, or
+   NULL when the message has none. */
+const char *sa_msg_get(const struct sa_msg *m, struct mavis_arena *a, const char *name,
+		       unsigned mods);
+
+/* ---- sa_eval.c: eval functions --------------------------------------------- */
+
+/* The id of a known eval function for a rule type, or -1. */
+int sa_eval_lookup(enum sa_type type, const char *fn, size_t nargs);
+/* Run the eval of rule x: 1 hit, 0 no hit. */
+int sa_eval_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct sa_msg *m,
+		struct mavis_arena *a);
+/* Compile what an eval of x needs once (a regex argument). 0, or -1 with
+   x->unsupported set. */
+int sa_eval_prepare(struct sa_rule *x);
+/* The fixed patterns the evals use, compiled with the rule set. */
+int sa_eval_init(struct mavis_sa_rules *r, struct mavis_error *err);
+void sa_eval_fini(struct mavis_sa_rules *r);
+/* 1 when eval id accepts fn with these arguments (checked at load). */
+bool sa_eval_args_ok(int id, const char *fn, const char *const *args, size_t nargs);
+
+#endif
