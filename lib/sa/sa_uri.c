@@ -479,7 +479,7 @@ sa_uri_canonicalize(const char *uri, struct mavis_arena *a, const char ***varian
 	/* redirect targets are URIs of their own */
 	for (size_t i = 1; i < work.n; i++)
 		out_add(&o, work.v[i]);
-	*variants = (const char **)o.v.v;
+	*variants = sa_vec_strings(&o.v, a);
 	return o.v.n;
 }
 
@@ -778,7 +778,7 @@ sa_uri_find_tld(const char *text, size_t len, bool (*is_tld)(const char *, size_
 		if (sa_strset_add(&done, a, uri))
 			sa_vec_push(&v, a, uri);
 	}
-	*out = (const char **)v.v;
+	*out = sa_vec_strings(&v, a);
 	return v.n;
 }
 
