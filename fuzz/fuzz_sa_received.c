@@ -40,12 +40,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 2)
 		sa_netset_add(&trusted, "10.0.0.0/8", NULL);
 	a = mavis_arena_new(0);
-	copy = mavis_arena_strndup(a, (const char *)data + 1, size - 1);
-	for (char *p = copy; n < 64;) {
+	/* a copy with a NUL after the end, split at its NUL bytes */
+	copy = mavis_arena_alloc(a, size);
+	memcpy(copy, data + 1, size - 1);
+	for (char *p = copy; n < 64 && p <= copy + (size - 1);) {
 		vals[n++] = p;
 		p += strlen(p) + 1;
-		if (p > copy + (size - 1))
-			break;
 	}
 	sa_relays_build(own ? vals + 1 : vals, own ? n - 1 : n, own ? vals[0] : NULL, trusted, NULL,
 			a, &r);

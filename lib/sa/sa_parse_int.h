@@ -31,6 +31,8 @@ void sa_sb_addc(struct sa_sb *b, struct mavis_arena *a, char c);
 const char *sa_sb_str(const struct sa_sb *b);
 
 void sa_vec_push(struct sa_vec *v, struct mavis_arena *a, void *p);
+/* The elements as an array of strings (a copy in the arena, NULL-terminated). */
+const char **sa_vec_strings(const struct sa_vec *v, struct mavis_arena *a);
 
 /* A set of strings (open addressing), for de-duplicating in linear time. */
 struct sa_strset {

@@ -102,3 +102,13 @@ sa_strset_add(struct sa_strset *set, struct mavis_arena *a, const char *s)
 	set->n++;
 	return 1;
 }
+
+const char **
+sa_vec_strings(const struct sa_vec *v, struct mavis_arena *a)
+{
+	const char **out = mavis_arena_calloc(a, v->n + 1, sizeof(*out));
+
+	for (size_t i = 0; i < v->n; i++)
+		out[i] = v->v[i];
+	return out;
+}
