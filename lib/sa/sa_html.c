@@ -468,8 +468,11 @@ name_to_rgb(struct sa_html *h, const char *in)
 		char hx[8] = { 0 };
 
 		memcpy(hx, sa_sb_str(&b), len);
-		while (len % 3)
-			hx[len++] = '0';
+		/* len is 0, 1, 2, 3 or 6 here: pad a short one to three */
+		if (len < 3) {
+			memset(hx + len, '0', 3 - len);
+			len = 3;
+		}
 		if (len == 3)
 			return mavis_arena_printf(h->a, "#%c%c%c%c%c%c", hx[0], hx[0], hx[1], hx[1],
 						  hx[2], hx[2]);
