@@ -215,10 +215,16 @@ spam_run(struct mavis_check_ctx *cx)
 		if (ev.remove_headers)
 			delete_spam_fields(cx, r);
 		/* Inserted at the top one after the other: the last one ends
-		   up first, so the fields go in from the bottom. */
-		for (size_t k = ev.n_fields; k-- > 0;)
+		   up first, so the fields go in from the bottom. The space
+		   after the colon is amavisd's: none before an empty value
+		   ("X-Spam-Level:" for a level below 1) or a fold. */
+		for (size_t k = ev.n_fields; k-- > 0;) {
+			const char *v = ev.fields[k].value;
+
 			mavis_rcpt_add_header(r, cx->arena, ev.fields[k].name,
-					      mavis_arena_printf(cx->arena, " %s", ev.fields[k].value));
+					      *v == '\0' || *v == '\n' ? v
+					      : mavis_arena_printf(cx->arena, " %s", v));
+		}
 		if (ev.ccat >= MAVIS_SPAM_CC_SPAMMY)
 			mavis_log_info(cx->log_id, "spam-tag, <%s> -> <%s>, Yes, score=%s tests=[%s]",
 				       cx->sender, r->addr, mavis_spam_fmt_score(cx->arena, ev.level),

@@ -244,7 +244,12 @@ spamd_parse_report(const char *body, size_t len, struct mavis_arena *a,
 				}
 				t[n].name = mavis_arena_strndup(a, nm, (size_t)(q - nm));
 				t[n].score = v;
-				t[n].score_text = mavis_arena_strndup(a, sc, (size_t)(sce - sc));
+				/* As amavisd shows it (SpamAssassin's TESTSSCORES, a
+				   Perl number): "1.0" in the report is 1. A zero there
+				   is a small score rounded (a rule scored 0 does not
+				   run), so "-0.0" stays as written rather than 0. */
+				t[n].score_text = v != 0 ? mavis_spam_fmt_num(a, v)
+					: mavis_arena_strndup(a, sc, (size_t)(sce - sc));
 				n++;
 			}
 		}

@@ -53,25 +53,8 @@ fi
 
 # ---------------------------------------------------------------- rspamd
 if [ -x "$RSPAMD" ]; then
-	mkdir -p "$T/rs/db"
-	RS_PORT=$(pf_free_port)
-	DNS_PORT=$(pf_free_port)
-	cat >"$T/rs/rspamd.conf" <<EOF
-options {
-  pidfile = "$T/rs/rspamd.pid";
-  hs_cache_dir = "$T/rs/db";
-  stats_file = "$T/rs/db/stats.ucl";
-  # nothing answers there: lookups fail at once instead of timing out
-  dns { nameserver = ["127.0.0.1:$DNS_PORT"]; timeout = 0.2s; retransmits = 1; }
-}
-logging { type = "file"; filename = "$T/rs/rspamd.log"; level = "info"; }
-worker "normal" { bind_socket = "127.0.0.1:$RS_PORT"; count = 1; task_timeout = 8s; }
-actions { reject = 15; add_header = 6; greylist = 4; }
-EOF
-	pf_spawn "$T" rspamd "$RSPAMD" -c "$T/rs/rspamd.conf" -u root -g root -f \
-		--var "DBDIR=$T/rs/db" --var "RUNDIR=$T/rs" --var "LOGDIR=$T/rs"
 	t0=$(date +%s)
-	wait_port "$RS_PORT" 90 rspamd
+	rspamd_start "$T"
 	echo "rspamd listening on $RS_PORT after $(($(date +%s) - t0)) s"
 	export SPAM_LIVE_RSPAMD="rspamd:http://127.0.0.1:$RS_PORT"
 fi

@@ -11,6 +11,13 @@
 #   4. spamd down, on_spam_scanner_failure = pass (default): delivered,
 #      X-Mavis-Alert: spam check failed, no X-Spam fields;
 #   5. on_spam_scanner_failure = tempfail: 451, nothing delivered.
+# Then the same path with Debian's rspamd (private config, t/lib/spamd.sh)
+# as the only scanner:
+#   6. GTUBE: delivered with X-Spam-Flag: YES, X-Spam-Status: Yes and rspamd's
+#      GTUBE symbol in its tests, the subject tag; mavisctl scan agrees;
+#   7. the ham message: delivered, not flagged;
+#   8. rspamd down, pass: delivered with X-Mavis-Alert, no X-Spam fields;
+#   9. rspamd down, tempfail: 451.
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -eu
 : "${MAVIS_SOURCE_DIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -22,6 +29,8 @@ pf_require_root
 : "${MAVISCTL:=$(dirname "$MAVISD")/../ctl/mavisctl}"
 SPAMD=${SPAMD:-/usr/sbin/spamd}
 [ -x "$SPAMD" ] || { echo "SKIP: no spamd; contrib/install-deps installs it" >&2; exit 77; }
+RSPAMD=${RSPAMD:-/usr/bin/rspamd}
+[ -x "$RSPAMD" ] || { echo "SKIP: no rspamd; contrib/install-deps installs it" >&2; exit 77; }
 
 T=$(pf_mktemp e2e-spamstage)
 pf_cleanup_on_exit "$T"
@@ -36,10 +45,15 @@ fail() {
 # shellcheck source=t/lib/spamd.sh
 . "$MAVIS_SOURCE_DIR/t/lib/spamd.sh"
 spamd_start "$T"
+rspamd_start "$T"
 
-BASE="local_domains_maps = .example.com
-spam_scanners = spamd:inet:127.0.0.1:$SA_PORT
+SCANNER="spamd:inet:127.0.0.1:$SA_PORT"
+conf_base() {
+	BASE="local_domains_maps = .example.com
+spam_scanners = $SCANNER
 spam_scanner_timeout = 20s"
+}
+conf_base
 conf() {
 	_old_ifs=$IFS
 	IFS='
@@ -51,7 +65,7 @@ conf() {
 conf
 mavisd_e2e_start "$T"
 pf_start "$T" "smtpd_milters = $MAVISD_MILTER" "milter_default_action = tempfail"
-echo "postfix on $PF_SMTP_PORT, mavisd on $MAVISD_PORT, spamd on $SA_PORT, sink on $SINK_PORT"
+echo "postfix on $PF_SMTP_PORT, mavisd on $MAVISD_PORT, spamd on $SA_PORT, rspamd on $RS_PORT, sink on $SINK_PORT"
 
 gtube() { # MESSAGE-ID
 	printf 'From: alice@example.org\nTo: bob@example.com\nSubject: buy now\nDate: %s\nMessage-ID: <%s@e2e.mavis.test>\nX-Spam-Flag: NO\nMIME-Version: 1.0\nContent-Type: text/plain\n\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\n' \
@@ -146,6 +160,60 @@ mavisd_e2e_reload "$T" || fail "reload (tempfail) failed"
 gtube gtube5 >"$T/gtube5.eml"
 send 451 "$T/gtube5.eml"
 echo "ok 5 on_spam_scanner_failure = tempfail: 451"
+
+# 6. rspamd: GTUBE
+SCANNER="rspamd:http://127.0.0.1:$RS_PORT"
+conf_base
+conf
+mavisd_e2e_reload "$T" || fail "reload (rspamd) failed"
+gtube gtube6 >"$T/gtube6.eml"
+send 250 "$T/gtube6.eml"
+arrived 1
+m=$(msg "<gtube6@e2e.mavis.test>")
+[ "$(field "$m" X-Spam-Flag)" = "YES" ] || fail "rspamd gtube: X-Spam-Flag is '$(field "$m" X-Spam-Flag)'"
+field "$m" X-Spam-Status | grep -q '^Yes, score=' || fail "rspamd gtube: X-Spam-Status '$(field "$m" X-Spam-Status)'"
+field "$m" X-Spam-Status | grep -q 'tests=\[.*GTUBE=' || fail "rspamd gtube: no GTUBE symbol: '$(field "$m" X-Spam-Status)'"
+[ "$(field "$m" X-Spam-Flag | wc -l)" = 1 ] || fail "rspamd gtube: the X-Spam-Flag from outside was kept"
+field "$m" Subject | grep -q '^\*\*\*SPAM\*\*\* buy now$' || fail "rspamd gtube: Subject '$(field "$m" Subject)'"
+"$MAVISCTL" scan -c "$T/mavisd.conf" --rcpt bob@example.com --json "$T/gtube6.eml" >"$T/gtube6.json" ||
+	fail "mavisctl scan gtube (rspamd) failed"
+"$PF_PYTHON" - "$T/gtube6.json" <<'EOF' || fail "mavisctl scan (rspamd): $(cat "$T/gtube6.json")"
+import json, sys
+v = json.load(open(sys.argv[1]))
+assert v["spam_scanner"].startswith("rspamd:"), v["spam_scanner"]
+assert any(t["name"] == "GTUBE" for t in v["spam_tests"]), v["spam_tests"]
+assert v["recipients"][0]["ccat"] == "SPAM", v["recipients"][0]
+EOF
+grep -q 'GTUBE' "$T/rs/rspamd.log" || fail "rspamd did not log the GTUBE scan"
+echo "ok 6 rspamd: GTUBE delivered as spam with amavisd's X-Spam fields; mavisctl scan agrees"
+
+# 7. rspamd: ham
+send 250 "$D/clean.eml"
+arrived 1
+m=$(msg "$mid")
+[ "$(field "$m" X-Spam-Flag)" != "YES" ] || fail "rspamd ham: X-Spam-Flag YES"
+echo "ok 7 rspamd: ham delivered, not flagged"
+
+# 8. rspamd down, pass
+pf_unspawn "$T" rspamd
+conf
+mavisd_e2e_reload "$T" || fail "reload (rspamd down, pass) failed"
+gtube gtube8 >"$T/gtube8.eml"
+send 250 "$T/gtube8.eml"
+arrived 1
+m=$(msg "<gtube8@e2e.mavis.test>")
+field "$m" X-Mavis-Alert | grep -qx 'spam check failed' || fail "rspamd down: no alert"
+[ -z "$(field "$m" X-Spam-Status)" ] || fail "rspamd down: X-Spam-Status added"
+[ "$(field "$m" X-Spam-Flag)" != "YES" ] || fail "rspamd down: flagged"
+echo "ok 8 rspamd down, on_spam_scanner_failure = pass: delivered with the alert"
+
+# 9. rspamd down, tempfail
+conf "on_spam_scanner_failure = tempfail"
+mavisd_e2e_reload "$T" || fail "reload (rspamd down, tempfail) failed"
+gtube gtube9 >"$T/gtube9.eml"
+send 451 "$T/gtube9.eml"
+pf_sink_none "$T" 2 || fail "rspamd down, tempfail: something was delivered"
+echo "ok 9 rspamd down, on_spam_scanner_failure = tempfail: 451, nothing delivered"
 pf_wait_queue "$T" 0 20
 mavisd_e2e_stop "$T"
 echo "all spam stage cases passed"

@@ -402,7 +402,8 @@ static const char gtube_reply[] =
 	" 0.0 MSGID_SHORT            Message-ID is unusually short\n"
 	"1000 GTUBE                  BODY: Generic Test for Unsolicited Bulk Email\n"
 	"                            [2 lines of continuation that look like a rule]\n"
-	" 1.5 A_RULE_NAME_LONGER_THAN_22_CHARS Its description\n\n";
+	" 1.5 A_RULE_NAME_LONGER_THAN_22_CHARS Its description\n"
+	" 1.0 B_ONE                  amavisd shows it as 1\n\n";
 
 static void
 test_spamd_parse(void)
@@ -437,14 +438,18 @@ test_spamd_parse(void)
 	memcpy(strstr(buf, "510"), cl, 3);
 	CHECK_INT(spamd_parse_reply(buf, len, A, &r, &err), 0);
 	CHECK(r.score == 1000 && r.threshold == 5);
-	CHECK_INT(r.n_tests, 4);
-	if (r.n_tests == 4) {
+	CHECK_INT(r.n_tests, 5);
+	if (r.n_tests == 5) {
 		CHECK_STR(r.tests[0].name, "A_RULE_NAME_LONGER_THAN_22_CHARS");
 		CHECK_STR(r.tests[0].score_text, "1.5");
-		CHECK_STR(r.tests[1].name, "GTUBE");
-		CHECK(r.tests[1].score == 1000);
-		CHECK_STR(r.tests[2].name, "MSGID_SHORT");
-		CHECK_STR(r.tests[3].score_text, "-0.0");
+		CHECK_STR(r.tests[1].name, "B_ONE");
+		CHECK_STR(r.tests[1].score_text, "1");	/* as amavisd prints SA's 1.0 */
+		CHECK_STR(r.tests[2].name, "GTUBE");
+		CHECK(r.tests[2].score == 1000);
+		CHECK_STR(r.tests[2].score_text, "1000");
+		CHECK_STR(r.tests[3].name, "MSGID_SHORT");
+		CHECK_STR(r.tests[3].score_text, "0.0");	/* rounded, not 0 */
+		CHECK_STR(r.tests[4].score_text, "-0.0");
 	}
 	CHECK(r.report != NULL && strstr(r.report, "Content analysis") != NULL);
 

@@ -117,8 +117,9 @@ struct mavis_spam_request {
 struct mavis_spam_test {
 	const char *name;	/* '=' and ',' replaced by '_', as amavisd does */
 	double score;
-	const char *score_text;	/* as the scanner wrote it (spamd) or as a Perl
-				   number prints (rspamd): "1.1", "-0.0", "1000" */
+	const char *score_text;	/* as a Perl number prints (amavisd's tests=):
+				   "1.1", "1000"; a zero spamd rounded stays as
+				   spamd wrote it: "-0.0" */
 };
 
 enum mavis_spam_status {
