@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <mavis/log.h>
 
@@ -122,6 +123,87 @@ spam_finding(const struct mavis_spam_eval *ev)
 	return f;
 }
 
+/* A header value safe inside the synthesised field: controls and what
+   would end a comment or the field become '?'; at most 255 bytes. */
+static const char *
+rcv_word(struct mavis_arena *a, const char *s, const char *dflt)
+{
+	char *o;
+	size_t n;
+
+	if (s == NULL || *s == '\0')
+		return dflt;
+	n = strnlen(s, 255);
+	o = mavis_arena_alloc(a, n + 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		o[i] = (c < 0x21 || c == 0x7f || c == '(' || c == ')' || c == ';') ? '?' : (char)c;
+	}
+	o[n] = '\0';
+	return o;
+}
+
+/*
+ * The message as amavisd hands it to SpamAssassin: with the MTA's own
+ * Received field on top. Postfix does not pass that field to a milter, so
+ * without it SpamAssassin's first relay is the previous hop: ALL_TRUSTED,
+ * NO_RELAYS, RDNS_NONE and the other relay rules would judge the wrong
+ * hop. When the top Received field already names this transaction's queue
+ * id (Sendmail passes its own), the message goes as it is. Returns the
+ * bytes to scan (a copy from the arena, bounded by spam_check_size_limit)
+ * or the message itself.
+ */
+static const void *
+with_own_received(struct mavis_check_ctx *cx, size_t *len)
+{
+	const struct mavis_header_field *top = NULL;
+	char date[64], *buf;
+	const char *host, *rcpt;
+	struct tm tm;
+	time_t now = time(NULL);
+	size_t n;
+	int hl;
+
+	*len = cx->rawlen;
+	for (size_t i = 0; i < mavis_headers_count(cx->headers); i++) {
+		const struct mavis_header_field *f = mavis_headers_nth(cx->headers, i);
+
+		if (f->namelen == 8 && strncasecmp(f->name, "Received", 8) == 0) {
+			top = f;
+			break;
+		}
+	}
+	if (top != NULL && cx->queue_id != NULL && *cx->queue_id != '\0' &&
+	    memmem(top->value, top->valuelen, cx->queue_id, strlen(cx->queue_id)) != NULL)
+		return cx->raw;
+	if (cx->client_addr == NULL || *cx->client_addr == '\0')
+		return cx->raw;	/* nothing to say about the hop */
+	host = rcv_word(cx->arena, mavis_view_str(cx->view, MAVIS_KEY_MYHOSTNAME), "localhost");
+	rcpt = cx->nrcpts == 1 ? rcv_word(cx->arena, cx->rcpts[0].addr, NULL) : NULL;
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	/* Postfix's own form (smtpd's Received), which SpamAssassin parses:
+	   "unknown" without reverse DNS, ESMTPA when the client logged in. */
+	const char *ip = rcv_word(cx->arena, cx->client_addr, "unknown");
+	char *field = mavis_arena_printf(cx->arena,
+		"Received: from %s (%s [%s%s])\r\n\tby %s with %s id %s%s%s%s; %s\r\n",
+		rcv_word(cx->arena, cx->helo, "unknown"), rcv_word(cx->arena, cx->client_name, "unknown"),
+		strchr(ip, ':') != NULL && strncasecmp(ip, "IPv6:", 5) != 0 ? "IPv6:" : "", ip, host,
+		cx->auth_user != NULL && *cx->auth_user != '\0' ? "ESMTPA" : "ESMTP",
+		rcv_word(cx->arena, cx->queue_id, "unknown"),
+		rcpt ? "\r\n\tfor <" : "", rcpt ? rcpt : "", rcpt ? ">" : "", date);
+	hl = (int)strlen(field);
+	n = (size_t)hl + cx->rawlen;
+	buf = mavis_arena_try_alloc_uninit(cx->arena, n);
+	if (buf == NULL)
+		return cx->raw;
+	memcpy(buf, field, (size_t)hl);
+	memcpy(buf + hl, cx->raw, cx->rawlen);
+	*len = n;
+	return buf;
+}
+
 static int
 spam_run(struct mavis_check_ctx *cx)
 {
@@ -160,9 +242,11 @@ spam_run(struct mavis_check_ctx *cx)
 	}
 	if (need_scan) {
 		const char **rcpts = mavis_arena_calloc(cx->arena, cx->nrcpts + 1, sizeof(*rcpts));
+		size_t scan_len;
+		const void *scan_msg = with_own_received(cx, &scan_len);
 		struct mavis_spam_request req = {
-			.msg = cx->raw,
-			.len = cx->rawlen,
+			.msg = scan_msg,
+			.len = scan_len,
 			.client_ip = cx->client_addr,
 			.client_name = cx->client_name,
 			.helo = cx->helo,

@@ -2,7 +2,7 @@
 # PostgreSQL the amavisd way, through the real path: Postfix smtpd -> mavisd
 # -> smtp-sink, with a private PostgreSQL (t/lib/pgsql.sh: initdb in the test
 # dir, unix socket only, contrib/sql/amavisd-pg.sql) holding iRedMail-like
-# rows, and Debian's spamd scoring (GTUBE = 1000):
+# rows, and Debian's spamd scoring (GTUBE = 1000, ALL_TRUSTED = -1: the message comes from 127.0.0.1):
 #   1. alice@example.com has her own levels (kill 2000): GTUBE passes;
 #   2. bob (only the @example.com row: the site's levels) gets 554 for GTUBE,
 #      the copy goes to the SQL quarantine (table quarantine);
@@ -140,8 +140,8 @@ ROWS="SELECT regexp_replace(m.message_id, '@.*', ''), m.content,
   JOIN maddr d ON r.rid = d.id ORDER BY m.message_id"
 q "$ROWS" >"$T/rows"
 cat >"$T/rows.want" <<'EOF'
-<m1|C|space|t|N|1000|Y|mx.mavis.test|MYNETS|127.0.0.1|t|t|12|x@example.org|org.example|1|alice@example.com|Y|C|P|t|N|N|1000|250|gtube for alice
-<m2|S|Q|t|N|1000|Y|mx.mavis.test|MYNETS|127.0.0.1|t|t|12|x@example.org|org.example|1|bob@example.com|Y|S|R|t|N|N|1000|554|gtube for bob
+<m1|C|space|t|N|999|Y|mx.mavis.test|MYNETS|127.0.0.1|t|t|12|x@example.org|org.example|1|alice@example.com|Y|C|P|t|N|N|999|250|gtube for alice
+<m2|S|Q|t|N|999|Y|mx.mavis.test|MYNETS|127.0.0.1|t|t|12|x@example.org|org.example|1|bob@example.com|Y|S|R|t|N|N|999|554|gtube for bob
 <m3|C|space|t|N|0|Y|mx.mavis.test|MYNETS|127.0.0.1|t|t|12|friend@example.org|org.example|1|bob@example.com|Y|C|P|t|N|Y|0|250|gtube from a friend
 <m4|S|Q|t|N|0|Y|mx.mavis.test|MYNETS|127.0.0.1|t|t|12|spammer@example.org|org.example|1|bob@example.com|Y|S|R|t|Y|N|0|554|grüße from a spammer
 <m5|B|Q|t|N|0|Y|mx.mavis.test|MYNETS|127.0.0.1|t|t|12|x@example.org|org.example|1|bob@example.com|Y|B|R|t|N|N|0|554|invoice
