@@ -216,7 +216,7 @@ spam_run(struct mavis_check_ctx *cx)
 			mavis_rcpt_add_header(r, cx->arena, ev.fields[k].name,
 					      mavis_arena_printf(cx->arena, " %s", ev.fields[k].value));
 		if (ev.ccat >= MAVIS_SPAM_CC_SPAMMY)
-			mavis_log_info(cx->log_id, "spam-tag, <%s> -> <%s>, Yes, score=%s tests=[%s]",
+			mavis_log_ll(2, cx->log_id, "spam-tag, <%s> -> <%s>, Yes, score=%s tests=[%s]",
 				       cx->sender, r->addr, mavis_spam_fmt_score(cx->arena, ev.level),
 				       ev.tests ? ev.tests : "");
 	}
