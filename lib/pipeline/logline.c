@@ -160,8 +160,10 @@ log_recipients(struct mavis_session *s, const struct mavis_verdict *v)
 	}
 }
 
-/* Room for the main line within one log record (log.c cuts at 2048). */
-#define LOGLINE_MAX 1900
+/* A bound on the expansion (a template of %R with 1100 recipients is
+   long); above log.c's record size, so that the record is cut where it
+   always was. */
+#define LOGLINE_MAX 4096
 
 void
 mavis_session_log_verdict(struct mavis_session *s, const struct mavis_verdict *v)
