@@ -112,8 +112,7 @@ run_filter(const struct mavisd_opts *opts)
 
 	if (load_config(opts->config_path, &cfg) < 0)
 		return MAVISD_EX_CONFIG;
-	mavis_log_set_level(mavis_log_level_from_amavis(
-		mavis_config_get(cfg, MAVIS_KEY_LOG_LEVEL)->u.i));
+	mavis_log_set_verbosity((int)mavis_config_get(cfg, MAVIS_KEY_LOG_LEVEL)->u.i);
 	if (mavisd_prepare_dirs(cfg) < 0) {
 		mavis_config_unref(&cfg);
 		return MAVISD_EX_CONFIG;
@@ -207,6 +206,7 @@ main(int argc, char **argv)
 	/* Check first, in the caller's terminal: a bad config never forks. */
 	if (load_config(opts.config_path, &cfg) < 0)
 		return MAVISD_EX_CONFIG;
+	mavis_log_set_verbosity((int)mavis_config_get(cfg, MAVIS_KEY_LOG_LEVEL)->u.i);
 	if (mavisd_check_root(cfg) < 0) {
 		mavis_config_unref(&cfg);
 		return MAVISD_EX_CONFIG;

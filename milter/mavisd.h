@@ -67,6 +67,9 @@ int mavisd_socket_begin(const struct mavis_config *cfg, const char *socket,
 void mavisd_socket_end(struct mavisd_socket_ids *saved);
 /* pid_file: O_NOFOLLOW, mode 0644, regular files only. 0 or -1 (warned). */
 int mavisd_write_pid_file(const struct mavis_config *cfg);
+/* Become daemon_user for good (filter process, after the socket is bound):
+   as root, empty the capability bounding set (needs CAP_SETPCAP, else a
+   warning), then initgroups, setresgid, setresuid. 0, or -1 logged. */
 int mavisd_drop_privileges(const struct mavis_config *cfg);
 /* The signals the filter process keeps blocked in every thread (reload.c
    and libmilter take them with sigwait). */

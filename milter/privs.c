@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -248,6 +249,38 @@ mavisd_write_pid_file(const struct mavis_config *cfg)
 	return 0;
 }
 
+/* Empty the filter process's capability bounding set before the uid
+   change. setresuid() to a non-root uid clears the effective and permitted
+   sets already; an empty bounding set also keeps any later exec (a file
+   with capabilities, a set-uid root program) from handing one back. The
+   supervising parent keeps its set: it needs CAP_SETUID and friends to
+   start the next filter process (the systemd unit names that short list).
+   Dropping needs CAP_SETPCAP: without it (a container, a unit that left it
+   out) the set stays as it is, which we say, and the uid change still
+   leaves the filter without capabilities. */
+static int
+empty_bounding_set(void)
+{
+	int kept = 0;
+
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno != EPERM) {
+				mavis_log_err(NULL, "cannot drop capability %d from the bounding set: %s",
+					      cap, strerror(errno));
+				return -1;
+			}
+			kept++;
+		}
+	}
+	if (kept > 0)
+		mavis_log_warn(NULL, "no CAP_SETPCAP: %d capabilities stay in the filter's bounding set",
+			       kept);
+	return 0;
+}
+
 int
 mavisd_drop_privileges(const struct mavis_config *cfg)
 {
@@ -267,6 +300,8 @@ mavisd_drop_privileges(const struct mavis_config *cfg)
 				       cfg_str(cfg, MAVIS_KEY_DAEMON_USER));
 		return 0;
 	}
+	if (empty_bounding_set() < 0)
+		return -1;
 	/* Order matters: groups, then gid, then uid. */
 	if (initgroups(cfg_str(cfg, MAVIS_KEY_DAEMON_USER), gid) < 0 ||
 	    setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {

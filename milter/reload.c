@@ -33,8 +33,7 @@ reload_once(struct reload_arg *ra)
 	if (mavis_engine_reload(ra->engine, cfg, &err) < 0)
 		mavis_log_err(NULL, "reload failed, keeping the running configuration: %s", err.text);
 	else {
-		mavis_log_set_level(mavis_log_level_from_amavis(
-			mavis_config_get(cfg, MAVIS_KEY_LOG_LEVEL)->u.i));
+		mavis_log_set_verbosity((int)mavis_config_get(cfg, MAVIS_KEY_LOG_LEVEL)->u.i);
 		mavis_log_notice(NULL, "configuration reloaded from %s", ra->path);
 	}
 	mavis_config_unref(&cfg);

@@ -61,7 +61,7 @@ cl_msg_cb(enum cl_msg severity, const char *fullmsg, const char *msg, void *cont
 			snprintf(load_capture + used, MAVIS_ERROR_MAX - used, "%s%.*s",
 				 used ? "; " : "", (int)len, msg);
 	}
-	mavis_log_debug(NULL, "libclamav: %.*s", (int)len, msg);
+	mavis_log_ll(5, NULL, "libclamav: %.*s", (int)len, msg);
 }
 
 static void

@@ -32,7 +32,7 @@ badh_run(struct mavis_check_ctx *cx)
 	if (text == NULL)
 		return 0;
 	if (cx->badh != NULL && alert != NULL)
-		mavis_log_info(cx->log_id, "bad header: %s", text);
+		mavis_log_ll(2, cx->log_id, "bad header: %s", text);
 	struct mavis_finding f = {
 		.major = MAVIS_CC_BADH,
 		.minor = (int)minor,

@@ -51,7 +51,7 @@ banned_run(struct mavis_check_ctx *cx)
 				f->alert = mavis_arena_printf(cx->arena, "BANNED, message contains %s",
 							      res.reason);
 				last = f;
-				mavis_log_info(cx->log_id, "p.path BANNED:1 %s: \"%s\"", r->addr, res.path);
+				mavis_log_ll(2, cx->log_id, "p.path BANNED:1 %s: \"%s\"", r->addr, res.path);
 			}
 		}
 		if (last != NULL)

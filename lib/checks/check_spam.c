@@ -310,7 +310,7 @@ spam_run(struct mavis_check_ctx *cx)
 					      : mavis_arena_printf(cx->arena, " %s", v));
 		}
 		if (ev.ccat >= MAVIS_SPAM_CC_SPAMMY)
-			mavis_log_info(cx->log_id, "spam-tag, <%s> -> <%s>, Yes, score=%s tests=[%s]",
+			mavis_log_ll(2, cx->log_id, "spam-tag, <%s> -> <%s>, Yes, score=%s tests=[%s]",
 				       cx->sender, r->addr, mavis_spam_fmt_score(cx->arena, ev.level),
 				       ev.tests ? ev.tests : "");
 	}

@@ -53,7 +53,7 @@ virus_run(struct mavis_check_ctx *cx)
 				  : NULL;
 	struct mavis_finding f = { .major = MAVIS_CC_VIRUS };
 	if (res.status == MAVIS_AV_INFECTED) {
-		mavis_log_info(cx->log_id, "virus_scan: (%s), detected by %s", res.text, res.scanners);
+		mavis_log_ll(2, cx->log_id, "virus_scan: (%s), detected by %s", res.text, res.scanners);
 		f.reason = mavis_arena_printf(cx->arena, "INFECTED: %s", res.text);
 		f.alert = mavis_arena_printf(cx->arena, "INFECTED, message contains virus: %s", res.text);
 		f.log_text = mavis_arena_printf(cx->arena, "INFECTED (%s)", res.text);

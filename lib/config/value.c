@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <mavis/templ.h>
+
 #include "config_int.h"
 
 /* Remove one pair of surrounding double quotes; \" and \\ inside. */
@@ -215,6 +217,10 @@ cfg_parse_value(struct mavis_config *cfg, enum mavis_key key, const char *text,
 		if (!ok)
 			return MAVIS_ERR_CONFIG;
 		val->u.s = s;
+		/* A template is checked here, at load: a mistyped macro is the
+		   admin's file:line, not a broken log line per message later. */
+		if (key == MAVIS_KEY_LOG_TEMPL)
+			return mavis_templ_check(s, err);
 		return 0;
 	case MAVIS_T_ENUM:
 		if (parse_enum(ki->choices, text, &val->u.e) < 0) {

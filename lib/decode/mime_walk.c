@@ -35,7 +35,7 @@ gmime_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpoin
 {
 	(void)level;
 	(void)data;
-	mavis_log_debug(NULL, "%s: %s", domain ? domain : "glib", message);
+	mavis_log_ll(5, NULL, "%s: %s", domain ? domain : "glib", message);
 }
 
 static void

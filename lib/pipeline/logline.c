@@ -6,6 +6,7 @@
 
 #include <mavis/buf.h>
 #include <mavis/log.h>
+#include <mavis/templ.h>
 
 #include "pipeline_int.h"
 
@@ -43,7 +44,8 @@ action_tag(const struct mavis_verdict *v, bool originating)
    Our stages are measured spans, not amavisd's back-to-back sections, so
    the shares need not add up to 100: the rest is SMTP time before eom. */
 static void
-log_timing(struct mavis_session *s, const struct mavis_verdict *v, unsigned long long total_us)
+log_timing_at(struct mavis_session *s, const struct mavis_verdict *v, unsigned long long total_us,
+	      int level)
 {
 	struct mavis_buf line = { 0 };
 	unsigned long long done_us = 0;
@@ -64,9 +66,104 @@ log_timing(struct mavis_session *s, const struct mavis_verdict *v, unsigned long
 		mavis_buf_printf(&line, ms >= 5.0 ? "%s %s: %.0f (%.0f%%)%.0f" : "%s %s: %.1f (%.0f%%)%.0f",
 				 i ? "," : "", v->timing[i].stage, ms, pct, cum);
 	}
-	mavis_log(MAVIS_LOG_NOTICE, mavis_session_log_id(s), "%s", mavis_buf_str(&line));
+	mavis_log_ll(level, mavis_session_log_id(s), "%s", mavis_buf_str(&line));
 	mavis_buf_free(&line);
 }
+
+static void
+log_timing(struct mavis_session *s, const struct mavis_verdict *v, unsigned long long total_us)
+{
+	log_timing_at(s, v, total_us, 0);
+}
+
+/* What the log_templ macros see of one message. */
+struct logctx {
+	struct mavis_session *s;
+	const struct mavis_verdict *v;
+	const struct msg *m;
+	bool some_blocked;
+	long ms;
+};
+
+static void
+macro_value(void *ctx, enum mavis_templ_macro mac, struct mavis_buf *out)
+{
+	const struct logctx *c = ctx;
+	const struct mavis_session *s = c->s;
+	const struct msg *m = c->m;
+	const struct mavis_verdict *v = c->v;
+
+	switch (mac) {
+	case MAVIS_TM_LOG_ID: mavis_buf_puts(out, mavis_session_log_id(s)); break;
+	case MAVIS_TM_MAIL_ID: mavis_buf_puts(out, m->mail_id); break;
+	case MAVIS_TM_SENDER: mavis_buf_printf(out, "<%s>", m->sender); break;
+	case MAVIS_TM_RCPTS:
+		for (size_t i = 0; i < m->nrcpts; i++)
+			mavis_buf_printf(out, "%s<%s>", i ? ", " : "", m->rcpts[i].addr);
+		break;
+	case MAVIS_TM_BANK_PATH: mavis_buf_puts(out, mavis_view_path(s->view)); break;
+	case MAVIS_TM_CLIENT_ADDR: mavis_buf_puts(out, s->client_addr); break;
+	case MAVIS_TM_LOCAL:
+		if (mavis_view_originating(s->view))
+			mavis_buf_putc(out, 'Y');
+		break;
+	case MAVIS_TM_QUEUE_ID: mavis_buf_puts(out, s->queue_id); break;
+	case MAVIS_TM_MESSAGE_ID: {
+		const char *mid = msg_header_value(m, "Message-ID", 1);
+
+		if (mid != NULL) {
+			while (*mid == ' ' || *mid == '\t')
+				mid++;
+			mavis_buf_puts(out, mid);
+		}
+		break;
+	}
+	case MAVIS_TM_SIZE:
+		mavis_buf_printf(out, "%llu", (unsigned long long)(m->size + m->header_bytes));
+		break;
+	case MAVIS_TM_ELAPSED: mavis_buf_printf(out, "%ld", c->ms); break;
+	case MAVIS_TM_SCORE:
+		if (v->spam_scored)
+			mavis_buf_puts(out, mavis_spam_fmt_score(m->arena, v->spam_score));
+		break;
+	case MAVIS_TM_MYHOSTNAME: mavis_buf_puts(out, mavis_view_str(s->view, MAVIS_KEY_MYHOSTNAME)); break;
+	case MAVIS_TM_ACTIONS:
+		mavis_buf_puts(out, action_tag(v, mavis_view_originating(s->view)));
+		break;
+	case MAVIS_TM_CCAT: mavis_buf_puts(out, v->reason); break;
+	case MAVIS_TM_STATUS: mavis_buf_puts(out, action_word(v, c->some_blocked)); break;
+	case MAVIS_TM_INTERNAL_ERROR:
+		if (v->internal_error)
+			mavis_buf_putc(out, 'Y');
+		break;
+	case MAVIS_TM_REPLY: mavis_buf_printf(out, "%s %s %s", v->rcode, v->xcode, v->text); break;
+	case MAVIS_TM_COUNT: break;
+	}
+}
+
+/* log_level 3: each recipient's outcome, after the main line. */
+static void
+log_recipients(struct mavis_session *s, const struct mavis_verdict *v)
+{
+	for (size_t i = 0; i < v->nrcpts; i++) {
+		const struct mavis_rcpt_verdict *r = &v->rcpts[i];
+
+		if (r->blocking.major >= 0)
+			mavis_log_ll(3, mavis_session_log_id(s), "recipient <%s>: %s, blocked (%s): %s %s %s",
+				     r->address, mavis_ccat_log_name(r->ccat.major, r->ccat.minor),
+				     mavis_destiny_name(r->destiny), r->reply.rcode ? r->reply.rcode : "",
+				     r->reply.xcode ? r->reply.xcode : "", r->reply.text ? r->reply.text : "");
+		else
+			mavis_log_ll(3, mavis_session_log_id(s), "recipient <%s>: %s, passed%s",
+				     r->address, mavis_ccat_log_name(r->ccat.major, r->ccat.minor),
+				     r->local ? " (local)" : "");
+	}
+}
+
+/* A bound on the expansion (a template of %R with 1100 recipients is
+   long); above log.c's record size, so that the record is cut where it
+   always was. */
+#define LOGLINE_MAX 4096
 
 void
 mavis_session_log_verdict(struct mavis_session *s, const struct mavis_verdict *v)
@@ -74,43 +171,37 @@ mavis_session_log_verdict(struct mavis_session *s, const struct mavis_verdict *v
 	struct msg *m = s->msg;
 	struct mavis_buf line = { 0 };
 	struct timespec now;
-	bool some_blocked = false;
-	long ms = 0;
+	struct logctx c = { .s = s, .v = v, .m = m };
 	long long us;
 
 	if (m == NULL || v == NULL)
 		return;
 	for (size_t i = 0; i < v->nrcpts; i++)
 		if (v->rcpts[i].blocking.major >= 0)
-			some_blocked = true;
+			c.some_blocked = true;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	us = (long long)(now.tv_sec - m->start.tv_sec) * 1000000 + (now.tv_nsec - m->start.tv_nsec) / 1000;
 	if (us < 0)
 		us = 0;
-	ms = (long)(us / 1000);
-	mavis_buf_printf(&line, "%s %s {%s}, ", action_word(v, some_blocked), v->reason,
-			 action_tag(v, mavis_view_originating(s->view)));
-	if (*mavis_view_path(s->view))
-		mavis_buf_printf(&line, "%s ", mavis_view_path(s->view));
-	mavis_buf_printf(&line, "[%s] <%s> ->", *s->client_addr ? s->client_addr : "unknown", m->sender);
-	for (size_t i = 0; i < m->nrcpts; i++)
-		mavis_buf_printf(&line, "%s <%s>", i ? "," : "", m->rcpts[i].addr);
-	const char *midv = msg_header_value(m, "Message-ID", 1);
-	if (midv == NULL)
-		midv = "-";
-	while (*midv == ' ' || *midv == '\t')
-		midv++;
-	/* amavisd's Hits: the spam score, "-" when no scanner gave one. */
-	mavis_buf_printf(&line, ", Queue-ID: %s, Message-ID: %s, mail_id: %s, Hits: %s, size: %llu, %ld ms",
-			 s->queue_id[0] ? s->queue_id : "-", midv, m->mail_id,
-			 v->spam_scored ? mavis_spam_fmt_score(m->arena, v->spam_score) : "-",
-			 (unsigned long long)(m->size + m->header_bytes), ms);
-	if (v->internal_error)
-		mavis_buf_printf(&line, ", reply: %s %s %s", v->rcode, v->xcode, v->text);
-	mavis_log(v->internal_error ? MAVIS_LOG_WARNING : MAVIS_LOG_NOTICE, mavis_session_log_id(s),
-		  "%s", mavis_buf_str(&line));
+	c.ms = (long)(us / 1000);
+	/* The template passed mavis_templ_check when the config loaded. */
+	mavis_templ_expand(mavis_view_str(s->view, MAVIS_KEY_LOG_TEMPL), macro_value, &c, LOGLINE_MAX,
+			   &line);
+	/* An empty template switches the line off, as in amavisd - except
+	   for a failure: its cause and reply are always said. */
+	if (line.len > 0)
+		mavis_log(v->internal_error ? MAVIS_LOG_WARNING : MAVIS_LOG_NOTICE,
+			  mavis_session_log_id(s), "%s", mavis_buf_str(&line));
+	else if (v->internal_error)
+		mavis_log(MAVIS_LOG_WARNING, mavis_session_log_id(s), "%s %s, mail_id: %s, reply: %s %s %s",
+			  action_word(v, c.some_blocked), v->reason, m->mail_id, v->rcode, v->xcode, v->text);
 	mavis_buf_free(&line);
+	if (mavis_log_wants(3))
+		log_recipients(s, v);
 	if (mavis_view_bool(s->view, MAVIS_KEY_LOG_TIMING))
 		log_timing(s, v, (unsigned long long)us);
+	else if (mavis_log_wants(2))
+		/* amavisd logs TIMING at level 2; log_timing says it at 0. */
+		log_timing_at(s, v, (unsigned long long)us, 2);
 	msg_sql_log_end(s, m, v);
 }

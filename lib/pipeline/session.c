@@ -49,6 +49,11 @@ mavis_session_new(struct mavis_engine *engine, const struct mavis_session_info *
 		mavis_session_free(&s);
 		return rc;
 	}
+	/* log_level 4: the envelope as it arrives (amavisd logs its SMTP
+	   dialogue about there). */
+	mavis_log_ll(4, s->log_id, "connect from [%s] (%s)%s%s", *s->client_addr ? s->client_addr : "unknown",
+		     *s->client_name ? s->client_name : "unknown", *s->daemon_name ? ", daemon " : "",
+		     s->daemon_name);
 	*out = s;
 	return 0;
 }
@@ -78,6 +83,7 @@ void
 mavis_session_helo(struct mavis_session *s, const char *helo)
 {
 	s->helo = mavis_arena_strdup(s->conn_arena, helo ? helo : "");
+	mavis_log_ll(4, mavis_session_log_id(s), "HELO %s", s->helo);
 }
 
 void
@@ -147,6 +153,9 @@ mavis_session_mail(struct mavis_session *s, const char *sender, const char *auth
 		m->badh_allowed |= mavis_badh_test_bit(tests->u.list.v[i]);
 	s->msg = m;
 	msg_sql_log_begin(s, m);
+	mavis_log_ll(4, mavis_session_log_id(s), "MAIL FROM <%s>%s%s, bank path %s", m->sender,
+		     m->authenticated ? ", authenticated as " : "", m->authenticated ? m->auth_user : "",
+		     *mavis_view_path(s->view) ? mavis_view_path(s->view) : "-");
 	return 0;
 }
 
@@ -279,15 +288,16 @@ mavis_session_rcpt(struct mavis_session *s, const char *rcpt, struct mavis_reply
 			reply->rcode = "452";
 			reply->xcode = "4.5.3";
 			reply->text = "Recipient policy differs, try again";
-			mavis_log_info(mavis_session_log_id(s), "RCPT <%s>: policy differs from <%s>: 452",
+			mavis_log_ll(1, mavis_session_log_id(s), "RCPT <%s>: policy differs from <%s>: 452",
 				       r->addr, m->rcpts[0].addr);
 			return 1;
 		}
-		mavis_log_info(mavis_session_log_id(s),
+		mavis_log_ll(1, mavis_session_log_id(s),
 			       "RCPT <%s>: policy differs from <%s>, same transaction%s", r->addr,
 			       m->rcpts[0].addr, s->non_smtpd ? " (non-SMTP mail cannot be split)" : "");
 	}
 	m->nrcpts++;
+	mavis_log_ll(4, mavis_session_log_id(s), "RCPT TO <%s>%s", r->addr, r->local ? " (local)" : "");
 	return 0;
 }
 
@@ -356,6 +366,8 @@ mavis_session_eoh(struct mavis_session *s)
 			wanted = true;
 	if (wanted || m->nrcpts == 0)
 		m->badh = mavis_badh_check(m->headers, m->badh_allowed, false, NULL, m->arena);
+	mavis_log_ll(5, mavis_session_log_id(s), "end of header: %zu fields, %llu bytes",
+		     mavis_headers_count(m->headers), (unsigned long long)m->header_bytes);
 }
 
 void
@@ -442,6 +454,24 @@ mavis_session_raw_message(struct mavis_session *s, const void *data, size_t len)
 	mavis_buf_free(&chunk);
 }
 
+/* amavisd's "Checking:" line (log_level 1): what is about to be checked. */
+static void
+log_checking(struct mavis_session *s, const struct msg *m)
+{
+	struct mavis_buf line = { 0 };
+
+	const char *path = mavis_view_path(s->view);
+
+	mavis_buf_printf(&line, "Checking: %s %s%s[%s] <%s> ->", m->mail_id, path, *path ? " " : "",
+			 *s->client_addr ? s->client_addr : "unknown", m->sender);
+	for (size_t i = 0; i < m->nrcpts; i++)
+		mavis_buf_printf(&line, "%s <%s>", i ? "," : "", m->rcpts[i].addr);
+	mavis_log_ll(1, mavis_session_log_id(s), "%s", mavis_buf_str(&line));
+	mavis_log_ll(5, mavis_session_log_id(s), "end of message: %llu body bytes",
+		     (unsigned long long)m->size);
+	mavis_buf_free(&line);
+}
+
 const struct mavis_verdict *
 mavis_session_eom(struct mavis_session *s)
 {
@@ -456,6 +486,8 @@ mavis_session_eom(struct mavis_session *s)
 	if (!m->eoh_done)
 		mavis_session_eoh(s);
 	if (m->verdict == NULL) {
+		if (mavis_log_wants(1))
+			log_checking(s, m);
 		m->verdict = msg_run_checks(s, m);
 		atomic_fetch_add(&mavis_stat_messages, 1);
 		switch (m->verdict->action) {

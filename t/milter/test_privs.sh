@@ -116,7 +116,42 @@ for dir in "$D/tmp" "$D/quarantine"; do
 done
 child=$(ps -o pid= --ppid "$PID" | awk 'NR == 1 { print $1 }')
 [ "$(ps -o user= -p "$child")" = nobody ] || fail "filter runs as $(ps -o user= -p "$child")"
+# 5. After the bind the filter has no capability and cannot get one back.
+for f in CapEff CapPrm CapBnd CapAmb; do
+	[ "$(awk -v f="$f:" '$1 == f { print $2 }' "/proc/$child/status")" = 0000000000000000 ] ||
+		fail "filter process $f is $(awk -v f="$f:" '$1 == f { print $2 }' "/proc/$child/status")"
+done
 stop
+rm -f "$D/run/m.sock"
+# 6. Under the unit's CapabilityBoundingSet the parent still starts the
+# filter, and the filter's set is empty again.
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$MAVIS_SOURCE_DIR/etc/mavisd.service.in")
+[ -n "$caps" ] || fail "no CapabilityBoundingSet in etc/mavisd.service.in"
+bset=-all
+for c in $caps; do
+	bset="$bset,+$(echo "$c" | sed 's/^CAP_//' | tr 'A-Z' 'a-z')"
+done
+if setpriv --bounding-set="$bset" true 2>/dev/null; then
+	conf "daemon_user = nobody" "tmp_dir = $D/tmp" "quarantine_dir = $D/quarantine"
+	setpriv --bounding-set="$bset" "$MAVISD" -f -c "$D/mavisd.conf" -s "unix:$D/run/m.sock" >"$D/log" 2>&1 &
+	PID=$!
+	i=0
+	while [ ! -S "$D/run/m.sock" ]; do
+		i=$((i + 1))
+		[ $i -le 100 ] && kill -0 "$PID" 2>/dev/null || fail "mavisd did not start with the unit's capabilities"
+		sleep 0.1
+	done
+	child=$(ps -o pid= --ppid "$PID" | awk 'NR == 1 { print $1 }')
+	[ "$(awk '$1 == "CapBnd:" { print $2 }' "/proc/$child/status")" = 0000000000000000 ] ||
+		fail "filter bounding set not empty under the unit's set"
+	grep -q 'no CAP_SETPCAP' "$D/log" && fail "the unit's set lacks CAP_SETPCAP"
+	kill -USR1 "$PID"
+	sleep 1
+	grep -q 'configuration reloaded' "$D/log" || fail "no reload logged: the parent cannot signal the filter"
+	stop
+else
+	echo "note: setpriv --bounding-set not permitted here; unit set not exercised" >&2
+fi
 rm -f "$D/run/m.sock"
 start "daemon_user = nobody" "tmp_dir = $D/tmp" "pid_file = $D/run.pid"
 [ "$(stat -c '%a' "$D/run.pid")" = 644 ] || fail "pid file mode $(stat -c '%a' "$D/run.pid")"

@@ -1112,8 +1112,8 @@ main(int argc, char **argv)
 
 	if (argc == 4 && strcmp(argv[1], "--write-seeds") == 0)
 		return write_seeds(argv[2], strtoul(argv[3], NULL, 10));
-	/* info: "bad header: ...", "p.path BANNED:1 ..." */
-	mavis_log_set_level(MAVIS_LOG_INFO);
+	/* level 2: "bad header: ...", "p.path BANNED:1 ..." */
+	mavis_log_set_verbosity(2);
 	if (engines_new() == 0)
 		for (size_t i = 0; i < NCASES; i++)
 			if (argc < 2 || strcmp(argv[1], cases[i].name) == 0)

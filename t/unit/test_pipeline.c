@@ -98,11 +98,11 @@ scan_done(struct scan *sc)
 /* scan_msg with the log captured: stderr is an ordinary variable in glibc,
    so a memory stream stands in for it meanwhile. *log is heap, caller frees. */
 static int
-scan_msg_log(struct scan *sc, const char *extra, const char *const *rcpts, const char *msg,
-	     size_t len, char **log)
+scan_msg_log_at(struct scan *sc, const char *extra, const char *const *rcpts, const char *msg,
+		size_t len, char **log, int log_level)
 {
 	FILE *real_stderr = stderr, *logf;
-	enum mavis_log_level was = mavis_log_get_level();
+	int was = mavis_log_verbosity();
 	size_t loglen;
 	int rc;
 
@@ -111,15 +111,22 @@ scan_msg_log(struct scan *sc, const char *extra, const char *const *rcpts, const
 	if (logf == NULL)
 		abort();
 	stderr = logf;
-	mavis_log_set_level(MAVIS_LOG_NOTICE);
+	mavis_log_set_verbosity(log_level);
 	rc = scan_msg(sc, extra, rcpts, msg, len);
 	/* The caller logs the verdict (mavisd after applying it, mavisctl scan). */
 	if (rc == 0)
 		mavis_session_log_verdict(sc->s, sc->v);
-	mavis_log_set_level(was);
+	mavis_log_set_verbosity(was);
 	stderr = real_stderr;
 	fclose(logf);
 	return rc;
+}
+
+static int
+scan_msg_log(struct scan *sc, const char *extra, const char *const *rcpts, const char *msg,
+	     size_t len, char **log)
+{
+	return scan_msg_log_at(sc, extra, rcpts, msg, len, log, 0);
 }
 
 static const struct mavis_edit *
@@ -1032,6 +1039,260 @@ test_verdict_shape(void)
 	mavis_arena_free(&a);
 }
 
+/* The main line (log_templ) of a captured log: from "notice: " to the end
+   of its line, in *line (heap); NULL when there is none. */
+static char *
+main_line_of(const char *log, const char *start)
+{
+	const char *p = strstr(log, start);
+	const char *eol;
+
+	if (p == NULL)
+		return NULL;
+	eol = strchr(p, '\n');
+	return strndup(p, eol ? (size_t)(eol - p) : strlen(p));
+}
+
+/* The line the main log line was before log_templ existed, printf by
+   printf, from the verdict and what the test fed in: the default template
+   must give it byte for byte. size and ms are the caller's (not visible
+   from here), taken from the line under test. */
+static void
+old_main_line(const struct mavis_verdict *v, const char *path, const char *client, const char *sender,
+	      const char *const *rcpts, const char *qid, const char *mid, const char *score,
+	      unsigned long long size, long ms, struct mavis_buf *out)
+{
+	bool some_blocked = false, orig = path && strstr(path, "MYNETS") != NULL;
+	const char *word, *tag;
+
+	for (size_t i = 0; i < v->nrcpts; i++)
+		if (v->rcpts[i].blocking.major >= 0)
+			some_blocked = true;
+	switch (v->action) {
+	case MAVIS_ACTION_ACCEPT:
+		word = some_blocked ? "Passed/Blocked" : "Passed";
+		tag = orig ? "RelayedOutbound" : "RelayedInbound";
+		break;
+	case MAVIS_ACTION_TEMPFAIL:
+		word = "Blocked";
+		tag = orig ? "TempFailedOutbound" : "TempFailedInbound";
+		break;
+	case MAVIS_ACTION_REJECT:
+		word = "Blocked";
+		tag = orig ? "RejectedOutbound" : "RejectedInbound";
+		break;
+	default:
+		word = "?";
+		tag = "?";
+	}
+	mavis_buf_printf(out, "%s %s {%s}, ", word, v->reason, tag);
+	if (path && *path)
+		mavis_buf_printf(out, "%s ", path);
+	mavis_buf_printf(out, "[%s] <%s> ->", client, sender);
+	for (size_t i = 0; rcpts[i]; i++)
+		mavis_buf_printf(out, "%s <%s>", i ? "," : "", rcpts[i]);
+	mavis_buf_printf(out, ", Queue-ID: %s, Message-ID: %s, mail_id: %s, Hits: %s, size: %llu, %ld ms",
+			 qid, mid, v->mail_id, score, size, ms);
+	if (v->internal_error)
+		mavis_buf_printf(out, ", reply: %s %s %s", v->rcode, v->xcode, v->text);
+}
+
+/* Compare the default log_templ line with old_main_line. */
+static void
+check_default_line(const char *extra, const char *const *rcpts, const char *msg, size_t len,
+		   const char *path, const char *start, int line)
+{
+	struct scan sc;
+	char *log, *got;
+
+	if (scan_msg_log(&sc, extra, rcpts, msg, len, &log) != 0)
+		return;
+	got = main_line_of(log, start);
+	if (got == NULL) {
+		test_fail(__FILE__, line, "no main line starting %s in: %s", start, log);
+	} else {
+		const char *sz = strstr(got, ", size: ");
+		unsigned long long size = 0;
+		long ms = -1;
+		struct mavis_buf want = { 0 };
+
+		if (sz == NULL || sscanf(sz, ", size: %llu, %ld ms", &size, &ms) != 2)
+			test_fail(__FILE__, line, "no size and ms in: %s", got);
+		old_main_line(sc.v, path, "203.0.113.7", "sender@example.net", rcpts, "-",
+			      "<lunch@example.net>", "-", size, ms, &want);
+		if (strcmp(got, mavis_buf_str(&want)) != 0)
+			test_fail(__FILE__, line, "default log_templ\n  got  %s\n  want %s", got,
+				  mavis_buf_str(&want));
+		mavis_buf_free(&want);
+	}
+	free(got);
+	free(log);
+	scan_done(&sc);
+}
+
+/* log_templ: the default gives the line as it was, byte for byte (clean,
+   several recipients, a bank path, blocked ones, a failure with its reply);
+   every macro expands; an empty template is no line; unknown macros and
+   broken constructs are refused at load with file:line. */
+static void
+test_log_templ(void)
+{
+	static const char *const one[] = { "bob@example.com", NULL };
+	static const char *const two[] = { "bob@example.com", "ann@example.org", NULL };
+	char virus_msg[512];
+	struct scan sc;
+	char *log, *got;
+
+	check_default_line(NULL, one, clean_msg, sizeof(clean_msg) - 1, "", "Passed CLEAN", __LINE__);
+	check_default_line(NULL, two, clean_msg, sizeof(clean_msg) - 1, "", "Passed CLEAN", __LINE__);
+	check_default_line("mynetworks = 203.0.113.0/24\n", two, clean_msg, sizeof(clean_msg) - 1,
+			   "MYNETS", "Passed CLEAN", __LINE__);
+	check_default_line("av_scanners = clamd:/nonexistent/clamd.sock\n", one, clean_msg,
+			   sizeof(clean_msg) - 1, "", "Blocked virus scanning failed", __LINE__);
+	snprintf(virus_msg, sizeof(virus_msg),
+		 "From: <sender@example.net>\r\nMessage-ID: <lunch@example.net>\r\n\r\n%s\r\n", eicar);
+	check_default_line("av_scanners = clamav\nvirus_lovers_maps = ann@example.org\n", two, virus_msg,
+			   strlen(virus_msg), "", "Passed/Blocked INFECTED", __LINE__);
+	check_default_line("av_scanners = clamav\n", two, virus_msg, strlen(virus_msg), "",
+			   "Blocked INFECTED", __LINE__);
+
+	/* Every macro. */
+	if (scan_msg_log(&sc, "mynetworks = 203.0.113.0/24\n"
+			 "log_templ = T %n|%i|%s|%R|%p|%a|%l|%Q|%m|%c|%h|[:actions_performed]|[:ccat]|"
+			 "[:status]|[:internal_error]|[?%Q|noqid|%Q]|[? %l |no|yes|extra]|\\[x\\]\\||100%%|"
+			 "[?%z||size]|[?%y||ms]|[?[:internal_error]|ok|bad]|[?%Q|[?%p|no path|%p]|q]\n",
+			 two, clean_msg, sizeof(clean_msg) - 1, &log) == 0) {
+		char want[512];
+
+		snprintf(want, sizeof(want),
+			 "T %s|%s|<sender@example.net>|<bob@example.com>, <ann@example.org>|MYNETS|"
+			 "203.0.113.7|Y||<lunch@example.net>||mx.example.com|RelayedOutbound|CLEAN|Passed||"
+			 "noqid|yes|[x]||100%%|size|ms|ok|MYNETS",
+			 mavis_session_log_id(sc.s), sc.v->mail_id);
+		got = main_line_of(log, "T ");
+		CHECK(got != NULL);
+		if (got != NULL && strcmp(got, want) != 0)
+			test_fail(__FILE__, __LINE__, "macros\n  got  %s\n  want %s", got, want);
+		free(got);
+		free(log);
+	}
+	scan_done(&sc);
+
+	/* Empty: no main line for clean mail; a failure still says why. */
+	if (scan_msg_log(&sc, "log_templ = \"\"\n", one, clean_msg, sizeof(clean_msg) - 1, &log) == 0) {
+		CHECK(strstr(log, "CLEAN") == NULL);
+		free(log);
+	}
+	scan_done(&sc);
+	if (scan_msg_log(&sc, "log_templ = \"\"\nav_scanners = clamd:/nonexistent/clamd.sock\n", one,
+			 clean_msg, sizeof(clean_msg) - 1, &log) == 0) {
+		CHECK(strstr(log, "reply: 451 4.7.1") != NULL);
+		free(log);
+	}
+	scan_done(&sc);
+
+	/* Refused at load, with file:line and where in the template. */
+	static const struct {
+		const char *templ, *want;
+	} bad[] = {
+		{ "Passed %X", "unknown macro %X at character 8" },
+		{ "%s [:nosuch] x", "unknown macro [:nosuch] at character 4" },
+		{ "[:ccat|major]", "[:name|...] takes no arguments here" },
+		{ "[?%p|a", "unterminated [? at character 7" },
+		{ "[:ccat", "unterminated [:name]" },
+		{ "[~%s|x]", "[ starts [:name] or [?cond|a|b]" },
+		{ "[%R|x|,]", "[ starts [:name]" },
+		{ "size %", "a % at the end" },
+		{ "x \\", "a backslash at the end" },
+		{ "[?[?[?[?[?[?[?[?[?[?[?[?[?[?[?[?[?%p]]]]]]]]]]]]]]]]]", "nested too deep" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct mavis_config *cfg = NULL;
+		struct mavis_error err = { 0 };
+		char conf[256];
+
+		snprintf(conf, sizeof(conf), "myhostname = mx.example.com\nlog_templ = %s\n", bad[i].templ);
+		if (mavis_config_load_string(conf, "t.conf", NULL, &cfg, &err) == 0) {
+			test_fail(__FILE__, __LINE__, "log_templ = %s accepted", bad[i].templ);
+			mavis_config_unref(&cfg);
+			continue;
+		}
+		if (strstr(err.text, "t.conf:2: log_templ: ") != err.text || strstr(err.text, bad[i].want) == NULL)
+			test_fail(__FILE__, __LINE__, "log_templ = %s: %s (want %s)", bad[i].templ, err.text,
+				  bad[i].want);
+	}
+	/* In a bank too. */
+	{
+		struct mavis_config *cfg = NULL;
+		struct mavis_error err = { 0 };
+
+		CHECK(mavis_config_load_string("[bank B]\nlog_templ = %q\n", "t.conf", NULL, &cfg, &err) < 0);
+		CHECK(strstr(err.text, "t.conf:2: log_templ: unknown macro %q") != NULL);
+		mavis_config_unref(&cfg);
+	}
+}
+
+/* log_level 0..5, amavisd's meaning: each level adds its lines and keeps
+   those of the levels below; the main line is there at 0. */
+static void
+test_log_levels(void)
+{
+	static const char *const two[] = { "bob@example.com", "ann@example.org", NULL };
+	static const struct {
+		const char *text;
+		int level;
+	} lines[] = {
+		{ "Passed CLEAN {RelayedInbound}", 0 },
+		{ "Checking: ", 1 },
+		{ "TIMING [total ", 2 },
+		{ "spam-tag, ", 99 },	/* no spam scanner here: never */
+		{ "recipient <bob@example.com>: CLEAN, passed (local)", 3 },
+		{ "recipient <ann@example.org>: CLEAN, passed", 3 },
+		{ "connect from [203.0.113.7] (unknown), daemon mx", 4 },
+		{ "MAIL FROM <sender@example.net>, bank path -", 4 },
+		{ "RCPT TO <bob@example.com> (local)", 4 },
+		{ "end of header: 5 fields", 5 },
+		{ "end of message: ", 5 },
+	};
+
+	for (int level = 0; level <= 5; level++) {
+		struct scan sc;
+		char *log;
+
+		if (scan_msg_log_at(&sc, NULL, two, clean_msg, sizeof(clean_msg) - 1, &log, level) != 0)
+			continue;
+		for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+			bool want = lines[i].level <= level, have = strstr(log, lines[i].text) != NULL;
+
+			if (want != have)
+				test_fail(__FILE__, __LINE__, "log_level %d: \"%s\" %s:\n%s", level, lines[i].text,
+					  have ? "logged" : "missing", log);
+		}
+		/* Syslog priorities as amavisd: 1 info, 2..5 debug. */
+		if (level >= 1)
+			CHECK(strstr(log, "info: 1") != NULL || strstr(log, "info: 2") != NULL ||
+			      strstr(log, "info: 3") != NULL || strstr(log, "info: 4") != NULL ||
+			      strstr(log, "info: 5") != NULL || strstr(log, "info: 6") != NULL ||
+			      strstr(log, "info: 7") != NULL || strstr(log, "info: 8") != NULL ||
+			      strstr(log, "info: 9") != NULL);
+		if (level >= 3)
+			CHECK(strstr(log, "debug: ") != NULL && strstr(log, "info: ") != NULL);
+		free(log);
+		scan_done(&sc);
+	}
+	/* The syslog-level view maps onto the same scale. */
+	mavis_log_set_level(MAVIS_LOG_WARNING);
+	CHECK_INT(mavis_log_verbosity(), -1);
+	mavis_log_set_level(MAVIS_LOG_DEBUG);
+	CHECK_INT(mavis_log_verbosity(), 5);
+	CHECK(mavis_log_get_level() == MAVIS_LOG_DEBUG);
+	mavis_log_set_verbosity(1);
+	CHECK(mavis_log_get_level() == MAVIS_LOG_INFO);
+	mavis_log_set_verbosity(9);
+	CHECK_INT(mavis_log_verbosity(), 5);
+	mavis_log_set_level(MAVIS_LOG_ERR);
+}
+
 int
 main(void)
 {
@@ -1051,5 +1312,7 @@ main(void)
 	TEST_RUN(test_hostile);
 	TEST_RUN(test_verdict_shape);
 	TEST_RUN(test_bucketing);
+	TEST_RUN(test_log_templ);
+	TEST_RUN(test_log_levels);
 	return test_exit();
 }
