@@ -39,7 +39,7 @@ field() { dpkg-deb -f "$MAVIS_DEB" "$1"; }
 [ "$(field Version)" = "$version" ] || fail "Version: $(field Version), CMake says $version"
 [ "$(field Architecture)" = "$arch" ] || fail "Architecture: $(field Architecture)"
 deps=$(field Depends)
-for want in adduser libc6 libclamav libgmime-3.0 libpcre2-8 libsystemd0; do
+for want in adduser spamassassin libc6 libclamav libgmime-3.0 libpcre2-8 libsystemd0; do
 	echo "$deps" | grep -q "$want" || fail "Depends lacks $want: $deps"
 done
 
