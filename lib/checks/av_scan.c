@@ -9,6 +9,7 @@
 #include <mavis/alloc.h>
 #include <mavis/av.h>
 #include <mavis/buf.h>
+#include <mavis/stats.h>
 
 #include "av_internal.h"
 
@@ -50,6 +51,7 @@ scanner_parse(const char *spec, const struct mavis_av_settings *s, struct av_sca
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->name = mavis_xstrdup(spec);
+	sc->stats_slot = mavis_stats_scanner_slot("virus", spec);
 	sc->clamd.connect_timeout_ms = s->connect_timeout_ms ? s->connect_timeout_ms : 10000;
 	sc->clamd.stream_max = s->clamd_stream_max;
 	sc->clamd.all_match = s->all_match;
@@ -312,6 +314,7 @@ run_list(struct mavis_av *av, const struct av_scanner *list, size_t count,
 					   &notes, &err);
 		if (rc == 1 && sc->kind == AV_KIND_CLAMD)
 			rc = av_limit_policy(&found, 0, av->es.alert_exceeds_max, &err);
+		mavis_stats_scanner_call(sc->stats_slot, rc >= 0, (unsigned long)(av_now_ms() - t0) * 1000);
 		if (notes != NULL)
 			log_add(&st->log, arena, MAVIS_LOG_WARNING,
 				"%s av-scanner: failed over after: %s", sc->name, notes);

@@ -87,9 +87,11 @@ msg_quarantine(struct mavis_session *s, struct msg *m, struct mavis_verdict *v, 
 		struct mavis_error err = { 0 };
 
 		if (mavis_quarantine_store(&in, &out, &err) < 0) {
+			mavis_stats_count(MAVIS_STATS_QUARANTINE_FAILED);
 			msg_fail(s, m, MAVIS_ERR_IO, "Can't quarantine: %s", err.text);
 			return MAVIS_ERR_IO;
 		}
+		mavis_stats_count(MAVIS_STATS_QUARANTINE_WRITE);
 		mavis_log_info(lid, "quarantined %s as %s (%c)", m->mail_id, out.rel_path, out.quar_type);
 		struct mavis_edit qe = { MAVIS_EDIT_QUARANTINE, mavis_arena_strdup(m->arena, out.rel_path),
 					 m->mail_id, -1, NULL };

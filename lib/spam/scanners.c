@@ -7,6 +7,7 @@
 
 #include <mavis/alloc.h>
 #include <mavis/buf.h>
+#include <mavis/stats.h>
 
 #include "spam_int.h"
 
@@ -18,6 +19,7 @@ enum scanner_kind { SCANNER_SPAMD, SCANNER_RSPAMD };
 
 struct scanner {
 	char *spec;
+	int stats_slot;		/* mavis_stats_scanner_slot */
 	enum scanner_kind kind;
 	union {
 		struct spamd_client spamd;
@@ -47,6 +49,7 @@ scanner_init(struct scanner *sc, const char *spec, struct mavis_error *err)
 	int rc;
 
 	sc->spec = mavis_xstrdup(spec);
+	sc->stats_slot = mavis_stats_scanner_slot("spam", spec);
 	if (strcmp(spec, "native") == 0)
 		return mavis_error_set(err, MAVIS_ERR_CONFIG,
 				       "native spam scanner not implemented yet");
@@ -174,6 +177,7 @@ mavis_spam_scan(const struct mavis_spam_scanners *s, const struct mavis_spam_req
 		struct mavis_error e = { 0 };
 		/* Each scanner gets the whole timeout: a dead first scanner must
 		   not use up the time of the one that would answer. */
+		uint64_t t1 = spam_now_ms();
 		struct spam_limits lim = {
 			.deadline = spam_now_ms() + s->timeout_ms,
 			.connect_timeout_ms = s->connect_timeout_ms,
@@ -185,6 +189,7 @@ mavis_spam_scan(const struct mavis_spam_scanners *s, const struct mavis_spam_req
 		else
 			rc = rspamd_check(&sc->u.rspamd, req, &lim, a, &r, &e);
 		out->scanner = sc->spec;
+		mavis_stats_scanner_call(sc->stats_slot, rc == 0, (unsigned long)(spam_now_ms() - t1) * 1000);
 		if (rc == 0) {
 			r.status = MAVIS_SPAM_OK;
 			r.scanner = sc->spec;
