@@ -17,6 +17,9 @@ static const struct {
 	{ "check", ctl_cmd_check, "check [-c FILE]  validate the configuration (exit 0 or 1)" },
 	{ "scan", ctl_cmd_scan, "scan [-c FILE] [--sender A] [--rcpt A]... [--json] FILE.eml  scan a message file" },
 	{ "release", ctl_cmd_release, "release [-c FILE] [--rcpt A]... [--requested-by A] [--dry-run] MAIL_ID  re-send a quarantined message" },
+	{ "status", ctl_cmd_status, "status [-s unix:SOCKET] [-c FILE]  the sessions mavisd has in flight" },
+	{ "stats", ctl_cmd_stats, "stats [--json] [-s unix:SOCKET] [-c FILE]  mavisd's counters since start" },
+	{ "reload", ctl_cmd_reload, "reload [-s unix:SOCKET] [-c FILE]  reload mavisd's configuration; prints ok or the error" },
 	{ "quarantine", ctl_cmd_quarantine, "quarantine [-c FILE] list  list quarantined files: MAIL_ID CATEGORY TYPE SIZE MTIME PATH" },
 };
 

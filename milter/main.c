@@ -145,6 +145,12 @@ run_filter(const struct mavisd_opts *opts)
 		rc = MAVISD_EX_CONFIG;
 		goto out;
 	}
+	/* Both as root, before the drop: the control socket is root's file
+	   (group daemon_user's), and a metrics port may be below 1024. */
+	if (mavisd_control_open(cfg) < 0 || mavisd_metrics_open(cfg) < 0) {
+		rc = MAVISD_EX_CONFIG;
+		goto out;
+	}
 	if (mavisd_drop_privileges(cfg) < 0) {
 		rc = MAVISD_EX_CONFIG;
 		goto out;
@@ -153,6 +159,8 @@ run_filter(const struct mavisd_opts *opts)
 		rc = 1;
 		goto out;
 	}
+	mavisd_control_start(engine, opts->config_path);
+	mavisd_metrics_start();
 	mavis_log_notice(NULL, "mavisd %s starting on %s (config %s)", MAVIS_VERSION, sock,
 			 opts->config_path);
 	/* smfi_opensocket has bound and listened: the MTA can connect now,
@@ -163,6 +171,8 @@ run_filter(const struct mavisd_opts *opts)
 				     "may wait ~40 ms per message (a unix: socket has no such delay)", sock);
 	rc = smfi_main() == MI_SUCCESS ? 0 : 1;
 	drain_sessions(cfg);
+	mavisd_metrics_stop();
+	mavisd_control_close();
 	mavis_log_notice(NULL, "mavisd stopped");
 out:
 	mavis_config_unref(&cfg);
