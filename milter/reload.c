@@ -19,7 +19,8 @@ struct reload_arg {
 	const char *path;
 };
 
-/* SIGUSR1 and the control socket's reload may come at once: one at a time. */
+/* SIGUSR1 and the control socket's reload may come at once, and both, like
+   the periodic signature check, swap engine state: one at a time. */
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Build the new snapshot off to the side; any error keeps the old one. */
@@ -160,8 +161,13 @@ reload_main(void *arg)
 			if (time(NULL) >= next_check) {
 				long long iv = check_interval(ra->engine);
 
-				if (iv > 0)
+				/* Under the reload lock: a reload from the control
+				   socket checks the signatures too, on its thread. */
+				if (iv > 0) {
+					pthread_mutex_lock(&reload_lock);
 					mavis_engine_check_signatures(ra->engine, false, &err);
+					pthread_mutex_unlock(&reload_lock);
+				}
 				next_check = time(NULL) + (iv > 0 ? iv : 60);
 			}
 			trim_when_idle(&last_closed, &was_idle);

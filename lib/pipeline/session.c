@@ -50,6 +50,7 @@ mavis_session_new(struct mavis_engine *engine, const struct mavis_session_info *
 		mavis_session_free(&s);
 		return rc;
 	}
+	mavis_stats_slot_bank_path(s->slot, mavis_view_path(s->view));
 	*out = s;
 	return 0;
 }
