@@ -51,7 +51,6 @@ scanner_parse(const char *spec, const struct mavis_av_settings *s, struct av_sca
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->name = mavis_xstrdup(spec);
-	sc->stats_slot = mavis_stats_scanner_slot("virus", spec);
 	sc->clamd.connect_timeout_ms = s->connect_timeout_ms ? s->connect_timeout_ms : 10000;
 	sc->clamd.stream_max = s->clamd_stream_max;
 	sc->clamd.all_match = s->all_match;
@@ -104,6 +103,9 @@ list_parse(const char *const *specs, const struct mavis_av_settings *s, const ch
 			mavis_error_prefix(err, "%s: ", what);
 			return rc;
 		}
+		/* Only a valid spec gets a series: a typo in a failed reload
+			   must not leave a label behind for good. */
+		(*out)[i].stats_slot = mavis_stats_scanner_slot("virus", specs[i]);
 		if ((*out)[i].kind == AV_KIND_CLAMAV)
 			*want_engine = true;
 	}

@@ -49,7 +49,6 @@ scanner_init(struct scanner *sc, const char *spec, struct mavis_error *err)
 	int rc;
 
 	sc->spec = mavis_xstrdup(spec);
-	sc->stats_slot = mavis_stats_scanner_slot("spam", spec);
 	if (strcmp(spec, "native") == 0)
 		return mavis_error_set(err, MAVIS_ERR_CONFIG,
 				       "native spam scanner not implemented yet");
@@ -66,6 +65,8 @@ scanner_init(struct scanner *sc, const char *spec, struct mavis_error *err)
 	}
 	if (rc < 0)
 		mavis_error_prefix(err, "spam scanner \"%s\": ", spec);
+	else	/* only a valid spec gets a series (see av_scan.c) */
+		sc->stats_slot = mavis_stats_scanner_slot("spam", spec);
 	return rc;
 }
 
