@@ -24,6 +24,8 @@ mavis_require_pkg(CURL libcurl libcurl4-openssl-dev)
 mavis_require_pkg(JSONC json-c libjson-c-dev)
 # mavisd: sd_notify (Type=notify readiness, reload, status, watchdog)
 mavis_require_pkg(SYSTEMD libsystemd libsystemd-dev)
+# mavisd: the metrics endpoint (GET /metrics), HTTP off the milter threads
+mavis_require_pkg(MICROHTTPD libmicrohttpd libmicrohttpd-dev)
 
 find_library(MILTER_LIBRARY milter)
 find_path(MILTER_INCLUDE_DIR libmilter/mfapi.h)

@@ -16,5 +16,9 @@ int ctl_cmd_quarantine(int argc, char **argv);
 int ctl_cmd_dkim(int argc, char **argv);
 int ctl_cmd_sql(int argc, char **argv);
 int ctl_cmd_spam(int argc, char **argv);
+/* cmd_control.c: ask the running mavisd on its control socket. */
+int ctl_cmd_status(int argc, char **argv);
+int ctl_cmd_stats(int argc, char **argv);
+int ctl_cmd_reload(int argc, char **argv);
 
 #endif

@@ -19,6 +19,9 @@ static const struct {
 	{ "release", ctl_cmd_release, "release [-c FILE] [--rcpt A]... [--requested-by A] [--dry-run] MAIL_ID  re-send a quarantined message" },
 	{ "dkim", ctl_cmd_dkim, "dkim genkey -d DOMAIN -s SEL [-t rsa|ed25519] [-b BITS] | showkeys | testkey [-c FILE]  signing keys and their DNS records" },
 	{ "sql", ctl_cmd_sql, "sql check [-c FILE] [-d DSN]  report what the database of sql_dsn lacks (exit 0 complete, 1 not)" },
+	{ "status", ctl_cmd_status, "status [-s unix:SOCKET] [-c FILE]  the sessions mavisd has in flight" },
+	{ "stats", ctl_cmd_stats, "stats [--json] [-s unix:SOCKET] [-c FILE]  mavisd's counters since start" },
+	{ "reload", ctl_cmd_reload, "reload [-s unix:SOCKET] [-c FILE]  reload mavisd's configuration; prints ok or the error" },
 	{ "quarantine", ctl_cmd_quarantine, "quarantine [-c FILE] list  list quarantined files: MAIL_ID CATEGORY TYPE SIZE MTIME PATH" },
 	{ "spam", ctl_cmd_spam, "spam [-c FILE | -r DIR...] rules [--unsupported] | score FILE.eml...  the native SpamAssassin rule set" },
 };

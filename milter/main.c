@@ -145,7 +145,11 @@ run_filter(const struct mavisd_opts *opts)
 		rc = MAVISD_EX_CONFIG;
 		goto out;
 	}
-	if (mavisd_release_open(cfg) < 0) {
+	/* As root, before the drop: the control socket is root's file
+	   (group daemon_user's), and the release and metrics ports may be
+	   below 1024. */
+	if (mavisd_release_open(cfg) < 0 || mavisd_control_open(cfg) < 0 ||
+	    mavisd_metrics_open(cfg) < 0) {
 		rc = MAVISD_EX_CONFIG;
 		goto out;
 	}
@@ -161,6 +165,8 @@ run_filter(const struct mavisd_opts *opts)
 		rc = 1;
 		goto out;
 	}
+	mavisd_control_start(engine, opts->config_path);
+	mavisd_metrics_start();
 	mavis_log_notice(NULL, "mavisd %s starting on %s (config %s)", MAVIS_VERSION, sock,
 			 opts->config_path);
 	/* smfi_opensocket has bound and listened: the MTA can connect now,
@@ -171,6 +177,8 @@ run_filter(const struct mavisd_opts *opts)
 				     "may wait ~40 ms per message (a unix: socket has no such delay)", sock);
 	rc = smfi_main() == MI_SUCCESS ? 0 : 1;
 	drain_sessions(cfg);
+	mavisd_metrics_stop();
+	mavisd_control_close();
 	mavisd_release_stop((int)mavis_config_get(cfg, MAVIS_KEY_SHUTDOWN_TIMEOUT)->u.i);
 	/* The SQL log rows still queued: a few seconds to write them. */
 	struct mavis_sql_log *sql_log = mavis_sql_log_global();

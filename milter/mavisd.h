@@ -71,6 +71,9 @@ int mavisd_write_pid_file(const struct mavis_config *cfg);
    as root, empty the capability bounding set (needs CAP_SETPCAP, else a
    warning), then initgroups, setresgid, setresuid. 0, or -1 logged. */
 int mavisd_drop_privileges(const struct mavis_config *cfg);
+/* daemon_user's uid and gid (daemon_group if set): 1, 0 when no
+   daemon_user is set (ids -1), -1 when it does not exist (logged). */
+int mavisd_daemon_ids(const struct mavis_config *cfg, uid_t *uid, gid_t *gid);
 /* The signals the filter process keeps blocked in every thread (reload.c
    and libmilter take them with sigwait). */
 void mavisd_filter_sigmask(sigset_t *set);
@@ -80,6 +83,27 @@ void mavisd_filter_sigmask(sigset_t *set);
    shutdown_timeout for the ones in flight, then smfi_stop); it also gives
    freed heap memory back to the system once mavisd is idle. */
 int mavisd_reload_thread_start(struct mavis_engine *engine, const char *config_path);
+/* Reload as SIGUSR1 does (config, then virus signatures; systemd told;
+   counted), serialised with other reloads. Returns 0, or -1 with why
+   holding the error that kept the running configuration (file:line). */
+int mavisd_reload(struct mavis_engine *engine, const char *path, char *why, size_t whysize);
+
+/* control.c: the control socket (mavis/control.h protocol). _open binds
+   control_socket (before the privilege drop: root:daemon group, 0660);
+   a socket that cannot be made is warned about and left out, since mail
+   flows without it; -1 only for a malformed setting. _start runs its
+   thread; _close removes the file at exit. */
+int mavisd_control_open(const struct mavis_config *cfg);
+int mavisd_control_start(struct mavis_engine *engine, const char *config_path);
+void mavisd_control_close(void);
+
+/* metrics.c: metrics_socket, GET /metrics in the Prometheus text format
+   (libmicrohttpd on its own thread). _open binds before the privilege drop
+   (a port below 1024 works too); _start serves after it. A socket that
+   cannot be bound is warned about and left out; -1 for a malformed setting. */
+int mavisd_metrics_open(const struct mavis_config *cfg);
+int mavisd_metrics_start(void);
+void mavisd_metrics_stop(void);
 
 /* notify.c: systemd notifications (sd_notify), all no-ops unless
    NOTIFY_SOCKET is set. mavisd_notify sends one formatted state string;

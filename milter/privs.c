@@ -315,3 +315,9 @@ mavisd_drop_privileges(const struct mavis_config *cfg)
 	}
 	return 0;
 }
+
+int
+mavisd_daemon_ids(const struct mavis_config *cfg, uid_t *uid, gid_t *gid)
+{
+	return lookup_ids(cfg, uid, gid);
+}

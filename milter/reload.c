@@ -4,11 +4,13 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include <mavis/config.h>
 #include <mavis/log.h>
+#include <mavis/stats.h>
 
 #include "mavisd.h"
 
@@ -17,26 +19,53 @@ struct reload_arg {
 	const char *path;
 };
 
+/* SIGUSR1 and the control socket's reload may come at once, and both, like
+   the periodic signature check, swap engine state: one at a time. */
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* Build the new snapshot off to the side; any error keeps the old one. */
-static void
-reload_once(struct reload_arg *ra)
+static int
+reload_once(struct mavis_engine *engine, const char *path, char *why, size_t whysize)
 {
 	struct mavis_config *cfg = NULL;
 	struct mavis_error err = { 0 };
+	int rc = 0;
 
-	if (mavis_config_load(ra->path, &cfg, &err) < 0) {
+	if (mavis_config_load(path, &cfg, &err) < 0) {
 		mavis_log_err(NULL, "reload failed, keeping the running configuration: %s", err.text);
-		return;
+		snprintf(why, whysize, "%s", err.text);
+		return -1;
 	}
 	for (const char *const *w = mavis_config_warnings(cfg); *w; w++)
 		mavis_log_warn(NULL, "configuration: %s", *w);
-	if (mavis_engine_reload(ra->engine, cfg, &err) < 0)
+	if (mavis_engine_reload(engine, cfg, &err) < 0) {
 		mavis_log_err(NULL, "reload failed, keeping the running configuration: %s", err.text);
-	else {
+		snprintf(why, whysize, "%s", err.text);
+		rc = -1;
+	} else {
 		mavis_log_set_verbosity((int)mavis_config_get(cfg, MAVIS_KEY_LOG_LEVEL)->u.i);
-		mavis_log_notice(NULL, "configuration reloaded from %s", ra->path);
+		mavis_log_notice(NULL, "configuration reloaded from %s", path);
 	}
 	mavis_config_unref(&cfg);
+	return rc;
+}
+
+int
+mavisd_reload(struct mavis_engine *engine, const char *path, char *why, size_t whysize)
+{
+	struct mavis_error err = { 0 };
+	int rc;
+
+	pthread_mutex_lock(&reload_lock);
+	mavisd_notify_reloading();
+	rc = reload_once(engine, path, why, whysize);
+	mavis_engine_check_signatures(engine, true, &err);
+	mavis_stats_count(rc == 0 ? MAVIS_STATS_RELOAD_OK : MAVIS_STATS_RELOAD_FAILED);
+	/* READY=1 also after a failed reload: the old configuration keeps
+	   serving. */
+	mavisd_notify("READY=1");
+	pthread_mutex_unlock(&reload_lock);
+	return rc;
 }
 
 /* Seconds between signature checks, from the current config (0 = never). */
@@ -121,12 +150,9 @@ reload_main(void *arg)
 		int sig = sigtimedwait(&set, NULL, &tmo);
 
 		if (sig == SIGUSR1) {
-			mavisd_notify_reloading();
-			reload_once(ra);
-			mavis_engine_check_signatures(ra->engine, true, &err);
-			/* READY=1 also after a failed reload: the old
-			   configuration keeps serving. */
-			mavisd_notify("READY=1");
+			char why[512];
+
+			mavisd_reload(ra->engine, ra->path, why, sizeof(why));
 		} else if (sig == SIGUSR2) {
 			if (!mavisd_callbacks_draining())
 				stop_gracefully(ra);
@@ -134,8 +160,13 @@ reload_main(void *arg)
 			if (time(NULL) >= next_check) {
 				long long iv = check_interval(ra->engine);
 
-				if (iv > 0)
+				/* Under the reload lock: a reload from the control
+				   socket checks the signatures too, on its thread. */
+				if (iv > 0) {
+					pthread_mutex_lock(&reload_lock);
 					mavis_engine_check_signatures(ra->engine, false, &err);
+					pthread_mutex_unlock(&reload_lock);
+				}
 				next_check = time(NULL) + (iv > 0 ? iv : 60);
 			}
 			trim_when_idle(&last_closed, &was_idle);

@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <clamav.h>
 
 #include <mavis/alloc.h>
 #include <mavis/av.h>
 #include <mavis/log.h>
+#include <mavis/stats.h>
 
 #include "av_internal.h"
 
@@ -265,6 +267,12 @@ mavis_av_engine_load(const struct mavis_av_settings *s, struct mavis_av_engine *
 	}
 	e->signatures = sigs;
 	e->load_ms = (unsigned)(av_now_ms() - t0);
+	/* The build time of the newest database (daily.cvd): the signature
+	   age an admin alerts on. */
+	int dberr = CL_SUCCESS;
+	long long dbtime = cl_engine_get_num(e->cl, CL_ENGINE_DB_TIME, &dberr);
+	if (dberr == CL_SUCCESS && dbtime > 0)
+		mavis_stats_set_signature_time((time_t)dbtime);
 
 	/* clamd's defaults for mail: every parser, heuristics unless disabled. */
 	memset(&e->opts, 0, sizeof(e->opts));

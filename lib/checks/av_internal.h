@@ -96,6 +96,7 @@ enum av_kind { AV_KIND_CLAMAV, AV_KIND_CLAMD };
 
 struct av_scanner {
 	char *name;			/* the spec, used in log lines */
+	int stats_slot;			/* mavis_stats_scanner_slot */
 	enum av_kind kind;
 	struct av_clamd clamd;
 };

@@ -9,6 +9,7 @@
 #include <mavis/alloc.h>
 #include <mavis/av.h>
 #include <mavis/buf.h>
+#include <mavis/stats.h>
 
 #include "av_internal.h"
 
@@ -102,6 +103,9 @@ list_parse(const char *const *specs, const struct mavis_av_settings *s, const ch
 			mavis_error_prefix(err, "%s: ", what);
 			return rc;
 		}
+		/* Only a valid spec gets a series: a typo in a failed reload
+			   must not leave a label behind for good. */
+		(*out)[i].stats_slot = mavis_stats_scanner_slot("virus", specs[i]);
 		if ((*out)[i].kind == AV_KIND_CLAMAV)
 			*want_engine = true;
 	}
@@ -312,6 +316,7 @@ run_list(struct mavis_av *av, const struct av_scanner *list, size_t count,
 					   &notes, &err);
 		if (rc == 1 && sc->kind == AV_KIND_CLAMD)
 			rc = av_limit_policy(&found, 0, av->es.alert_exceeds_max, &err);
+		mavis_stats_scanner_call(sc->stats_slot, rc >= 0, (unsigned long)(av_now_ms() - t0) * 1000);
 		if (notes != NULL)
 			log_add(&st->log, arena, MAVIS_LOG_WARNING,
 				"%s av-scanner: failed over after: %s", sc->name, notes);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include <mavis/log.h>
+#include <mavis/stats.h>
 
 #include "checks/check.h"
 
@@ -61,6 +62,8 @@ decode_run(struct mavis_check_ctx *cx)
 		mavis_badh_add_mime_error(cx->badh, cx->badh_allowed, d->mime_error);
 	if (d->unchecked_minor < 0)
 		return 0;
+	if (d->unchecked_minor == MAVIS_UNCHECKED_OVER_LIMITS)
+		mavis_stats_count(MAVIS_STATS_DECODE_LIMIT);
 	struct mavis_finding f = { .major = MAVIS_CC_UNCHECKED, .minor = d->unchecked_minor,
 				   .reason = unchecked_reason(d->unchecked_minor) };
 	struct mavis_finding f0 = { .major = MAVIS_CC_UNCHECKED, .reason = "UNCHECKED" };

@@ -219,6 +219,7 @@ mavis_engine_new(struct mavis_config *cfg, struct mavis_engine **out, struct mav
 	e = mavis_xcalloc(1, sizeof(*e));
 	pthread_mutex_init(&e->lock, NULL);
 	e->cur = st;
+	mavis_stats_set_config_time(time(NULL));
 	*out = e;
 	return 0;
 }
@@ -247,6 +248,7 @@ mavis_engine_reload(struct mavis_engine *e, struct mavis_config *cfg, struct mav
 	if (rc < 0)
 		return rc;
 	swap_state(e, st);
+	mavis_stats_set_config_time(time(NULL));
 	return 0;
 }
 

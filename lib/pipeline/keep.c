@@ -136,13 +136,16 @@ msg_quarantine(struct mavis_session *s, struct msg *m, struct mavis_verdict *v, 
 			/* A copy we could not keep is a failure as for files,
 			   whatever on_sql_failure says about lookups. */
 			if (rc < 0) {
+				mavis_stats_count(MAVIS_STATS_QUARANTINE_FAILED);
 				msg_fail(s, m, MAVIS_ERR_IO, "Can't quarantine to SQL: %s", err.text);
 				return MAVIS_ERR_IO;
 			}
 		} else if (mavis_quarantine_store(&in, &out, &err) < 0) {
+			mavis_stats_count(MAVIS_STATS_QUARANTINE_FAILED);
 			msg_fail(s, m, MAVIS_ERR_IO, "Can't quarantine: %s", err.text);
 			return MAVIS_ERR_IO;
 		}
+		mavis_stats_count(MAVIS_STATS_QUARANTINE_WRITE);
 		mavis_log_info(lid, "quarantined %s as %s (%c)", m->mail_id, out.rel_path, out.quar_type);
 		if (m->quar_type == 0) {
 			m->quar_type = out.quar_type;

@@ -119,6 +119,7 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 
 			if ((c->needs_body && cx.oversized) || !mavis_check_wanted_any(c, &cx))
 				continue;
+			mavis_stats_slot_stage(s->slot, c->name);
 			clock_gettime(CLOCK_MONOTONIC, &t0);
 			cx.fail_text[0] = '\0';
 			rc = c->run(&cx);
@@ -156,6 +157,7 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 	};
 	struct mavis_verdict *v = mavis_decide(&dm, m->rcpts, m->nrcpts, m->arena);
 	struct timespec t0;
+	mavis_stats_slot_stage(s->slot, "quarantine");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int qrc = msg_quarantine(s, m, v, cx.raw, cx.rawlen);
 	if (ntiming < STAGES_MAX)

@@ -18,6 +18,7 @@
 #include <mavis/filetype.h>
 #include <mavis/session.h>
 #include <mavis/spam.h>
+#include <mavis/stats.h>
 
 #include "msg/mail_id.h"
 #include "msg/spool.h"
@@ -89,6 +90,7 @@ struct mavis_session {
 	bool non_smtpd;
 	char log_id[64];
 	char queue_id[64];
+	int slot;		/* registry slot (mavis/stats.h), -1 = unlisted */
 	struct msg *msg;
 };
 
@@ -113,9 +115,11 @@ struct mavis_verdict *msg_run_checks(struct mavis_session *s, struct msg *m);
 void msg_dkim_sign(struct mavis_session *s, struct msg *m, struct mavis_verdict *v,
 		   const void *raw, size_t rawlen);
 
-/* Process-wide counters, counted where the event happens. */
-extern atomic_ulong mavis_stat_sessions, mavis_stat_messages, mavis_stat_accepted,
-	mavis_stat_rejected, mavis_stat_tempfailed, mavis_stat_discarded;
+/* stats.c: a session started; a verdict given after usec of end-of-message
+   work (messages by category and action, recipients by category and
+   destiny, the latency histogram). */
+void stats_count_session(void);
+void stats_count_verdict(const struct mavis_verdict *v, unsigned long usec);
 
 /* Record the first internal failure of a message (later ones are logged only). */
 void msg_fail(struct mavis_session *s, struct msg *m, int status, const char *fmt, ...)

@@ -43,7 +43,8 @@ mavis_session_new(struct mavis_engine *engine, const struct mavis_session_info *
 	s->non_smtpd = info->non_smtpd;
 	snprintf(s->log_id, sizeof(s->log_id), "%ld-%lu", (long)getpid(),
 		 atomic_fetch_add(&session_serial, 1) + 1);
-	atomic_fetch_add(&mavis_stat_sessions, 1);
+	stats_count_session();
+	s->slot = mavis_stats_slot_claim(s->client_addr, s->client_name);
 	rc = session_view_build(s, err);
 	if (rc < 0) {
 		mavis_session_free(&s);
@@ -54,6 +55,7 @@ mavis_session_new(struct mavis_engine *engine, const struct mavis_session_info *
 	mavis_log_ll(4, s->log_id, "connect from [%s] (%s)%s%s", *s->client_addr ? s->client_addr : "unknown",
 		     *s->client_name ? s->client_name : "unknown", *s->daemon_name ? ", daemon " : "",
 		     s->daemon_name);
+	mavis_stats_slot_bank_path(s->slot, mavis_view_path(s->view));
 	*out = s;
 	return 0;
 }
@@ -70,6 +72,7 @@ mavis_session_free(struct mavis_session **ps)
 	mavis_view_free(&s->view);
 	engine_state_unpin(&s->st);
 	mavis_arena_free(&s->conn_arena);
+	mavis_stats_slot_release(&s->slot);
 	free(s);
 }
 
@@ -84,6 +87,7 @@ mavis_session_helo(struct mavis_session *s, const char *helo)
 {
 	s->helo = mavis_arena_strdup(s->conn_arena, helo ? helo : "");
 	mavis_log_ll(4, mavis_session_log_id(s), "HELO %s", s->helo);
+	mavis_stats_slot_stage(s->slot, "helo");
 }
 
 void
@@ -95,8 +99,10 @@ mavis_session_set_non_smtpd(struct mavis_session *s, bool non_smtpd)
 void
 mavis_session_set_queue_id(struct mavis_session *s, const char *qid)
 {
-	if (qid && *qid && strlen(qid) < sizeof(s->queue_id))
+	if (qid && *qid && strlen(qid) < sizeof(s->queue_id) && strcmp(qid, s->queue_id) != 0) {
 		strcpy(s->queue_id, qid);
+		mavis_stats_slot_queue_id(s->slot, qid);
+	}
 }
 
 int
@@ -137,6 +143,8 @@ mavis_session_mail(struct mavis_session *s, const char *sender, const char *auth
 	mavis_mail_id_new(m->mail_id, m->secret_id);
 	/* The SASL bank is per message: it goes again at reset. */
 	mavis_view_select_sender(s->view, auth_authen);
+	mavis_stats_slot_message(s->slot, true);
+	mavis_stats_slot_bank_path(s->slot, mavis_view_path(s->view));
 	m->spool = mavis_spool_new(mavis_view_str(s->view, MAVIS_KEY_TMP_DIR),
 				   (size_t)mavis_view_int(s->view, MAVIS_KEY_BODY_MEMORY_LIMIT));
 	struct mavis_headers_limits hl = {
@@ -220,6 +228,7 @@ mavis_session_rcpt(struct mavis_session *s, const char *rcpt, struct mavis_reply
 
 	if (m == NULL)
 		return mavis_error_set(err, MAVIS_ERR_INTERNAL, "RCPT without MAIL");
+	mavis_stats_slot_stage(s->slot, "rcpt");
 	if (m->nrcpts >= (size_t)mavis_view_int(s->view, MAVIS_KEY_MAX_RECIPIENTS)) {
 		reply->rcode = "452";
 		reply->xcode = "4.5.3";
@@ -322,6 +331,7 @@ add_header(struct mavis_session *s, struct msg *m, const char *name, size_t nlen
 			       "header section over limits (%zu fields, %llu bytes)",
 			       mavis_headers_count(m->headers), (unsigned long long)m->header_bytes);
 		m->header_overflow = true;
+		mavis_stats_count(MAVIS_STATS_HEADER_LIMIT);
 	}
 	if (m->oversized || m->fail_status)
 		return;
@@ -344,6 +354,7 @@ mavis_session_header(struct mavis_session *s, const char *name, const char *valu
 		return;
 	name = name ? name : "";
 	value = value ? value : "";
+	mavis_stats_slot_stage(s->slot, "header");
 	add_header(s, s->msg, name, strlen(name), value, strlen(value));
 }
 
@@ -380,6 +391,7 @@ mavis_session_body(struct mavis_session *s, const void *data, size_t len)
 		return;
 	if (!m->eoh_done)
 		mavis_session_eoh(s);
+	mavis_stats_slot_stage(s->slot, "body");
 	m->size += len;
 	/* the body hashes are computed as it arrives, whether the spool
 	   keeps it or not: no second pass */
@@ -488,15 +500,14 @@ mavis_session_eom(struct mavis_session *s)
 	if (m->verdict == NULL) {
 		if (mavis_log_wants(1))
 			log_checking(s, m);
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		m->verdict = msg_run_checks(s, m);
-		atomic_fetch_add(&mavis_stat_messages, 1);
-		switch (m->verdict->action) {
-		case MAVIS_ACTION_ACCEPT:
-		case MAVIS_ACTION_HOLD: atomic_fetch_add(&mavis_stat_accepted, 1); break;
-		case MAVIS_ACTION_REJECT: atomic_fetch_add(&mavis_stat_rejected, 1); break;
-		case MAVIS_ACTION_TEMPFAIL: atomic_fetch_add(&mavis_stat_tempfailed, 1); break;
-		case MAVIS_ACTION_DISCARD: atomic_fetch_add(&mavis_stat_discarded, 1); break;
-		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		stats_count_verdict(m->verdict, (unsigned long)((t1.tv_sec - t0.tv_sec) * 1000000L +
+								 (t1.tv_nsec - t0.tv_nsec) / 1000));
+		mavis_stats_slot_stage(s->slot, "reply");
 	}
 	return m->verdict;
 }
@@ -515,4 +526,5 @@ mavis_session_reset(struct mavis_session *s)
 	mavis_arena_free(&m->arena);
 	free(m);
 	s->queue_id[0] = '\0';
+	mavis_stats_slot_message(s->slot, false);
 }

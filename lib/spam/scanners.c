@@ -8,6 +8,7 @@
 #include <mavis/alloc.h>
 #include <mavis/buf.h>
 #include <mavis/sa.h>
+#include <mavis/stats.h>
 
 #include "spam_int.h"
 
@@ -19,6 +20,7 @@ enum scanner_kind { SCANNER_SPAMD, SCANNER_RSPAMD, SCANNER_NATIVE };
 
 struct scanner {
 	char *spec;
+	int stats_slot;		/* mavis_stats_scanner_slot */
 	enum scanner_kind kind;
 	union {
 		struct spamd_client spamd;
@@ -70,6 +72,8 @@ scanner_init(struct scanner *sc, const char *spec, const struct mavis_spam_setti
 	}
 	if (rc < 0)
 		mavis_error_prefix(err, "spam scanner \"%s\": ", spec);
+	else	/* only a valid spec gets a series (see av_scan.c) */
+		sc->stats_slot = mavis_stats_scanner_slot("spam", spec);
 	return rc;
 }
 
@@ -189,6 +193,7 @@ mavis_spam_scan(const struct mavis_spam_scanners *s, const struct mavis_spam_req
 		struct mavis_error e = { 0 };
 		/* Each scanner gets the whole timeout: a dead first scanner must
 		   not use up the time of the one that would answer. */
+		uint64_t t1 = spam_now_ms();
 		struct spam_limits lim = {
 			.deadline = spam_now_ms() + s->timeout_ms,
 			.connect_timeout_ms = s->connect_timeout_ms,
@@ -202,6 +207,7 @@ mavis_spam_scan(const struct mavis_spam_scanners *s, const struct mavis_spam_req
 		else
 			rc = rspamd_check(&sc->u.rspamd, req, &lim, a, &r, &e);
 		out->scanner = sc->spec;
+		mavis_stats_scanner_call(sc->stats_slot, rc == 0, (unsigned long)(spam_now_ms() - t1) * 1000);
 		if (rc == 0) {
 			r.status = MAVIS_SPAM_OK;
 			r.scanner = sc->spec;

@@ -30,7 +30,13 @@ mavisd_start() {
 	conf=$1
 	shift
 	mkdir -p "$MAVISD_DIR/tmp"
-	{ cat "$conf"; printf '\ntmp_dir = %s/tmp\ndaemon_user =\nallow_root = yes\n' "$MAVISD_DIR"; } > "$MAVISD_DIR/mavisd.conf"
+	# The control socket in the test's directory, not /run/mavis: tests
+	# that run at the same time must not meet there.
+	{
+		cat "$conf"
+		printf '\ntmp_dir = %s/tmp\ndaemon_user =\nallow_root = yes\n' "$MAVISD_DIR"
+		grep -q '^control_socket' "$conf" || printf 'control_socket = unix:%s/control\n' "$MAVISD_DIR"
+	} > "$MAVISD_DIR/mavisd.conf"
 	"$MAVISD" -f -c "$MAVISD_DIR/mavisd.conf" -s "$MAVISD_SOCKET" "$@" >"$MAVISD_LOG" 2>&1 &
 	MAVISD_PID=$!
 	i=0
@@ -96,6 +102,8 @@ mavisd_e2e_conf() {
 		echo "allow_root = yes"
 		echo "tmp_dir = $_me_dir/mavis-tmp"
 		echo "shutdown_timeout = 10s"
+		# Not /run/mavis: tests that run at the same time must not meet.
+		echo "control_socket = unix:$_me_dir/mavis-control"
 		# The tests check the one-transaction path (deleted recipients,
 		# shared edits); test_bucketing.sh turns bucketing on.
 		echo "recipient_bucketing = no"
