@@ -216,6 +216,8 @@ reader(void *arg)
 	while (!atomic_load(&race_stop)) {
 		struct mavis_buf b = { 0 };
 
+		long seen_before = seen;
+
 		mavis_stats_format_status(&b);
 		/* Columns: slot, age, message age, stage, queue id, client. */
 		for (const char *line = mavis_buf_str(&b); *line;) {
@@ -237,7 +239,10 @@ reader(void *arg)
 			line = nl + 1;
 		}
 		mavis_buf_free(&b);
-		atomic_fetch_add(&race_passes, 1);
+		/* Only a pass that saw a writer counts: the reader may run
+		   before the writers claimed their slots (or after they left). */
+		if (seen > seen_before)
+			atomic_fetch_add(&race_passes, 1);
 	}
 	return (void *)bad;
 }
