@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <mavis/alloc.h>
+#include <mavis/stats.h>
 
 #include "sql_int.h"
 
@@ -232,6 +233,7 @@ void
 sql_count_failure(struct mavis_sql *sql)
 {
 	atomic_fetch_add(&sql->failures, 1);
+	mavis_stats_count(MAVIS_STATS_SQL_ERROR);	/* mavis_sql_errors_total */
 }
 
 /* The message of a libpq error without its trailing newline. */
