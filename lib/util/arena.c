@@ -225,10 +225,12 @@ mavis_arena_calloc(struct mavis_arena *a, size_t n, size_t size)
 char *
 mavis_arena_strndup(struct mavis_arena *a, const char *s, size_t n)
 {
-	size_t len = strnlen(s, n);
+	/* An empty piece may come as (NULL, 0): a substring of nothing. */
+	size_t len = s != NULL ? strnlen(s, n) : 0;
 	char *p = mavis_arena_alloc(a, len + 1);
 
-	memcpy(p, s, len);
+	if (len > 0)
+		memcpy(p, s, len);
 	return p;
 }
 

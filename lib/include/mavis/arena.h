@@ -44,7 +44,8 @@ MAVIS_API void *mavis_arena_try_alloc_uninit(struct mavis_arena *a, size_t size)
 /* Array allocation with overflow check (aborts on overflow: a caller bug). */
 MAVIS_API void *mavis_arena_calloc(struct mavis_arena *a, size_t n, size_t size);
 
-/* Copies; the results are NUL-terminated. strndup copies at most n bytes. */
+/* Copies; the results are NUL-terminated. strndup copies at most n bytes
+   (s may be NULL when n is 0: the result is ""). */
 MAVIS_API char *mavis_arena_strdup(struct mavis_arena *a, const char *s);
 MAVIS_API char *mavis_arena_strndup(struct mavis_arena *a, const char *s, size_t n);
 MAVIS_API void *mavis_arena_memdup(struct mavis_arena *a, const void *p, size_t n);
