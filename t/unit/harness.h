@@ -21,6 +21,9 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 int test_exit(void);
 /* Path of a file under t/data (from $MAVIS_TEST_DATA); static buffer rotation. */
 const char *test_data_path(const char *rel);
+/* The whole file at path, NUL-terminated, malloc'd (the caller frees it);
+   *len its size. NULL when it cannot be opened or read. */
+char *test_slurp(const char *path, size_t *len);
 /* Create a temp directory for this test (removed by test_exit); returns its path. */
 const char *test_tmpdir(void);
 /* Write contents to tmpdir/name, return the full path (static rotation). */

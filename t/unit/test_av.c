@@ -261,29 +261,6 @@ test_engine_load_errors(void)
 
 /* ---- clamav-testfiles: libclamav's own unpackers on ClamAV's samples ---- */
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	struct stat st;
-	char *p;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	p = malloc((size_t)st.st_size + 1);
-	if (p == NULL || read(fd, p, (size_t)st.st_size) != st.st_size) {
-		free(p);
-		close(fd);
-		return NULL;
-	}
-	close(fd);
-	*len = (size_t)st.st_size;
-	return p;
-}
-
 static int
 name_cmp(const void *a, const void *b)
 {
@@ -325,7 +302,7 @@ test_testfiles(void)
 		char *data;
 
 		snprintf(path, sizeof(path), "%s/%s", TESTFILES_DIR, files[i]);
-		data = slurp(path, &len);
+		data = test_slurp(path, &len);
 		CHECK(data != NULL);
 		if (data != NULL) {
 			b = mkbuf(data, len, files[i]);
@@ -438,7 +415,7 @@ test_limits(void)
 
 		snprintf(path, sizeof(path), "%s/%s", TESTFILES_DIR, cases[i].file);
 		snprintf(want, sizeof(want), "Heuristics.Limits.Exceeded.%s", cases[i].limit);
-		data = slurp(path, &len);
+		data = test_slurp(path, &len);
 		if (data == NULL) {
 			test_fail(__FILE__, __LINE__, "cannot read %s", path);
 			continue;
@@ -1076,7 +1053,7 @@ test_clamd_real(void)
 	mavis_av_free(&av);
 
 	/* An archive through clamd's unpackers. */
-	zip = slurp(TESTFILES_DIR "/clam.zip", &ziplen);
+	zip = test_slurp(TESTFILES_DIR "/clam.zip", &ziplen);
 	if (zip != NULL) {
 		struct mavis_av_buf zb = mkbuf(zip, ziplen, "clam.zip");
 

@@ -152,27 +152,6 @@ dump(const char *path, const char *html, size_t len, struct mavis_arena *a)
 	return b.p;
 }
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		n = 0;
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 /* compare two dumps line by line, reporting the first difference */
 static int
 same(const char *name, const char *want, const char *got, const char *what)
@@ -221,8 +200,8 @@ test_corpus(void)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		snprintf(epath, sizeof(epath), "%s/%.*s.expect", dir, (int)(nl - 5), e->d_name);
-		html = slurp(path, &hl);
-		expect = slurp(epath, &el);
+		html = test_slurp(path, &hl);
+		expect = test_slurp(epath, &el);
 		CHECK(html != NULL);
 		CHECK(expect != NULL);
 		if (!html || !expect) {
@@ -409,7 +388,7 @@ main(void)
 
 	if (one) {
 		size_t n;
-		char *html = slurp(one, &n);
+		char *html = test_slurp(one, &n);
 		struct mavis_arena *a = mavis_arena_new(0);
 
 		if (!html)

@@ -25,27 +25,6 @@
 #define TRUSTED "203.0.113.0/24 10.0.0.0/8"
 #define INTERNAL "10.0.0.0/8"
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		n = 0;
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 /* received - the unfolded Received values of a message, top first */
 static size_t
 received(const char *msg, struct mavis_arena *a, const char ***out)
@@ -196,8 +175,8 @@ test_corpus(void)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		snprintf(epath, sizeof(epath), "%s/%.*s.expect", dir, (int)(nl - 4), e->d_name);
-		msg = slurp(path, &ml);
-		expect = slurp(epath, &el);
+		msg = test_slurp(path, &ml);
+		expect = test_slurp(epath, &el);
 		CHECK(msg && expect);
 		if (msg && expect) {
 			a = mavis_arena_new(0);
@@ -334,7 +313,7 @@ main(void)
 
 	if (one) {
 		size_t n;
-		char *msg = slurp(one, &n);
+		char *msg = test_slurp(one, &n);
 		struct mavis_arena *a = mavis_arena_new(0);
 
 		if (!msg)

@@ -20,27 +20,6 @@
 #include "sa/sa_uri.h"
 
 static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		n = 0;
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-static char *
 run(const char *cmd)
 {
 	char buf[4096], *out = NULL;
@@ -154,8 +133,8 @@ test_against(const char *mode)
 	snprintf(path, sizeof(path), "%s", test_data_path(mode[0] == 'c' ? "sa/uri/canon.txt"
 								    : "sa/uri/find.txt"));
 	snprintf(epath, sizeof(epath), "%.*s.expect", (int)(strlen(path) - 4), path);
-	text = slurp(path, &tl);
-	expect = slurp(epath, &el);
+	text = test_slurp(path, &tl);
+	expect = test_slurp(epath, &el);
 	CHECK(text && expect);
 	if (text && expect) {
 		got = mode[0] == 'c' ? canon_dump(text, a) : find_dump(text, tl, a);
