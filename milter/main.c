@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* main.c - mavisd: options, start-up order, the filter process */
+/* main.c - mavisd-filter: options, start-up order, the filter process */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,11 +22,13 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mavisd [-c CONFIG] [-s SOCKET] [-f] [-n]\n"
-			"  -c CONFIG  configuration file (default %s)\n"
-			"  -s SOCKET  milter socket, overrides milter_socket (unix:/path, inet:PORT@HOST)\n"
-			"  -f         stay in the foreground, log to stderr\n"
-			"  -n         check the configuration and exit\n",
+	fprintf(stderr, "usage: mavisd-filter -n [-c CONFIG] [-s SOCKET] [-S FD]\n"
+			"       mavisd-filter -F [-c CONFIG] [-s SOCKET] [-f]\n"
+			"  the filter process of mavisd, started by mavisd(8): run that instead\n"
+			"  -n     check the configuration and exit (-S FD: also write the\n"
+			"         launcher's settings to descriptor FD)\n"
+			"  -F     run as the filter process (-f: log to stderr)\n"
+			"  default CONFIG: %s\n",
 		MAVISD_DEFAULT_CONFIG);
 	exit(2);
 }
@@ -104,7 +106,7 @@ run_filter(const struct mavisd_opts *opts)
 
 	/* Every thread inherits this mask: USR1 and USR2 go to the reload
 	   thread only; libmilter's own thread waits for HUP, TERM and INT.
-	   (The child starts with it already: see start_child.) */
+	   (It starts with it already: the launcher sets it before exec.) */
 	mavisd_filter_sigmask(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -112,6 +114,13 @@ run_filter(const struct mavisd_opts *opts)
 
 	if (load_config(opts->config_path, &cfg) < 0)
 		return MAVISD_EX_CONFIG;
+	if (!opts->foreground) {
+		/* openlog keeps the pointer: a copy that outlives reloads. */
+		static char ident[64];
+
+		snprintf(ident, sizeof(ident), "%s", mavis_config_get(cfg, MAVIS_KEY_SYSLOG_IDENT)->u.s);
+		mavis_log_open(ident, MAVIS_LOG_SYSLOG);
+	}
 	mavis_log_set_verbosity((int)mavis_config_get(cfg, MAVIS_KEY_LOG_LEVEL)->u.i);
 	if (mavisd_prepare_dirs(cfg) < 0) {
 		mavis_config_unref(&cfg);
@@ -192,47 +201,78 @@ out:
 	return rc;
 }
 
+/* What the launcher needs and cannot read itself (it has no config
+   parser): one "key=value" line each, values without newlines. */
+static int
+write_settings(int fd, const struct mavis_config *cfg)
+{
+	char buf[4096];
+	int n = snprintf(buf, sizeof(buf), "pid_file=%s\nshutdown_timeout=%lld\nsyslog_ident=%s\n",
+			 mavis_config_get(cfg, MAVIS_KEY_PID_FILE)->u.s,
+			 mavis_config_get(cfg, MAVIS_KEY_SHUTDOWN_TIMEOUT)->u.i,
+			 mavis_config_get(cfg, MAVIS_KEY_SYSLOG_IDENT)->u.s);
+
+	if (n < 0 || (size_t)n >= sizeof(buf) || strpbrk(mavis_config_get(cfg, MAVIS_KEY_PID_FILE)->u.s, "\n") ||
+	    strpbrk(mavis_config_get(cfg, MAVIS_KEY_SYSLOG_IDENT)->u.s, "\n")) {
+		mavis_log_err(NULL, "pid_file or syslog_ident too long or with a newline");
+		return -1;
+	}
+	if (write(fd, buf, (size_t)n) != n) {
+		mavis_log_err(NULL, "cannot hand the settings to mavisd: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * mavisd (milter/launcher/) is a small program without libmavis: it checks
+ * the configuration with "mavisd-filter -n -S", daemonizes, writes the pid
+ * file and supervises "mavisd-filter -F", the process that does the work.
+ * A separate executable keeps the supervising root process small: this one
+ * links some sixty shared libraries, and the dynamic loader alone makes a
+ * process of it hold ~15 MB resident.
+ */
 int
 main(int argc, char **argv)
 {
-	struct mavisd_opts opts = { .config_path = MAVISD_DEFAULT_CONFIG };
+	struct mavisd_opts opts = { .config_path = MAVISD_DEFAULT_CONFIG, .settings_fd = -1 };
 	struct mavis_config *cfg = NULL;
+	bool filter = false;
+	char *end;
 	int c;
 
-	while ((c = getopt(argc, argv, "c:s:fnh")) != -1) {
+	while ((c = getopt(argc, argv, "c:s:fnFS:h")) != -1) {
 		switch (c) {
 		case 'c': opts.config_path = optarg; break;
 		case 's': opts.socket = optarg; break;
 		case 'f': opts.foreground = true; break;
 		case 'n': opts.check_only = true; break;
+		case 'F': filter = true; break;
+		case 'S': {
+			long fd;
+
+			errno = 0;
+			fd = strtol(optarg, &end, 10);
+			if (errno || *end || fd < 3 || fd > 1024)
+				usage();
+			opts.settings_fd = (int)fd;
+			break;
+		}
 		default: usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || filter == opts.check_only)
 		usage();
 	mavis_log_open("mavisd", (opts.foreground || opts.check_only) ? MAVIS_LOG_STDERR : MAVIS_LOG_SYSLOG);
-	/* Check first, in the caller's terminal: a bad config never forks. */
+	if (filter)
+		return run_filter(&opts);
 	if (load_config(opts.config_path, &cfg) < 0)
 		return MAVISD_EX_CONFIG;
 	mavis_log_set_verbosity((int)mavis_config_get(cfg, MAVIS_KEY_LOG_LEVEL)->u.i);
-	if (mavisd_check_root(cfg) < 0) {
-		mavis_config_unref(&cfg);
-		return MAVISD_EX_CONFIG;
-	}
-	if (opts.check_only) {
-		mavis_config_unref(&cfg);
-		return 0;
-	}
-	if (!opts.foreground) {
-		const char *ident = mavis_config_get(cfg, MAVIS_KEY_SYSLOG_IDENT)->u.s;
+	int rc = mavisd_check_root(cfg) < 0 ? MAVISD_EX_CONFIG : 0;
 
-		mavis_log_open(ident, MAVIS_LOG_SYSLOG);
-		if (daemon(0, 0) < 0) {
-			mavis_log_err(NULL, "cannot daemonize: %s", strerror(errno));
-			return 1;
-		}
-	}
-	int rc = mavisd_supervise(&opts, cfg, run_filter);
+	if (rc == 0 && opts.settings_fd >= 0 && write_settings(opts.settings_fd, cfg) < 0)
+		rc = MAVISD_EX_CONFIG;
 	mavis_config_unref(&cfg);
 	return rc;
 }

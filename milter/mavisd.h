@@ -12,6 +12,8 @@
 #include <mavis/session.h>
 #include <mavis/verdict.h>
 
+#include "sigmask.h"
+
 #define MAVISD_DEFAULT_CONFIG MAVIS_SYSCONFDIR "/mavisd.conf"
 
 /* Exit codes (sysexits.h meanings). */
@@ -23,6 +25,7 @@ struct mavisd_opts {
 	const char *socket;	/* -s override, or NULL */
 	bool foreground;
 	bool check_only;
+	int settings_fd;	/* -S: with -n, where the launcher reads its settings; -1 */
 };
 
 /* callbacks.c: the libmilter registration. engine must be set before
@@ -65,8 +68,6 @@ struct mavisd_socket_ids {
 int mavisd_socket_begin(const struct mavis_config *cfg, const char *socket,
 			struct mavisd_socket_ids *saved);
 void mavisd_socket_end(struct mavisd_socket_ids *saved);
-/* pid_file: O_NOFOLLOW, mode 0644, regular files only. 0 or -1 (warned). */
-int mavisd_write_pid_file(const struct mavis_config *cfg);
 /* Become daemon_user for good (filter process, after the socket is bound):
    as root, empty the capability bounding set (needs CAP_SETPCAP, else a
    warning), then initgroups, setresgid, setresuid. 0, or -1 logged. */
@@ -74,9 +75,6 @@ int mavisd_drop_privileges(const struct mavis_config *cfg);
 /* daemon_user's uid and gid (daemon_group if set): 1, 0 when no
    daemon_user is set (ids -1), -1 when it does not exist (logged). */
 int mavisd_daemon_ids(const struct mavis_config *cfg, uid_t *uid, gid_t *gid);
-/* The signals the filter process keeps blocked in every thread (reload.c
-   and libmilter take them with sigwait). */
-void mavisd_filter_sigmask(sigset_t *set);
 
 /* reload.c: the sigwait thread of the filter process: SIGUSR1 = reload,
    SIGUSR2 = graceful stop (refuse new sessions, wait up to
@@ -136,12 +134,5 @@ bool mavisd_sockio_active(void);
 int mavisd_release_open(const struct mavis_config *cfg);
 int mavisd_release_start(struct mavis_engine *engine);
 void mavisd_release_stop(int wait_seconds);
-
-/* supervise.c: the parent process: forwards SIGHUP/SIGUSR1 as a reload
-   (SIGUSR1) and SIGTERM/SIGINT as a graceful stop (SIGUSR2) to the filter
-   process, restarts it if it dies.
-   run_filter is called in the child and returns its exit status. */
-int mavisd_supervise(const struct mavisd_opts *opts, const struct mavis_config *cfg,
-		     int (*run_filter)(const struct mavisd_opts *));
 
 #endif

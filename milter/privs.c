@@ -214,41 +214,6 @@ mavisd_socket_end(struct mavisd_socket_ids *saved)
 	umask(saved->umask);
 }
 
-int
-mavisd_write_pid_file(const struct mavis_config *cfg)
-{
-	const char *path = cfg_str(cfg, MAVIS_KEY_PID_FILE);
-	struct stat st;
-	char line[32];
-	int fd, n;
-
-	if (*path == '\0')
-		return 0;
-	/* Written as root by the parent: a symbolic link planted at the path
-	   must not make us truncate its target, nor a fifo block us. */
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		mavis_log_warn(NULL, "cannot write pid file %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode) || ftruncate(fd, 0) < 0) {
-		mavis_log_warn(NULL, "cannot write pid file %s: %s", path,
-			       S_ISREG(st.st_mode) ? strerror(errno) : "not a regular file");
-		close(fd);
-		return -1;
-	}
-	if (fchmod(fd, 0644) < 0)
-		mavis_log_warn(NULL, "cannot chmod pid file %s: %s", path, strerror(errno));
-	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
-	if (write(fd, line, (size_t)n) != n || close(fd) != 0) {
-		mavis_log_warn(NULL, "cannot write pid file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* Empty the filter process's capability bounding set before the uid
    change. setresuid() to a non-root uid clears the effective and permitted
    sets already; an empty bounding set also keeps any later exec (a file

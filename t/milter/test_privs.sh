@@ -116,6 +116,15 @@ for dir in "$D/tmp" "$D/quarantine"; do
 done
 child=$(ps -o pid= --ppid "$PID" | awk 'NR == 1 { print $1 }')
 [ "$(ps -o user= -p "$child")" = nobody ] || fail "filter runs as $(ps -o user= -p "$child")"
+# The root parent is the launcher (libc only); the filter process is
+# mavisd-filter with libmavis: no filter library code runs as root after
+# the filter's start-up.
+grep -q libmavis "/proc/$PID/maps" && fail "the root parent maps libmavis"
+grep -q libmavis "/proc/$child/maps" || fail "the filter process maps no libmavis"
+case $(tr '\0' ' ' <"/proc/$child/cmdline") in
+*mavisd-filter\ -F\ *) ;;
+*) fail "filter process runs $(tr '\0' ' ' <"/proc/$child/cmdline")" ;;
+esac
 # 5. After the bind the filter has no capability and cannot get one back.
 for f in CapEff CapPrm CapBnd CapAmb; do
 	[ "$(awk -v f="$f:" '$1 == f { print $2 }' "/proc/$child/status")" = 0000000000000000 ] ||

@@ -77,14 +77,18 @@ grep -q 'deb-systemd-invoke stop mavisd.service' "$D/control/prerm" || fail "pre
 # 5. The unpacked tree.
 dpkg-deb -x "$MAVIS_DEB" "$D/root"
 libdir=$D/root/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/mavis
-for b in mavisd mavisctl; do
-	readelf -d "$D/root/usr/sbin/$b" | grep -q "RUNPATH.*\[/usr/lib/.*/mavis\]" ||
+for b in usr/libexec/mavis/mavisd-filter usr/sbin/mavisctl; do
+	readelf -d "$D/root/$b" | grep -q "RUNPATH.*\[/usr/lib/.*/mavis\]" ||
 		fail "$b has no RUNPATH to the private library directory"
 done
+# The launcher that stays root links libc alone (milter/launcher/main.c).
+[ "$(readelf -d "$D/root/usr/sbin/mavisd" | grep -c NEEDED)" = 1 ] ||
+	fail "mavisd links more than libc: $(readelf -d "$D/root/usr/sbin/mavisd" | grep NEEDED)"
 # LD_LIBRARY_PATH comes before RUNPATH: the unpacked library, not one
 # installed on this host.
 export LD_LIBRARY_PATH="$libdir"
-ldd "$D/root/usr/sbin/mavisd" | grep -q "libmavis.so.0 => $libdir/" || fail "mavisd does not load $libdir/libmavis.so.0"
+ldd "$D/root/usr/libexec/mavis/mavisd-filter" | grep -q "libmavis.so.0 => $libdir/" ||
+	fail "mavisd-filter does not load $libdir/libmavis.so.0"
 # As root, daemon_user = mavis must exist (postinst makes it); without
 # that user here, check as an unprivileged user instead, which skips only
 # the root check.

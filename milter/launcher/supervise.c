@@ -1,18 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* supervise.c - parent process: signal forwarding, filter restarts, pid file */
+/* supervise.c - the launcher's loop: signal forwarding, filter restarts */
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <mavis/log.h>
-
-#include "mavisd.h"
+#include "../sigmask.h"
+#include "launcher.h"
 
 /*
  * Why a parent process: libmilter's own signal thread treats SIGHUP as "stop"
@@ -23,19 +22,8 @@
  * immediate stop (run under systemd with KillMode=mixed).
  */
 
-void
-mavisd_filter_sigmask(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGUSR1);
-	sigaddset(set, SIGUSR2);
-	sigaddset(set, SIGHUP);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-}
-
 static pid_t
-start_child(const struct mavisd_opts *opts, int (*run_filter)(const struct mavisd_opts *))
+start_child(const struct launch *l)
 {
 	pid_t pid = fork();
 
@@ -43,25 +31,27 @@ start_child(const struct mavisd_opts *opts, int (*run_filter)(const struct mavis
 		sigset_t filter;
 
 		/* Straight from the parent's mask (which blocks all of these)
-		   to the filter's: a reload or stop sent right after the fork
-		   waits for the reload thread instead of killing the child by
-		   its default action. Only SIGCHLD is let through. */
+		   to the filter's, kept across exec: a reload or stop sent
+		   right after the fork waits for the filter's reload thread
+		   instead of killing it by its default action. SIGCHLD goes
+		   back to normal: the filter reaps its own children. */
 		mavisd_filter_sigmask(&filter);
-		pthread_sigmask(SIG_SETMASK, &filter, NULL);
-		_exit(run_filter(opts));
+		sigprocmask(SIG_SETMASK, &filter, NULL);
+		execv(l->filter_path, l->filter_argv);
+		launch_log(LOG_ERR, "cannot run the filter process %s: %s", l->filter_path, strerror(errno));
+		_exit(LAUNCH_EX_CONFIG);
 	}
 	if (pid < 0)
-		mavis_log_err(NULL, "cannot fork the filter process: %s", strerror(errno));
+		launch_log(LOG_ERR, "cannot fork the filter process: %s", strerror(errno));
 	return pid;
 }
 
 int
-mavisd_supervise(const struct mavisd_opts *opts, const struct mavis_config *cfg,
-		 int (*run_filter)(const struct mavisd_opts *))
+launch_supervise(const struct launch *l)
 {
 	/* The filter drains for up to shutdown_timeout, then libmilter's
 	   listener takes up to 5 s more to notice the stop. */
-	long long stop_wait = mavis_config_get(cfg, MAVIS_KEY_SHUTDOWN_TIMEOUT)->u.i + 10;
+	long long stop_wait = l->shutdown_timeout + 10;
 	sigset_t set;
 	pid_t child;
 	bool stopping = false;
@@ -74,18 +64,17 @@ mavisd_supervise(const struct mavisd_opts *opts, const struct mavis_config *cfg,
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGCHLD);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	/* Blocked, not waited for: the child inherits it blocked across fork
-	   (the parent itself never gets SIGUSR2). */
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	/* Blocked, not waited for: the parent itself never gets SIGUSR2. */
 	sigset_t usr2;
 	sigemptyset(&usr2);
 	sigaddset(&usr2, SIGUSR2);
-	pthread_sigmask(SIG_BLOCK, &usr2, NULL);
+	sigprocmask(SIG_BLOCK, &usr2, NULL);
 	/* As root, before any child runs: the parent never drops privileges. */
-	mavisd_write_pid_file(cfg);
+	launch_write_pid_file(l->pid_file);
 
 	started = time(NULL);
-	child = start_child(opts, run_filter);
+	child = start_child(l);
 	if (child < 0)
 		return 1;
 	for (;;) {
@@ -94,13 +83,13 @@ mavisd_supervise(const struct mavisd_opts *opts, const struct mavis_config *cfg,
 		int sig = sigtimedwait(&set, &info, &tmo);
 
 		if (sig == SIGHUP || sig == SIGUSR1) {
-			mavis_log_info(NULL, "reload requested (signal %d)", sig);
+			launch_log(LOG_INFO, "reload requested (signal %d)", sig);
 			if (child > 0)
 				kill(child, SIGUSR1);
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			if (!stopping) {
-				mavis_log_notice(NULL, "stopping (signal %d)", sig);
-				mavisd_notify("STOPPING=1");
+				launch_log(LOG_NOTICE, "stopping (signal %d)", sig);
+				launch_notify("STOPPING=1");
 				stopping = true;
 				stop_deadline = time(NULL) + stop_wait;
 				if (child > 0)
@@ -108,8 +97,8 @@ mavisd_supervise(const struct mavisd_opts *opts, const struct mavis_config *cfg,
 			}
 		}
 		if (stopping && child > 0 && time(NULL) > stop_deadline) {
-			mavis_log_warn(NULL, "filter process %ld did not stop in time, killing it",
-				       (long)child);
+			launch_log(LOG_WARNING, "filter process %ld did not stop in time, killing it",
+				   (long)child);
 			kill(child, SIGKILL);
 			stop_deadline = time(NULL) + 60;
 		}
@@ -120,22 +109,22 @@ mavisd_supervise(const struct mavisd_opts *opts, const struct mavis_config *cfg,
 		child = 0;
 		if (stopping)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == MAVISD_EX_CONFIG &&
+		if (WIFEXITED(status) && WEXITSTATUS(status) == LAUNCH_EX_CONFIG &&
 		    time(NULL) - started < 10) {
-			mavis_log_err(NULL, "filter process could not start; giving up");
-			return MAVISD_EX_CONFIG;
+			launch_log(LOG_ERR, "filter process could not start; giving up");
+			return LAUNCH_EX_CONFIG;
 		}
 		/* Postfix's milter_default_action covers the gap (tempfail). */
-		mavis_log_err(NULL, "filter process ended unexpectedly (%s %d); restarting in %ds",
-			      WIFSIGNALED(status) ? "signal" : "status",
-			      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), backoff);
+		launch_log(LOG_ERR, "filter process ended unexpectedly (%s %d); restarting in %ds",
+			   WIFSIGNALED(status) ? "signal" : "status",
+			   WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), backoff);
 		sleep((unsigned)backoff);
 		if (time(NULL) - started > 60)
 			backoff = 1;
 		else if (backoff < 30)
 			backoff *= 2;
 		started = time(NULL);
-		child = start_child(opts, run_filter);
+		child = start_child(l);
 		if (child < 0)
 			return 1;
 	}
