@@ -651,8 +651,8 @@ learn_fn(struct mavis_sql *sql, struct sql_conn *c, void *ctx, bool *broken,
 		return pg_fail(err, "BEGIN", pg, r, broken);
 	PQclear(r);
 	/* _initialize_db(1): the user's row, made when missing */
-	r = exec(pg, "INSERT INTO bayes_vars (username) SELECT $1 WHERE NOT EXISTS "
-		     "(SELECT 1 FROM bayes_vars WHERE username = $1)", 1, user);
+	r = exec(pg, "INSERT INTO bayes_vars (username) SELECT $1::varchar WHERE NOT EXISTS "
+		     "(SELECT 1 FROM bayes_vars WHERE username = $1::varchar)", 1, user);
 	if (cmd_ok(pg, "bayes_vars", r, broken, err) < 0)
 		return MAVIS_ERR_SQL;
 	PQclear(r);
