@@ -228,7 +228,7 @@ static bool
 is_keep(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       strchr(",@*!_'\"$. -", c) != NULL;
+	       (c != '\0' && strchr(",@*!_'\"$. -", c) != NULL);
 }
 
 static bool
@@ -1162,7 +1162,8 @@ add_lines(const struct sa_bayes_tokenizer *t, const char *const *lines, size_t n
 }
 
 /* get_uri_list: every canonical variant of every URI of the text and
-   HTML parts, unique */
+   HTML parts, unique (sorted: the order does not matter to a token set).
+   At most SA_BAYES_MAX_URI_TOKENS variants are taken. */
 static size_t
 uri_list(const struct sa_msg *m, struct mavis_arena *a, const char ***out)
 {
@@ -1178,23 +1179,17 @@ uri_list(const struct sa_msg *m, struct mavis_arena *a, const char ***out)
 	size_t nf = text.len ? sa_uri_find(mavis_buf_str(&text), text.len, a, &found) : 0;
 
 	mavis_buf_free(&text);
-	for (size_t pass = 0; pass <= m->n_html; pass++) {
+	for (size_t pass = 0; pass <= m->n_html && n < SA_BAYES_MAX_URI_TOKENS; pass++) {
 		const char *const *src = found;
 		size_t ns = nf;
 
 		if (pass > 0)
 			ns = sa_html_uris(m->html[pass - 1], &src);
-		for (size_t i = 0; i < ns; i++) {
+		for (size_t i = 0; i < ns && n < SA_BAYES_MAX_URI_TOKENS; i++) {
 			const char **var = NULL;
 			size_t nv = sa_uri_canonicalize(src[i], a, &var);
 
-			for (size_t k = 0; k < nv; k++) {
-				bool dup = false;
-
-				for (size_t j = 0; j < n && !dup; j++)
-					dup = strcmp(all[j], var[k]) == 0;
-				if (dup)
-					continue;
+			for (size_t k = 0; k < nv && n < SA_BAYES_MAX_URI_TOKENS; k++) {
 				if (n == cap) {
 					size_t nc = cap ? cap * 2 : 32;
 					const char **v = mavis_arena_calloc(a, nc, sizeof(*v));
@@ -1206,9 +1201,16 @@ uri_list(const struct sa_msg *m, struct mavis_arena *a, const char ***out)
 				}
 				all[n++] = var[k];
 			}
-			if (n >= SA_BAYES_MAX_URI_TOKENS)
-				break;
 		}
+	}
+	if (n > 1) {
+		size_t u = 1;
+
+		qsort(all, n, sizeof(*all), cmp_strp);
+		for (size_t i = 1; i < n; i++)
+			if (strcmp(all[i], all[u - 1]) != 0)
+				all[u++] = all[i];
+		n = u;
 	}
 	*out = all;
 	return n;

@@ -155,6 +155,10 @@ mavis_spam_scanners_from_config(const struct mavis_config *cfg, struct mavis_spa
 	set.timeout_ms = (unsigned)mavis_config_get(cfg, MAVIS_KEY_SPAM_SCANNER_TIMEOUT)->u.i * 1000u;
 	set.bayes_dsn = mavis_config_get(cfg, MAVIS_KEY_SPAM_BAYES_DSN)->u.s;
 	set.bayes_username = mavis_config_get(cfg, MAVIS_KEY_SPAM_BAYES_USERNAME)->u.s;
+	/* SpamAssassin's default is the user it runs as: mavisd's after the
+	   privilege drop, not root, who builds the scanners */
+	if (set.bayes_username[0] == '\0')
+		set.bayes_username = mavis_config_get(cfg, MAVIS_KEY_DAEMON_USER)->u.s;
 	set.bayes_timeout_ms =
 		(unsigned)mavis_config_get(cfg, MAVIS_KEY_SPAM_BAYES_TIMEOUT)->u.i * 1000u;
 	rc = mavis_spam_scanners_new(&set, out, err);

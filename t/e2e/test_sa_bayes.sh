@@ -13,8 +13,11 @@
 #      BAYES_00 from mavis; on those and two more of each, SpamAssassin
 #      reading mavis's tokens (bayes_sql_override_username mavis) gives
 #      the same BAYES_ rule, and so does mavis reading sa-learn's tokens;
-#   5. PostgreSQL stopped: mavis scores the message without Bayes (score
-#      set 0, no BAYES_ rule) and says why, never a failure.
+#   5. the scanner as mavisd builds it from the configuration
+#      (spam_scanners = native, spam_bayes_dsn; mavisctl scan): BAYES_99 with
+#      its score of set 2 in X-Spam-Status;
+#   6. PostgreSQL stopped: mavis scores the message without Bayes (score
+#      set 0, no BAYES_ rule) and logs why, never a failure.
 # Prints the learn rate, tokens per message and the lookup latency.
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -eu
@@ -178,8 +181,26 @@ sed -n 's/.*lookup_us=\([0-9]*\).*/\1/p' "$T/lookups" | sort -n | awk '{v[NR]=$1
 sed -n 's/.*tokens=\([0-9]*\).*/\1/p' "$T/lookups" | awk '{s+=$1} END {
 	printf "tokens per scored message: %.0f\n", s/NR }'
 
-# ---- 5. the database away: scored without Bayes, said why ------------------------------------
+# ---- 5. the scanner as mavisd builds it (spam_scanners = native, spam_bayes_dsn) -------------
+cat >"$T/mavisd.conf" <<EOF
+spam_scanners = native
+spam_bayes_dsn = $DSN
+spam_bayes_username = mavis
+quarantine_dir = $T/quarantine
+EOF
+f=$(head -n 1 "$T/spam.test")
+"$MAVISCTL" scan -c "$T/mavisd.conf" "$f" >"$T/scan.out" 2>"$T/scan.err" || fail "mavisctl scan: $(cat "$T/scan.err")"
+# BAYES_99 with its score of set 2 (50_scores.cf: 0 0 3.8 3.5)
+tr -d '\n' <"$T/scan.out" | grep -q "X-Spam-Status.*BAYES_99=3.8" ||
+	fail "mavisctl scan: no BAYES_99=3.8: $(cat "$T/scan.out")"
+
+# ---- 6. the database away: scored without Bayes, said why ------------------------------------
 $PGSQL stop "$T/pg"
+"$MAVISCTL" scan -c "$T/mavisd.conf" "$f" >"$T/scan.out" 2>"$T/scan.err" ||
+	fail "mavisctl scan without the database failed: $(cat "$T/scan.err")"
+grep -q "X-Spam-Status" "$T/scan.out" || fail "not scored without the database"
+grep -q "BAYES_" "$T/scan.out" && fail "a BAYES_ rule without a database"
+grep -q "scored without Bayes" "$T/scan.err" || fail "no log line says why: $(cat "$T/scan.err")"
 f=$(head -n 1 "$T/spam.test")
 line=$(M score "$f" 2>"$T/err") || fail "score without database failed"
 grep -q "scored without Bayes" "$T/err" || fail "no reason given: $(cat "$T/err")"
