@@ -8,6 +8,8 @@
 #   bayes_tokens.pl --combine NS NN P...  Combine::combine() of the probabilities
 #   bayes_tokens.pl --prob NS NN S N   the probability of one token
 #   bayes_tokens.pl --line REGION PREFIX TEXT  _tokenize_line's tokens, '|'-joined
+#   bayes_tokens.pl --lines FILE | --prob-file FILE | --combine-file FILE
+#                                      the same for many cases, one a line
 #
 # Network tests off, no user preferences; the rules of /usr/share/spamassassin.
 use strict;
@@ -20,6 +22,16 @@ if (@ARGV && $ARGV[0] eq '--combine') {
     my ($ns, $nn, @p) = @ARGV;
     my $r = Mail::SpamAssassin::Bayes::Combine::combine($ns, $nn, \@p);
     printf "%.17g\n", defined $r ? $r : -1;
+    exit 0;
+}
+if (@ARGV && $ARGV[0] eq '--combine-file') {
+    # one case a line: NS NN P...
+    open(my $fh, '<', $ARGV[1]) or die "$ARGV[1]: $!\n";
+    while (my $l = <$fh>) {
+        my ($ns, $nn, @p) = split ' ', $l;
+        my $r = Mail::SpamAssassin::Bayes::Combine::combine($ns, $nn, \@p);
+        printf "%.17g\n", defined $r ? $r : -1;
+    }
     exit 0;
 }
 my $sa = Mail::SpamAssassin->new({
@@ -35,6 +47,27 @@ die "no Bayes plugin\n" unless $bayes;
 if (@ARGV && $ARGV[0] eq '--line') {
     my (undef, $region, $prefix, $text) = @ARGV;
     print join('|', $bayes->_tokenize_line($text, $prefix, $region)), "\n";
+    exit 0;
+}
+if (@ARGV && $ARGV[0] eq '--lines') {
+    # one case a line: REGION TAB PREFIX TAB TEXT (\xNN escapes in TEXT)
+    open(my $fh, '<', $ARGV[1]) or die "$ARGV[1]: $!\n";
+    while (my $l = <$fh>) {
+        chomp $l;
+        my ($region, $prefix, $text) = split /\t/, $l, 3;
+        $text =~ s/\\x([0-9a-f]{2})/chr(hex($1))/ge;
+        print join('|', $bayes->_tokenize_line($text, $prefix, $region)), "\n";
+    }
+    exit 0;
+}
+if (@ARGV && $ARGV[0] eq '--prob-file') {
+    # one case a line: NS NN S N
+    open(my $fh, '<', $ARGV[1]) or die "$ARGV[1]: $!\n";
+    while (my $l = <$fh>) {
+        my ($ns, $nn, $s, $n) = split ' ', $l;
+        my $r = $bayes->_compute_prob_for_token('x', $ns, $nn, $s, $n);
+        printf "%.17g\n", defined $r ? $r : -1;
+    }
     exit 0;
 }
 if (@ARGV && $ARGV[0] eq '--prob') {
