@@ -180,7 +180,7 @@ sha1_hex(const void *p, size_t n, char hex[41])
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
-/* ---- small string helpers over the arena --------------------------------- */
+/* ---- small string functions over the arena ------------------------------- */
 
 struct str {
 	char *s;
