@@ -137,6 +137,15 @@ int
 mavis_sa_check(const struct mavis_sa_rules *rs, const void *msg, size_t len, struct mavis_arena *a,
 	       struct mavis_spam_result *out, struct mavis_error *err)
 {
+	return sa_check_with(rs, msg, len, a, out, NULL, NULL, err);
+}
+
+int
+sa_check_with(const struct mavis_sa_rules *rs, const void *msg, size_t len, struct mavis_arena *a,
+	      struct mavis_spam_result *out, sa_check_pre_fn pre, void *pre_ctx,
+	      struct mavis_error *err)
+{
+	bool set2 = false;
 	struct sa_msg m;
 	struct run x = { .rs = rs, .m = &m, .a = a };
 	pcre2_jit_stack *js;
@@ -153,6 +162,8 @@ mavis_sa_check(const struct mavis_sa_rules *rs, const void *msg, size_t len, str
 	rc = sa_msg_build(msg ? msg : "", len, rs, a, &m, err);
 	if (rc < 0)
 		return rc;
+	if (pre != NULL)
+		set2 = pre(pre_ctx, &m, msg ? msg : "", len) > 0;
 	x.hits = mavis_arena_calloc(a, rs->n ? rs->n : 1, sizeof(*x.hits));
 	x.md = pcre2_match_data_create(4, NULL);
 	x.mctx = pcre2_match_context_copy(rs->mctx);
@@ -167,7 +178,7 @@ mavis_sa_check(const struct mavis_sa_rules *rs, const void *msg, size_t len, str
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct sa_rule *r = &rs->rules[i];
 
-		if (r->run && r->type != SA_T_META)
+		if ((set2 ? r->run_bayes : r->run) && r->type != SA_T_META)
 			x.hits[i] = run_rule(&x, r);
 	}
 	/* Metas over intervals: a rule SpamAssassin runs and we cannot is
@@ -181,7 +192,7 @@ mavis_sa_check(const struct mavis_sa_rules *rs, const void *msg, size_t len, str
 		const struct sa_rule *r = &rs->rules[i];
 
 		lo[i] = hi[i] = x.hits[i];
-		if (r->unknown)
+		if (set2 ? r->unknown_bayes : r->unknown)
 			hi[i] = r->maxhits == 1 ? 1 : 1e6;
 	}
 	for (size_t k = 0; k < rs->n_meta; k++) {
@@ -189,7 +200,7 @@ mavis_sa_check(const struct mavis_sa_rules *rs, const void *msg, size_t len, str
 		const struct sa_rule *r = &rs->rules[i];
 		double rlo, rhi;
 
-		if (!r->run)
+		if (!(set2 ? r->run_bayes : r->run))
 			continue;
 		int v = sa_meta_eval_iv(&r->meta, lo, hi, &rlo, &rhi);
 
@@ -211,11 +222,13 @@ mavis_sa_check(const struct mavis_sa_rules *rs, const void *msg, size_t len, str
 
 		if (!x.hits[i] || strncmp(r->name, "__", 2) == 0)
 			continue;
+		double sc = set2 ? r->score_bayes : r->score;
+
 		/* Each hit of a "multiple" rule adds its score (got_hit). */
-		score += r->score * x.hits[i];
+		score += sc * x.hits[i];
 		t[nt].name = r->name;
-		t[nt].score = r->score;
-		t[nt].score_text = mavis_spam_fmt_num(a, r->score);
+		t[nt].score = sc;
+		t[nt].score_text = mavis_spam_fmt_num(a, sc);
 		nt++;
 	}
 	qsort(t, nt, sizeof(*t), test_cmp);

@@ -418,11 +418,13 @@ compile_one(struct sa_conf *c, struct sa_def *d, struct sa_rule *r, struct mavis
 	r->eval_id = -1;
 	if (d->has_score) {
 		r->score = d->score[0];
+		r->score_bayes = d->score[2];
 	} else {
 		/* Parser.pm: 1.0 by default, 0.01 for T_ rules, negative when nice */
 		r->score = strncmp(d->name, "T_", 2) == 0 ? 0.01 : 1.0;
 		if (tflag(d->tflags, "nice", NULL))
 			r->score = -r->score;
+		r->score_bayes = r->score;
 	}
 	r->maxhits = 1;
 	if (tflag(d->tflags, "multiple", NULL)) {
@@ -433,7 +435,7 @@ compile_one(struct sa_conf *c, struct sa_def *d, struct sa_rule *r, struct mavis
 	/* without network and Bayes SpamAssassin does not run these either */
 	if (tflag(d->tflags, "net", NULL))
 		r->unsupported = "network test", r->no_sa_run = true;
-	else if (tflag(d->tflags, "learn", NULL))
+	else if (tflag(d->tflags, "learn", NULL) && !sa_eval_is_bayes(text))
 		r->unsupported = "needs Bayes", r->no_sa_run = true;
 	if (r->unsupported != NULL)
 		return;
@@ -549,6 +551,12 @@ sa_rules_build(struct sa_conf *c, struct mavis_sa_rules **out, struct mavis_erro
 	rs->rules = mavis_arena_calloc(rs->a, n, sizeof(*rs->rules));
 	rs->n = n;
 	rs->required_score = c->required_score;
+	if (c->bayes_stopword != NULL && !c->bayes_stopword_off)
+		rs->bayes_stopword = mavis_arena_strdup(rs->a, c->bayes_stopword);
+	rs->bayes_ignore = mavis_arena_calloc(rs->a, c->n_bayes_ignore + 1, sizeof(char *));
+	for (size_t i = 0; i < c->n_bayes_ignore; i++)
+		rs->bayes_ignore[i] = mavis_arena_strdup(rs->a, c->bayes_ignore[i]);
+	rs->n_bayes_ignore = c->n_bayes_ignore;
 	rs->freemail = mavis_arena_calloc(rs->a, c->n_freemail + 1, sizeof(char *));
 	for (size_t i = 0; i < c->n_freemail; i++)
 		rs->freemail[i] = mavis_arena_strdup(rs->a, c->freemail[i]);
@@ -587,8 +595,10 @@ sa_rules_build(struct sa_conf *c, struct mavis_sa_rules **out, struct mavis_erro
 		struct sa_rule *r = &rs->rules[i];
 
 		/* SpamAssassin runs no rule whose score is 0 (Check.pm) */
-		r->run = r->unsupported == NULL && r->score != 0;
+		r->run = r->unsupported == NULL && r->score != 0 && !sa_eval_bayes_only(r);
 		r->unknown = r->unsupported != NULL && r->score != 0 && !r->no_sa_run;
+		r->run_bayes = r->unsupported == NULL && r->score_bayes != 0;
+		r->unknown_bayes = r->unsupported != NULL && r->score_bayes != 0 && !r->no_sa_run;
 		if (r->unsupported != NULL)
 			rs->n_unsupported++;
 	}

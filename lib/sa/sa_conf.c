@@ -29,6 +29,7 @@ sa_conf_fini(struct sa_conf *c)
 	mavis_xfree(&c->tags);
 	mavis_xfree(&c->plugins);
 	mavis_xfree(&c->freemail);
+	mavis_xfree(&c->bayes_ignore);
 	sa_netset_free(&c->trusted);
 	sa_netset_free(&c->internal);
 	mavis_arena_free(&c->a);
@@ -512,6 +513,30 @@ conf_line(struct sa_conf *c, char *line)
 				*q = (char)tolower((unsigned char)*q);
 			push_str(c->a, &c->freemail, &c->n_freemail, &c->cap_freemail, d, nn);
 		}
+		return;
+	}
+	if (word_is(w, wn, "bayes_stopword_en")) {
+		/* Plugin/Bayes.pm keeps the last of the space-separated
+		   expressions */
+		while (*rest != '\0') {
+			rest = next_word(rest, &name, &nn);
+			if (nn > 0)
+				c->bayes_stopword = mavis_arena_strndup(c->a, name, nn);
+		}
+		return;
+	}
+	if (word_is(w, wn, "bayes_ignore_header")) {
+		while (*rest != '\0') {
+			rest = next_word(rest, &name, &nn);
+			if (nn > 0)
+				push_str(c->a, &c->bayes_ignore, &c->n_bayes_ignore,
+					 &c->cap_bayes_ignore, name, nn);
+		}
+		return;
+	}
+	if (word_is(w, wn, "bayes_stopword_languages")) {
+		next_word(rest, &name, &nn);
+		c->bayes_stopword_off = !(nn == 2 && strncasecmp(name, "en", 2) == 0);
 		return;
 	}
 	/* describe, lang, report templates, network and Bayes settings, ...:

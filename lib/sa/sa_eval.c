@@ -14,7 +14,7 @@
 
 enum {
 	EV_MISSING_TO, EV_OUTLOOK_MSGID, EV_EQUAL_FROM_DOMAINS, EV_SHIFTED_DATE, EV_FREEMAIL_FROM,
-	EV_FREEMAIL_HEADER, EV_HTML, EV_RELAY, EV_MIME_HTML_ONLY, EV_MIME_HTML, EV_N
+	EV_FREEMAIL_HEADER, EV_HTML, EV_RELAY, EV_MIME_HTML_ONLY, EV_MIME_HTML, EV_BAYES, EV_N
 };
 
 /* RelayEval functions sa_relay_eval() answers */
@@ -38,6 +38,7 @@ static const struct {
 	[EV_MIME_HTML_ONLY] = { "check_for_mime_html_only", SA_T_BODY, 0, 0 },
 	[EV_MIME_HTML] = { "check_for_mime_html", SA_T_BODY, 0, 0 },	/* HTMLEval: sa_html_eval() */
 	[EV_RELAY] = { "relay", SA_T_HEADER, 0, 8 },	/* RelayEval: sa_relay_eval() */
+	[EV_BAYES] = { "check_bayes", SA_T_BODY, 2, 2 },	/* Plugin/Bayes.pm */
 };
 
 enum { AUX_OUTLOOK_RCVD, AUX_RCVD_DATE, AUX_LOCAL, AUX_QMAIL_LOCAL, AUX_FETCHMAIL, AUX_N };
@@ -390,6 +391,35 @@ freemail_in(const struct mavis_sa_rules *r, const char *addrs, const pcre2_code 
 	return hit;
 }
 
+/* Bayes.pm check_bayes(min, max): the message's Bayes probability (from
+   sa_bayes_scan, before the rules ran) in (min, max]; min 0 includes 0,
+   max "undef" has no upper bound. No probability (Bayes off, too few
+   learned messages, lookup failed) is no hit. */
+static int
+ev_check_bayes(const struct sa_rule *x, const struct sa_msg *m)
+{
+	double min = strtod(x->args[0], NULL);
+	double p = m->bayes_prob;
+
+	if (!m->bayes_have)
+		return 0;
+	if (!(min == 0 || p > min))
+		return 0;
+	return strcmp(x->args[1], "undef") == 0 || p <= strtod(x->args[1], NULL);
+}
+
+bool
+sa_eval_is_bayes(const char *text)
+{
+	return strncmp(text, "eval:check_bayes(", 17) == 0;
+}
+
+bool
+sa_eval_bayes_only(const struct sa_rule *x)
+{
+	return x->is_eval && x->eval_id == EV_BAYES;
+}
+
 int
 sa_eval_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct sa_msg *m,
 	    struct mavis_arena *a)
@@ -413,6 +443,8 @@ sa_eval_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struc
 			return m->n_html_leaves > 0;
 		return m->n_html_leaves > 0 && m->n_text_leaves == 0;
 	}
+	case EV_BAYES:
+		return ev_check_bayes(x, m);
 	case EV_MISSING_TO: {
 		const char *to = sa_msg_get(m, a, "To", 0);
 

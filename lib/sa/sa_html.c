@@ -1257,7 +1257,8 @@ html_uri(struct sa_html *h, const char *tag, const struct attr *attrs, size_t n)
 
 			sa_sb_add(&b, h->a, "", 0);
 			for (const char *p = v; *p; p++) {
-				if (!memcmp(p, "\xef\xbb\xbf", 3)) {
+				/* byte by byte: the value may end within the 3 */
+				if (p[0] == '\xef' && p[1] == '\xbb' && p[2] == '\xbf') {
 					p += 2;
 					continue;
 				}

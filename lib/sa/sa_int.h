@@ -60,6 +60,10 @@ struct sa_conf {
 	char **freemail;	/* freemail_domains entries (lower case, may hold '*') */
 	size_t n_freemail, cap_freemail;
 	double required_score;
+	const char *bayes_stopword;	/* bayes_stopword_en (the last expression) */
+	bool bayes_stopword_off;	/* bayes_stopword_languages without en */
+	char **bayes_ignore;	/* bayes_ignore_header names */
+	size_t n_bayes_ignore, cap_bayes_ignore;
 	struct sa_netset *trusted, *internal;	/* handed to the rule set */
 	/* if/ifplugin nesting while one file is read */
 	unsigned char cond[64];
@@ -124,7 +128,9 @@ struct sa_rule {
 	const char *name;
 	enum sa_type type;
 	bool is_eval;
-	double score;
+	double score;		/* score set 0 */
+	double score_bayes;	/* score set 2 (Bayes on, network off) */
+	bool run_bayes, unknown_bayes;	/* run and unknown under score set 2 */
 	int priority;
 	unsigned maxhits;	/* tflags multiple: 0 = no limit; 1 otherwise */
 	const char *unsupported;	/* NULL = runs (when score != 0) */
@@ -160,6 +166,9 @@ struct mavis_sa_rules {
 	pcre2_match_context *mctx;	/* match limits: bounded time per rule */
 	pcre2_code *aux[8];	/* sa_eval.c's fixed patterns */
 	double required_score;
+	const char *bayes_stopword;	/* NULL = none */
+	char **bayes_ignore;	/* bayes_ignore_header names */
+	size_t n_bayes_ignore;
 	char **freemail;
 	size_t n_freemail;
 	struct sa_netset *trusted, *internal;	/* trusted_networks, internal_networks */
@@ -201,6 +210,8 @@ struct sa_msg {
 	size_t n_parts;
 	const char **body;	/* rendered body lines (Subject first) */
 	size_t n_body;
+	const char **body_visible;	/* the same without HTML's invisible text */
+	size_t n_body_visible;
 	const char **rawbody;
 	size_t n_rawbody;
 	const char *full;
@@ -214,6 +225,8 @@ struct sa_msg {
 	size_t n_html_leaves, n_text_leaves;	/* text/html, other text parts (MIMEEval) */
 	bool mime_version;
 	const char *content_type;	/* top-level, lower case */
+	bool bayes_have;	/* Bayes gave a probability (check_bayes) */
+	double bayes_prob;
 };
 
 int sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs,
@@ -222,6 +235,16 @@ int sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs,
    NULL when the message has none. */
 const char *sa_msg_get(const struct sa_msg *m, struct mavis_arena *a, const char *name,
 		       unsigned mods);
+
+/* ---- sa_check.c ------------------------------------------------------------ */
+
+/* Called once the message model is built, before any rule runs (Bayes sets
+   m->bayes_*): > 0 = score set 2, else set 0. */
+typedef int (*sa_check_pre_fn)(void *ctx, struct sa_msg *m, const void *msg, size_t len);
+/* mavis_sa_check() with a pre hook (NULL = none). */
+int sa_check_with(const struct mavis_sa_rules *rs, const void *msg, size_t len,
+		  struct mavis_arena *a, struct mavis_spam_result *out, sa_check_pre_fn pre,
+		  void *pre_ctx, struct mavis_error *err);
 
 /* ---- sa_eval.c: eval functions --------------------------------------------- */
 
@@ -236,6 +259,11 @@ int sa_eval_prepare(struct sa_rule *x);
 /* The fixed patterns the evals use, compiled with the rule set. */
 int sa_eval_init(struct mavis_sa_rules *r, struct mavis_error *err);
 void sa_eval_fini(struct mavis_sa_rules *r);
+/* Rule text "eval:check_bayes(...)": a Bayes rule the engine runs when
+   Bayes is on. */
+bool sa_eval_is_bayes(const char *text);
+/* x is a check_bayes rule: it runs only under score set 2. */
+bool sa_eval_bayes_only(const struct sa_rule *x);
 /* 1 when eval id accepts fn with these arguments (checked at load). */
 bool sa_eval_args_ok(int id, const char *fn, const char *const *args, size_t nargs);
 

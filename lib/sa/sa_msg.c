@@ -240,6 +240,7 @@ struct walkst {
 	struct mavis_arena *a;
 	struct sa_msg *m;
 	struct mavis_buf text;	/* rendered parts joined by "\n" */
+	struct mavis_buf vis;	/* the same with HTML's visible text only (Bayes) */
 	struct lines raw;
 	struct sa_part_hdrs *parts;
 	size_t n_parts, cap_parts;
@@ -338,22 +339,26 @@ walk(struct walkst *w, GMimeObject *obj, unsigned depth)
 		w->m->has_html = true;
 	if (plain) {
 		if (w->any_part)
-			mavis_buf_putc(&w->text, '\n');
+			mavis_buf_putc(&w->text, '\n'), mavis_buf_putc(&w->vis, '\n');
 		w->any_part = true;
 		mavis_buf_append(&w->text, d, scan_cut(d, dl, SA_BODY_PART_SCAN_SIZE, false));
+		mavis_buf_append(&w->vis, d, scan_cut(d, dl, SA_BODY_PART_SCAN_SIZE, false));
 	} else if (html) {
 		struct sa_html *h = NULL;
 
 		if (w->any_part)
-			mavis_buf_putc(&w->text, '\n');
+			mavis_buf_putc(&w->text, '\n'), mavis_buf_putc(&w->vis, '\n');
 		w->any_part = true;
 		/* Node.pm: the HTML part's rendered text (visible and invisible);
 		   the cut is made on the rendered text */
 		if (sa_html_parse(d, dl, w->a, &h) == 0 && h != NULL) {
-			size_t rl = 0;
+			size_t rl = 0, vl = 0;
 			const char *rt = sa_html_rendered(h, &rl);
+			const char *vt = sa_html_visible(h, &vl);
 
 			mavis_buf_append(&w->text, rt, scan_cut(rt, rl, SA_BODY_PART_SCAN_SIZE, false));
+			if (vt != NULL)
+				mavis_buf_append(&w->vis, vt, scan_cut(vt, vl, SA_BODY_PART_SCAN_SIZE, false));
 			if (w->n_html == w->cap_html) {
 				size_t cap = w->cap_html ? w->cap_html * 2 : 4;
 				const struct sa_html **v = mavis_arena_calloc(w->a, cap, sizeof(*v));
@@ -371,10 +376,11 @@ walk(struct walkst *w, GMimeObject *obj, unsigned depth)
 
 /* get_body_text_array_common: paragraphs, white space collapsed, Subject first */
 static void
-render_lines(struct walkst *w, const char *subject)
+render_lines(struct walkst *w, const struct mavis_buf *text, const char *subject,
+	     const char ***lines, size_t *nlines)
 {
-	const char *t = w->text.len ? mavis_buf_str(&w->text) : "";
-	size_t n = w->text.len, o = 0;
+	const char *t = text->len ? mavis_buf_str(text) : "";
+	size_t n = text->len, o = 0;
 	char *r = mavis_arena_alloc_uninit(w->a, n + strlen(subject) + 1);
 	size_t sl = strlen(subject);
 	struct lines l = { 0 };
@@ -419,8 +425,8 @@ render_lines(struct walkst *w, const char *subject)
 	}
 	r[o] = '\0';
 	short_lines(&l, w->a, r, o);
-	w->m->body = l.v;
-	w->m->n_body = l.n;
+	*lines = l.v;
+	*nlines = l.n;
 }
 
 int
@@ -494,8 +500,14 @@ sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs, struc
 	out->n_rawbody = w.raw.n;
 	const char *subj = sa_msg_get(out, a, "Subject", 0);
 
-	render_lines(&w, subj ? subj : "\n");
+	render_lines(&w, &w.text, subj ? subj : "\n", &out->body, &out->n_body);
+	out->body_visible = out->body;
+	out->n_body_visible = out->n_body;
+	if (w.n_html > 0)
+		render_lines(&w, &w.vis, subj ? subj : "\n", &out->body_visible,
+			     &out->n_body_visible);
 	mavis_buf_free(&w.text);
+	mavis_buf_free(&w.vis);
 	return 0;
 }
 

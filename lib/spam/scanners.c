@@ -7,7 +7,9 @@
 
 #include <mavis/alloc.h>
 #include <mavis/buf.h>
+#include <mavis/log.h>
 #include <mavis/sa.h>
+#include <mavis/sa_bayes.h>
 #include <mavis/stats.h>
 
 #include "spam_int.h"
@@ -27,6 +29,8 @@ struct scanner {
 		struct rspamd_client rspamd;
 		struct mavis_sa_rules *native;	/* shared by every scan, read-only */
 	} u;
+	struct mavis_sa_bayes *bayes;	/* native with Bayes; NULL = without */
+	int bayes_slot;			/* its series (calls, failures, time) */
 };
 
 struct mavis_spam_scanners {
@@ -55,6 +59,15 @@ scanner_init(struct scanner *sc, const char *spec, const struct mavis_spam_setti
 	if (strcmp(spec, "native") == 0) {
 		sc->kind = SCANNER_NATIVE;
 		rc = mavis_sa_rules_load(set->sa_rules_dirs, &sc->u.native, err);
+		if (rc == 0 && set->bayes_dsn != NULL && set->bayes_dsn[0] != '\0') {
+			struct mavis_sa_bayes_opts bo = {
+				.dsn = set->bayes_dsn, .username = set->bayes_username,
+				.timeout_ms = set->bayes_timeout_ms,
+			};
+
+			rc = mavis_sa_bayes_new(sc->u.native, &bo, &sc->bayes, err);
+			sc->bayes_slot = rc == 0 ? mavis_stats_scanner_slot("bayes", "native") : -1;
+		}
 		if (rc < 0)
 			mavis_error_prefix(err, "native spam scanner: ");
 		return rc;
@@ -82,8 +95,10 @@ scanner_fini(struct scanner *sc)
 {
 	if (sc->kind == SCANNER_RSPAMD && sc->u.rspamd.url != NULL)
 		rspamd_client_free(&sc->u.rspamd);
-	if (sc->kind == SCANNER_NATIVE)
+	if (sc->kind == SCANNER_NATIVE) {
+		mavis_sa_bayes_free(&sc->bayes);
 		mavis_sa_rules_free(&sc->u.native);
+	}
 	free(sc->spec);
 }
 
@@ -138,6 +153,14 @@ mavis_spam_scanners_from_config(const struct mavis_config *cfg, struct mavis_spa
 		dirs[i] = dv->u.list.v[i];
 	set.sa_rules_dirs = dirs;
 	set.timeout_ms = (unsigned)mavis_config_get(cfg, MAVIS_KEY_SPAM_SCANNER_TIMEOUT)->u.i * 1000u;
+	set.bayes_dsn = mavis_config_get(cfg, MAVIS_KEY_SPAM_BAYES_DSN)->u.s;
+	set.bayes_username = mavis_config_get(cfg, MAVIS_KEY_SPAM_BAYES_USERNAME)->u.s;
+	/* SpamAssassin's default is the user it runs as: mavisd's after the
+	   privilege drop, not root, who builds the scanners */
+	if (set.bayes_username[0] == '\0')
+		set.bayes_username = mavis_config_get(cfg, MAVIS_KEY_DAEMON_USER)->u.s;
+	set.bayes_timeout_ms =
+		(unsigned)mavis_config_get(cfg, MAVIS_KEY_SPAM_BAYES_TIMEOUT)->u.i * 1000u;
 	rc = mavis_spam_scanners_new(&set, out, err);
 	if (rc < 0)
 		mavis_error_prefix(err, "spam_scanners: ");
@@ -172,6 +195,27 @@ mavis_spam_scanner_spec(const struct mavis_spam_scanners *s, size_t i)
 	return s && i < s->n ? s->v[i].spec : NULL;
 }
 
+/* The native engine, with Bayes when configured. A Bayes failure is not a
+   scanner failure (SpamAssassin scores without Bayes then): logged with
+   the cause, counted in the bayes series, and the message gets score set 0. */
+static int
+native_check(const struct scanner *sc, const struct mavis_spam_request *req,
+	     struct mavis_arena *a, struct mavis_spam_result *r, struct mavis_error *e)
+{
+	struct mavis_sa_bayes_scan bs;
+	struct mavis_error be = { 0 };
+	int rc;
+
+	if (sc->bayes == NULL)
+		return mavis_sa_check(sc->u.native, req->msg, req->len, a, r, e);
+	rc = mavis_sa_check_bayes(sc->u.native, sc->bayes, req->msg, req->len, a, r, &bs, &be, e);
+	if (be.status != 0)
+		mavis_log_warn(req->queue_id, "bayes: lookup failed, scored without Bayes: %s", be.text);
+	if (sc->bayes_slot >= 0)
+		mavis_stats_scanner_call(sc->bayes_slot, be.status == 0, bs.lookup_us);
+	return rc;
+}
+
 int
 mavis_spam_scan(const struct mavis_spam_scanners *s, const struct mavis_spam_request *req,
 		struct mavis_arena *a, struct mavis_spam_result *out, struct mavis_error *err)
@@ -201,7 +245,7 @@ mavis_spam_scan(const struct mavis_spam_scanners *s, const struct mavis_spam_req
 		};
 
 		if (sc->kind == SCANNER_NATIVE)
-			rc = mavis_sa_check(sc->u.native, req->msg, req->len, a, &r, &e);
+			rc = native_check(sc, req, a, &r, &e);
 		else if (sc->kind == SCANNER_SPAMD)
 			rc = spamd_check(&sc->u.spamd, req, &lim, a, &r, &e);
 		else

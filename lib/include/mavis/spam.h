@@ -63,6 +63,9 @@ struct mavis_spam_settings {
 					   a larger reply FAILS the scanner */
 	const char *const *sa_rules_dirs;	/* native: NULL-terminated rule
 					   directories; NULL or empty = SpamAssassin's */
+	const char *bayes_dsn;		/* native: Bayes database; NULL/"" = none */
+	const char *bayes_username;	/* native: bayes_vars.username; NULL = SA's */
+	unsigned bayes_timeout_ms;	/* native: 0 = 2000 */
 };
 
 MAVIS_API void mavis_spam_settings_init(struct mavis_spam_settings *s);
