@@ -137,6 +137,14 @@ int
 mavis_sa_check(const struct mavis_sa_rules *rs, const void *msg, size_t len, struct mavis_arena *a,
 	       struct mavis_spam_result *out, struct mavis_error *err)
 {
+	return mavis_sa_check_auth(rs, msg, len, NULL, a, out, err);
+}
+
+int
+mavis_sa_check_auth(const struct mavis_sa_rules *rs, const void *msg, size_t len,
+		    const struct mavis_sa_auth *auth, struct mavis_arena *a,
+		    struct mavis_spam_result *out, struct mavis_error *err)
+{
 	struct sa_msg m;
 	struct run x = { .rs = rs, .m = &m, .a = a };
 	pcre2_jit_stack *js;
@@ -153,6 +161,7 @@ mavis_sa_check(const struct mavis_sa_rules *rs, const void *msg, size_t len, str
 	rc = sa_msg_build(msg ? msg : "", len, rs, a, &m, err);
 	if (rc < 0)
 		return rc;
+	m.auth = auth;
 	x.hits = mavis_arena_calloc(a, rs->n ? rs->n : 1, sizeof(*x.hits));
 	x.md = pcre2_match_data_create(4, NULL);
 	x.mctx = pcre2_match_context_copy(rs->mctx);

@@ -214,6 +214,7 @@ struct sa_msg {
 	size_t n_html_leaves, n_text_leaves;	/* text/html, other text parts (MIMEEval) */
 	bool mime_version;
 	const char *content_type;	/* top-level, lower case */
+	const struct mavis_sa_auth *auth;	/* our DKIM/SPF/DMARC results, or NULL */
 };
 
 int sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs,
@@ -236,6 +237,15 @@ int sa_eval_prepare(struct sa_rule *x);
 /* The fixed patterns the evals use, compiled with the rule set. */
 int sa_eval_init(struct mavis_sa_rules *r, struct mavis_error *err);
 void sa_eval_fini(struct mavis_sa_rules *r);
+/* sa_eval_auth.c: the DKIM, SPF and DMARC plugins' evals, fed from
+   m->auth. Is text ("eval:fn(...)") one of them? (They are network tests
+   SpamAssassin runs; we run them on our own results.) */
+bool sa_auth_eval_known(const char *text);
+/* The eval's id for fn (>= 0), or -1. */
+int sa_auth_eval_lookup(enum sa_type type, const char *fn);
+/* 1 hit, 0 none (also when the check behind it did not run). */
+int sa_auth_eval_run(int id, const struct sa_rule *x, const struct sa_msg *m,
+		     struct mavis_arena *a);
 /* 1 when eval id accepts fn with these arguments (checked at load). */
 bool sa_eval_args_ok(int id, const char *fn, const char *const *args, size_t nargs);
 

@@ -201,7 +201,8 @@ mavis_spam_scan(const struct mavis_spam_scanners *s, const struct mavis_spam_req
 		};
 
 		if (sc->kind == SCANNER_NATIVE)
-			rc = mavis_sa_check(sc->u.native, req->msg, req->len, a, &r, &e);
+			rc = mavis_sa_check_auth(sc->u.native, req->msg, req->len, req->sa_auth, a, &r,
+						 &e);
 		else if (sc->kind == SCANNER_SPAMD)
 			rc = spamd_check(&sc->u.spamd, req, &lim, a, &r, &e);
 		else

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* engine.c - the process-wide libspf2 server on our resolver; the public suffix list */
+
+#include <arpa/nameser.h>
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <opendmarc/dmarc.h>
+
+#include <mavis/alloc.h>
+
+#include "auth_engine.h"
+
+/*
+ * libspf2 asks its DNS layer for TXT, A, AAAA, MX and PTR records; ours
+ * answers from lib/dkim/dns.c, so that SPF uses dns_servers, dns_timeout
+ * and the cache like DKIM does. A failed lookup is TRY_AGAIN, which
+ * libspf2 turns into temperror. Type SPF (99) is obsolete (RFC 7208 3.1):
+ * never asked of the servers.
+ */
+static SPF_dns_rr_t *
+spf_dns_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int should_cache)
+{
+	struct mavis_dns *dns = srv->hook;
+	struct mavis_error err = { 0 };
+	struct mavis_arena *a;
+	struct mavis_dns_rr *rrs;
+	SPF_dns_rr_t *rr;
+	size_t n = 0;
+	int rc;
+
+	(void)should_cache;
+	if (type == ns_t_spf)
+		return SPF_dns_rr_new_init(srv, domain, type, 0, NO_DATA);
+	a = mavis_arena_new(2048);
+	rc = mavis_dns_query(dns, domain, (int)type, a, &rrs, &n, &err);
+	rr = SPF_dns_rr_new_init(srv, domain, type, 0,
+				 rc == 1 ? NETDB_SUCCESS : rc == 0 ? NO_DATA : TRY_AGAIN);
+	if (rr == NULL || rc != 1) {
+		mavis_arena_free(&a);
+		return rr;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t need = rrs[i].len + 1;
+
+		if (type == ns_t_a)
+			need = sizeof(struct in_addr);
+		else if (type == ns_t_aaaa)
+			need = sizeof(struct in6_addr);
+		if (SPF_dns_rr_buf_realloc(rr, (int)i, need) != SPF_E_SUCCESS) {
+			/* out of memory: a failure for now */
+			rr->herrno = TRY_AGAIN;
+			rr->num_rr = 0;
+			break;
+		}
+		if (type == ns_t_a || type == ns_t_aaaa)
+			memcpy(rr->rr[i], rrs[i].data, need);
+		else
+			memcpy(rr->rr[i], rrs[i].data, rrs[i].len + 1);
+		rr->num_rr = (int)i + 1;
+	}
+	mavis_arena_free(&a);
+	return rr;
+}
+
+static void
+spf_dns_destroy(SPF_dns_server_t *srv)
+{
+	free(srv);
+}
+
+/* libopendmarc keeps the public suffix list in a global: read once per
+   process (a reload does not re-read it). */
+static pthread_once_t psl_once = PTHREAD_ONCE_INIT;
+static int psl_status = -1;
+static char psl_file[1024];
+
+static void
+psl_load(void)
+{
+	OPENDMARC_LIB_T lib;
+
+	memset(&lib, 0, sizeof(lib));
+	lib.tld_type = OPENDMARC_TLD_TYPE_MOZILLA;
+	strncpy((char *)lib.tld_source_file, psl_file, sizeof(lib.tld_source_file) - 1);
+	psl_status = opendmarc_policy_library_init(&lib);
+}
+
+int
+auth_engine_new(struct mavis_dns *dns, const char *psl_path, struct auth_engine **out,
+		struct mavis_error *err)
+{
+	struct auth_engine *e;
+
+	if (psl_path != NULL && *psl_path != '\0') {
+		if (strlen(psl_path) >= sizeof(psl_file))
+			return mavis_error_set(err, MAVIS_ERR_CONFIG, "public suffix list path too long");
+		if (psl_file[0] == '\0')
+			strcpy(psl_file, psl_path);
+		pthread_once(&psl_once, psl_load);
+		if (psl_status != 0)
+			return mavis_error_set(err, MAVIS_ERR_CONFIG, "public suffix list %s: %s",
+					       psl_file, strerror(psl_status > 0 ? psl_status : EINVAL));
+	}
+	/* libspf2 prints its warnings on stderr: the reasons that matter
+	   come back in the responses */
+	SPF_warning_handler = NULL;
+	SPF_info_handler = NULL;
+	SPF_debug_handler = NULL;
+	e = mavis_xcalloc(1, sizeof(*e));
+	e->dns = dns;
+	e->spf_dns = mavis_xcalloc(1, sizeof(*e->spf_dns));
+	e->spf_dns->destroy = spf_dns_destroy;
+	e->spf_dns->lookup = spf_dns_lookup;
+	e->spf_dns->name = "mavis";
+	e->spf_dns->hook = dns;
+	e->spf = SPF_server_new_dns(e->spf_dns, 0);
+	if (e->spf == NULL) {
+		auth_engine_free(&e);
+		return mavis_error_set(err, MAVIS_ERR_INTERNAL, "libspf2 initialisation failed");
+	}
+	*out = e;
+	return 0;
+}
+
+void
+auth_engine_free(struct auth_engine **pe)
+{
+	struct auth_engine *e = *pe;
+
+	if (e == NULL)
+		return;
+	*pe = NULL;
+	if (e->spf)
+		SPF_server_free(e->spf);
+	if (e->spf_dns)
+		SPF_dns_free(e->spf_dns);
+	free(e);
+}
