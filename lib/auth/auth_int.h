@@ -103,6 +103,14 @@ void auth_dmarc_check(struct auth_engine *e, const char *from_domain, const stru
 		      const struct dkim_verify_result *dkim, unsigned rnd, struct mavis_arena *a,
 		      struct auth_dmarc *out);
 
+/* The part of auth_dmarc_check after the lookup: record rec (found at
+   where: from itself, or its organisational domain when it is another
+   string) against the results. from must be normalised (lower case, no
+   trailing dot). */
+void auth_dmarc_eval(const char *rec, const char *from, const char *where,
+		     const struct auth_spf *spf, const struct dkim_verify_result *dkim, unsigned rnd,
+		     struct mavis_arena *a, struct auth_dmarc *out);
+
 /* The record selection of RFC 7489 6.6.3 over the TXT records of a
    _dmarc name: the one that starts with "v=DMARC1" (case-insensitive,
    followed by ';', space or the end), NULL when there is none or more than one. */

@@ -169,8 +169,7 @@ auth_dmarc_check(struct auth_engine *e, const char *from_domain, const struct au
 {
 	char from[DMARC_MAXHOSTNAMELEN], org[DMARC_MAXHOSTNAMELEN];
 	const char *rec = NULL, *where;
-	DMARC_POLICY_T *pctx;
-	int rc, p = 0, sp = 0, pct = 100, adkim = 0, aspf = 0;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	out->result = AUTH_DMARC_NONE;
@@ -195,6 +194,19 @@ auth_dmarc_check(struct auth_engine *e, const char *from_domain, const struct au
 	}
 	if (rc == 0)
 		return;	/* no policy: none */
+	auth_dmarc_eval(rec, out->from_domain, where, spf, dkim, rnd, a, out);
+}
+
+void
+auth_dmarc_eval(const char *rec, const char *from, const char *where, const struct auth_spf *spf,
+		const struct dkim_verify_result *dkim, unsigned rnd, struct mavis_arena *a,
+		struct auth_dmarc *out)
+{
+	DMARC_POLICY_T *pctx;
+	int rc, p = 0, sp = 0, pct = 100, adkim = 0, aspf = 0;
+
+	out->result = AUTH_DMARC_NONE;
+	out->from_domain = from;
 	out->policy_domain = where;
 	pctx = opendmarc_policy_connect_init((u_char *)"0.0.0.0", 0);
 	if (pctx == NULL) {
@@ -204,8 +216,9 @@ auth_dmarc_check(struct auth_engine *e, const char *from_domain, const struct au
 	}
 	/* the library wants a writable record and the From domain; the
 	   organisational domain only when the record is the parent's (sp=) */
-	rc = opendmarc_policy_store_dmarc(pctx, (u_char *)mavis_arena_strdup(a, rec), (u_char *)from,
-					  where == out->from_domain ? NULL
+	rc = opendmarc_policy_store_dmarc(pctx, (u_char *)mavis_arena_strdup(a, rec),
+					  (u_char *)mavis_arena_strdup(a, from),
+					  strcmp(where, from) == 0 ? NULL
 								    : (u_char *)mavis_arena_strdup(a, where));
 	if (rc != DMARC_PARSE_OKAY) {
 		out->result = AUTH_DMARC_PERMERROR;
@@ -245,7 +258,7 @@ auth_dmarc_check(struct auth_engine *e, const char *from_domain, const struct au
 	out->result = AUTH_DMARC_FAIL;
 	out->reason = "no aligned SPF or DKIM pass";
 	/* sp= for a subdomain whose policy is its organisational domain's */
-	out->policy = where != out->from_domain && out->sp ? out->sp : out->p;
+	out->policy = strcmp(where, from) != 0 && out->sp ? out->sp : out->p;
 	if (out->policy != 'n' && rnd >= (unsigned)out->pct) {
 		out->policy = milder(out->policy);
 		out->sampled_out = true;
@@ -279,7 +292,9 @@ auth_authres_append(struct mavis_buf *b, const struct auth_spf *spf, const struc
 		if (dm->result == AUTH_DMARC_FAIL)
 			mavis_buf_printf(b, " (p=%s%s%s)",
 					 dm->policy == 'r' ? "reject" : dm->policy == 'q' ? "quarantine" : "none",
-					 dm->policy_domain != dm->from_domain && dm->sp ? " sp" : "",
+					 dm->policy_domain && strcmp(dm->policy_domain, dm->from_domain) != 0 && dm->sp
+						 ? " sp"
+						 : "",
 					 dm->sampled_out ? " pct" : "");
 		mavis_buf_puts(b, " header.from=");
 		put_domain(b, dm->from_domain);

@@ -17,6 +17,8 @@
 #include <mavis/alloc.h>
 #include <mavis/dkim.h>
 
+#include "dkim_int.h"
+
 /*
  * libresolv with a private resolver state per lookup (res_n*: thread-safe),
  * so that the servers and the timeout are ours and not /etc/resolv.conf's
@@ -30,7 +32,7 @@
 #define CACHE_MAX_TTL 3600
 #define CACHE_NEG_TTL 300
 #define NAME_MAX_LEN 256
-#define RRS_MAX 64		/* records kept of one answer (SPF: 10 MX, ...) */
+
 
 /* An answer in the cache: its records packed as [u32 len][bytes]... */
 struct cache_entry {
@@ -140,7 +142,7 @@ unpack(const unsigned char *blob, size_t len, int type, struct mavis_arena *a,
 {
 	size_t n = 0, o = 0;
 
-	while (o + 4 <= len && n < RRS_MAX) {
+	while (o + 4 <= len && n < DNS_RRS_MAX) {
 		uint32_t l;
 
 		memcpy(&l, blob + o, 4);
@@ -241,13 +243,9 @@ cache_put(struct mavis_dns *d, const char *name, int type, const struct mavis_dn
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* The records of type in the answer section of ans, their data in a:
-   addresses as their bytes, names uncompressed, TXT strings joined (a NUL
-   inside becomes a space: the users read C strings). Returns the count
-   (with *ttl the smallest TTL), or MAVIS_ERR_PARSE. */
-static int
-answer_parse(const unsigned char *ans, int anslen, int type, struct mavis_arena *a,
-	     struct mavis_dns_rr *rrs, unsigned *ttl)
+int
+dns_answer_parse(const unsigned char *ans, int anslen, int type, struct mavis_arena *a,
+		 struct mavis_dns_rr *rrs, unsigned *ttl)
 {
 	ns_msg msg;
 	ns_rr rr;
@@ -255,7 +253,7 @@ answer_parse(const unsigned char *ans, int anslen, int type, struct mavis_arena 
 
 	if (ns_initparse(ans, anslen, &msg) < 0)
 		return MAVIS_ERR_PARSE;
-	for (int i = 0; i < ns_msg_count(msg, ns_s_an) && n < RRS_MAX; i++) {
+	for (int i = 0; i < ns_msg_count(msg, ns_s_an) && n < DNS_RRS_MAX; i++) {
 		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
 			return MAVIS_ERR_PARSE;
 		if ((int)ns_rr_type(rr) != type || ns_rr_class(rr) != ns_c_in)
@@ -321,7 +319,7 @@ mavis_dns_query(struct mavis_dns *d, const char *name, int type, struct mavis_ar
 {
 	struct __res_state rs;
 	unsigned char ans[NS_MAXMSG > 65535 ? 65535 : NS_MAXMSG];
-	struct mavis_dns_rr *rrs = mavis_arena_calloc(a, RRS_MAX, sizeof(*rrs));
+	struct mavis_dns_rr *rrs = mavis_arena_calloc(a, DNS_RRS_MAX, sizeof(*rrs));
 	unsigned ttl = 0;
 	size_t n = 0;
 	int len, rc;
@@ -368,7 +366,7 @@ mavis_dns_query(struct mavis_dns *d, const char *name, int type, struct mavis_ar
 				       h == TRY_AGAIN ? "timeout or server failure" : hstrerror(h));
 	}
 	res_nclose(&rs);
-	rc = answer_parse(ans, len, type, a, rrs, &ttl);
+	rc = dns_answer_parse(ans, len, type, a, rrs, &ttl);
 	if (rc < 0)
 		return mavis_error_set(err, MAVIS_ERR_IO, "%s: malformed DNS answer", name);
 	cache_put(d, name, type, rrs, (size_t)rc, rc > 0 ? ttl : CACHE_NEG_TTL);
