@@ -8,7 +8,7 @@
  *   cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release && cmake --build build-rel --target mavis_static
  *   cc -O2 -std=c11 -D_GNU_SOURCE -Ilib/include -Ilib bench/dkim-cost.c build-rel/lib/libmavis_static.a \
  *      $(pkg-config --libs gmime-3.0 libpcre2-8 libpq libclamav opendkim libarchive zlib libcurl json-c libcrypto) \
- *      -lspf2 -lopendmarc -lmagic -lresolv -lm -lpthread -o build-rel/dkim-cost
+ *      -lspf2 -lopendmarc -lpsl -lmagic -lresolv -lm -lpthread -o build-rel/dkim-cost
  *   build-rel/dkim-cost CONFIG [iterations] [body KB] [CLIENT-IP HELO SENDER FROM-DOMAIN]
  *
  * CONFIG names the keys (dkim_key) and a DNS server that publishes them
@@ -130,7 +130,7 @@ main(int argc, char **argv)
 		struct auth_dmarc dm;
 		int pass = 0;
 
-		if (auth_engine_new(dkim_engine_dns(e), "/usr/share/publicsuffix/effective_tld_names.dat",
+		if (auth_engine_new(dkim_engine_dns(e), "/usr/share/publicsuffix/public_suffix_list.dafsa",
 				    &ae, &err) < 0) {
 			fprintf(stderr, "%s\n", err.text);
 			return 1;

@@ -41,6 +41,8 @@ if(NOT MAGIC_LIBRARY OR NOT MAGIC_INCLUDE_DIR)
                       "(contrib/install-deps does it)")
 endif()
 
+# DMARC: organisational domains by the public suffix list
+mavis_require_pkg(PSL libpsl libpsl-dev)
 # SPF and DMARC (lib/auth): neither ships a pkg-config file
 find_library(SPF2_LIBRARY spf2)
 find_path(SPF2_INCLUDE_DIR spf2/spf.h)

@@ -25,7 +25,7 @@
 #include "dkim/dkim_int.h"
 
 #define FUZZ_MAX 8192
-#define PSL "/usr/share/publicsuffix/effective_tld_names.dat"
+#define PSL "/usr/share/publicsuffix/public_suffix_list.dafsa"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -91,9 +91,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *picked = auth_dmarc_pick(&one, 1);
 	char org[256];
 
-	auth_org_domain(from, org, sizeof(org));
-	(void)auth_aligned(from, d, false);
-	(void)auth_aligned(from, d, true);
+	auth_org_domain(engine, from, org, sizeof(org));
+	(void)auth_aligned(engine, from, d, false);
+	(void)auth_aligned(engine, from, d, true);
 	if (picked != NULL && *from != '\0') {
 		struct dkim_sig_result sig = { .result = DKIM_R_PASS, .domain = d };
 		struct dkim_verify_result dk = { .sigs = &sig, .n = 1 };
@@ -102,7 +102,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct auth_dmarc dm = { 0 };
 		struct mavis_buf b = { 0 };
 
-		auth_dmarc_eval(picked, from, *where ? where : from, &spf, &dk, (unsigned)size % 100, a,
+		auth_dmarc_eval(engine, picked, from, *where ? where : from, &spf, &dk, (unsigned)size % 100, a,
 				&dm);
 		auth_authres_append(&b, &spf, &dm);
 		mavis_buf_free(&b);

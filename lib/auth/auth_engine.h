@@ -9,6 +9,7 @@
 #include <arpa/nameser.h>
 
 #include <spf2/spf.h>
+#include <libpsl.h>
 
 #include "auth_int.h"
 
@@ -16,6 +17,7 @@ struct auth_engine {
 	struct mavis_dns *dns;		/* borrowed from the DKIM engine */
 	SPF_dns_server_t *spf_dns;	/* libspf2's DNS layer: our resolver */
 	SPF_server_t *spf;
+	psl_ctx_t *psl;			/* the public suffix list, or NULL */
 };
 
 #endif

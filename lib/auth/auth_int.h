@@ -45,13 +45,13 @@ struct auth_spf {
 };
 
 /* Process-wide SPF and DMARC state: a libspf2 server whose DNS layer is
-   our resolver, and the public suffix list loaded into libopendmarc.
-   Thread-safe; built at start and reload. */
+   our resolver, and the public suffix list (libpsl). Thread-safe; built
+   at start and reload. */
 struct auth_engine;
 
 /* Build on dns (borrowed: it must outlive the engine). The public suffix
-   list is read from psl_path once per process (libopendmarc keeps it in
-   a global); a list that cannot be read fails the build. */
+   list is read from psl_path (NULL: none, for SPF only); a list that
+   cannot be read fails the build. */
 int auth_engine_new(struct mavis_dns *dns, const char *psl_path, struct auth_engine **out,
 		    struct mavis_error *err);
 void auth_engine_free(struct auth_engine **e);
@@ -86,13 +86,15 @@ struct auth_dmarc {
 };
 
 /* The organisational domain of domain (RFC 7489 3.2: the public suffix
-   plus one label, lower case) into buf. Returns buf, or NULL when domain
-   does not fit. Without a loaded list the domain itself. */
-const char *auth_org_domain(const char *domain, char *buf, size_t size);
+   plus one label, lower case; a public suffix itself is its own) into
+   buf. Returns buf, or NULL when domain is empty or does not fit. Without
+   a list the last two labels (the list's implicit "*" rule). */
+const char *auth_org_domain(const struct auth_engine *e, const char *domain, char *buf,
+			    size_t size);
 /* Are domains a and b aligned (RFC 7489 3.1): strict, the same name;
    relaxed, the same organisational domain. Case-insensitive; a trailing
    dot is ignored. */
-bool auth_aligned(const char *a, const char *b, bool strict);
+bool auth_aligned(const struct auth_engine *e, const char *a, const char *b, bool strict);
 
 /* Evaluate DMARC for the From domain from_domain (NULL or "": no
    evaluation, result none) with the SPF results (NULL: SPF did not run)
@@ -107,7 +109,8 @@ void auth_dmarc_check(struct auth_engine *e, const char *from_domain, const stru
    where: from itself, or its organisational domain when it is another
    string) against the results. from must be normalised (lower case, no
    trailing dot). */
-void auth_dmarc_eval(const char *rec, const char *from, const char *where,
+void auth_dmarc_eval(const struct auth_engine *e, const char *rec, const char *from,
+		     const char *where,
 		     const struct auth_spf *spf, const struct dkim_verify_result *dkim, unsigned rnd,
 		     struct mavis_arena *a, struct auth_dmarc *out);
 

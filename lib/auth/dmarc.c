@@ -14,15 +14,13 @@
 #include "dkim/dkim_int.h"
 
 /*
- * libopendmarc parses the record (opendmarc_policy_store_dmarc) and holds
- * the public suffix list; the lookups are ours (the library's own go to
- * /etc/resolv.conf), and so is the alignment: libopendmarc's check counts
- * a parent's organisational domain as a strict match, which RFC 7489
- * 3.1.1 does not.
+ * libopendmarc parses the record (opendmarc_policy_store_dmarc); the
+ * lookups are ours (the library's own go to /etc/resolv.conf), and so is
+ * the alignment: libopendmarc's check counts a parent's organisational
+ * domain as a strict match, which RFC 7489 3.1.1 does not, and its suffix
+ * list reads a wildcard rule "*.ck" as "ck". libpsl has the list's whole
+ * algorithm (wildcards, exceptions, the implicit "*").
  */
-
-/* libopendmarc has no header for its suffix lookup, only the symbol */
-int opendmarc_get_tld(u_char *domain, u_char *tld, size_t tld_len);
 
 const char *
 auth_dmarc_result_name(enum auth_dmarc_result r)
@@ -54,43 +52,35 @@ normalise(const char *d, char *buf, size_t size)
 	return true;
 }
 
-/* XXX libopendmarc reads a wildcard rule "*.ck" as "ck": under such a
-   suffix the organisational domain comes out one label short (foo.ck for
-   a.b.foo.ck, not b.foo.ck), so relaxed alignment there is too lenient.
-   A handful of ccTLD rules and some private ones have wildcards. */
 const char *
-auth_org_domain(const char *domain, char *buf, size_t size)
+auth_org_domain(const struct auth_engine *e, const char *domain, char *buf, size_t size)
 {
 	char d[DMARC_MAXHOSTNAMELEN];
-	u_char tld[DMARC_MAXHOSTNAMELEN];
+	const char *org = NULL;
 
-	if (!normalise(domain, d, sizeof(d)))
+	if (!normalise(domain, d, sizeof(d)) || strlen(d) >= size)
 		return NULL;
-	memset(tld, 0, sizeof(tld));
-	if (strlen(d) >= size)
-		return NULL;
-	if (opendmarc_get_tld((u_char *)d, tld, sizeof(tld)) == 0 && tld[0] != '\0') {
-		if (strlen((char *)tld) >= size)
-			return NULL;
-		strcpy(buf, (char *)tld);
-		return buf;
-	}
-	/* No rule matched (a name under a suffix the list does not have, or
-	   no list): the list's implicit "*" rule makes the last label the
-	   public suffix, and the last two the organisational domain. */
-	const char *p = strrchr(d, '.');
-	if (p != NULL) {
-		while (p > d && p[-1] != '.')
-			p--;
+	if (e != NULL && e->psl != NULL) {
+		/* NULL: d is a public suffix itself, its own organisational domain */
+		org = psl_registrable_domain(e->psl, d);
+		if (org == NULL)
+			org = d;
 	} else {
-		p = d;
+		/* the implicit "*" rule: the last label is the suffix */
+		org = strrchr(d, '.');
+		if (org != NULL) {
+			while (org > d && org[-1] != '.')
+				org--;
+		} else {
+			org = d;
+		}
 	}
-	strcpy(buf, p);
+	strcpy(buf, org);
 	return buf;
 }
 
 bool
-auth_aligned(const char *a, const char *b, bool strict)
+auth_aligned(const struct auth_engine *e, const char *a, const char *b, bool strict)
 {
 	char na[DMARC_MAXHOSTNAMELEN], nb[DMARC_MAXHOSTNAMELEN];
 	char oa[DMARC_MAXHOSTNAMELEN], ob[DMARC_MAXHOSTNAMELEN];
@@ -101,7 +91,7 @@ auth_aligned(const char *a, const char *b, bool strict)
 		return true;
 	if (strict)
 		return false;
-	return auth_org_domain(na, oa, sizeof(oa)) && auth_org_domain(nb, ob, sizeof(ob)) &&
+	return auth_org_domain(e, na, oa, sizeof(oa)) && auth_org_domain(e, nb, ob, sizeof(ob)) &&
 	       strcmp(oa, ob) == 0;
 }
 
@@ -184,7 +174,7 @@ auth_dmarc_check(struct auth_engine *e, const char *from_domain, const struct au
 	/* the From domain's own record, else its organisational domain's */
 	where = out->from_domain;
 	rc = lookup(e, from, a, &rec, &out->reason);
-	if (rc == 0 && auth_org_domain(from, org, sizeof(org)) && strcmp(org, from) != 0) {
+	if (rc == 0 && auth_org_domain(e, from, org, sizeof(org)) && strcmp(org, from) != 0) {
 		where = mavis_arena_strdup(a, org);
 		rc = lookup(e, org, a, &rec, &out->reason);
 	}
@@ -194,11 +184,12 @@ auth_dmarc_check(struct auth_engine *e, const char *from_domain, const struct au
 	}
 	if (rc == 0)
 		return;	/* no policy: none */
-	auth_dmarc_eval(rec, out->from_domain, where, spf, dkim, rnd, a, out);
+	auth_dmarc_eval(e, rec, out->from_domain, where, spf, dkim, rnd, a, out);
 }
 
 void
-auth_dmarc_eval(const char *rec, const char *from, const char *where, const struct auth_spf *spf,
+auth_dmarc_eval(const struct auth_engine *e, const char *rec, const char *from, const char *where,
+		const struct auth_spf *spf,
 		const struct dkim_verify_result *dkim, unsigned rnd, struct mavis_arena *a,
 		struct auth_dmarc *out)
 {
@@ -245,11 +236,11 @@ auth_dmarc_eval(const char *rec, const char *from, const char *where, const stru
 
 	for (size_t i = 0; dkim != NULL && i < dkim->n && !out->dkim_aligned; i++)
 		if (dkim->sigs[i].result == DKIM_R_PASS &&
-		    auth_aligned(dkim->sigs[i].domain, from, out->strict_dkim))
+		    auth_aligned(e, dkim->sigs[i].domain, from, out->strict_dkim))
 			out->dkim_aligned = true;
 	/* RFC 7489 4.1: the MAIL FROM identity (the HELO one for the null sender) */
 	if (spf != NULL && spf->mfrom == AUTH_SPF_PASS &&
-	    auth_aligned(spf->mfrom_domain, from, out->strict_spf))
+	    auth_aligned(e, spf->mfrom_domain, from, out->strict_spf))
 		out->spf_aligned = true;
 	if (out->dkim_aligned || out->spf_aligned) {
 		out->result = AUTH_DMARC_PASS;

@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* engine.c - the process-wide libspf2 server on our resolver; the public suffix list */
+/* engine.c - the process-wide libspf2 server on our resolver; the public suffix list (libpsl) */
 
 #include <arpa/nameser.h>
-#include <errno.h>
 #include <netdb.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <opendmarc/dmarc.h>
 
 #include <mavis/alloc.h>
 
@@ -72,38 +68,20 @@ spf_dns_destroy(SPF_dns_server_t *srv)
 	free(srv);
 }
 
-/* libopendmarc keeps the public suffix list in a global: read once per
-   process (a reload does not re-read it). */
-static pthread_once_t psl_once = PTHREAD_ONCE_INIT;
-static int psl_status = -1;
-static char psl_file[1024];
-
-static void
-psl_load(void)
-{
-	OPENDMARC_LIB_T lib;
-
-	memset(&lib, 0, sizeof(lib));
-	lib.tld_type = OPENDMARC_TLD_TYPE_MOZILLA;
-	strncpy((char *)lib.tld_source_file, psl_file, sizeof(lib.tld_source_file) - 1);
-	psl_status = opendmarc_policy_library_init(&lib);
-}
-
 int
 auth_engine_new(struct mavis_dns *dns, const char *psl_path, struct auth_engine **out,
 		struct mavis_error *err)
 {
 	struct auth_engine *e;
 
+	psl_ctx_t *psl = NULL;
+
 	if (psl_path != NULL && *psl_path != '\0') {
-		if (strlen(psl_path) >= sizeof(psl_file))
-			return mavis_error_set(err, MAVIS_ERR_CONFIG, "public suffix list path too long");
-		if (psl_file[0] == '\0')
-			strcpy(psl_file, psl_path);
-		pthread_once(&psl_once, psl_load);
-		if (psl_status != 0)
-			return mavis_error_set(err, MAVIS_ERR_CONFIG, "public suffix list %s: %s",
-					       psl_file, strerror(psl_status > 0 ? psl_status : EINVAL));
+		psl = psl_load_file(psl_path);
+		if (psl == NULL)
+			return mavis_error_set(err, MAVIS_ERR_CONFIG,
+					       "public suffix list %s cannot be read (Debian package publicsuffix)",
+					       psl_path);
 	}
 	/* libspf2 prints its warnings on stderr: the reasons that matter
 	   come back in the responses */
@@ -112,6 +90,7 @@ auth_engine_new(struct mavis_dns *dns, const char *psl_path, struct auth_engine 
 	SPF_debug_handler = NULL;
 	e = mavis_xcalloc(1, sizeof(*e));
 	e->dns = dns;
+	e->psl = psl;
 	e->spf_dns = mavis_xcalloc(1, sizeof(*e->spf_dns));
 	e->spf_dns->destroy = spf_dns_destroy;
 	e->spf_dns->lookup = spf_dns_lookup;
@@ -138,5 +117,7 @@ auth_engine_free(struct auth_engine **pe)
 		SPF_server_free(e->spf);
 	if (e->spf_dns)
 		SPF_dns_free(e->spf_dns);
+	if (e->psl)
+		psl_free(e->psl);
 	free(e);
 }

@@ -11,8 +11,8 @@
 #include "pipeline_int.h"
 
 /* A config LIST as the NULL-terminated array av.h wants. */
-/* Debian's publicsuffix package (libopendmarc reads the Mozilla format) */
-#define MAVIS_PUBLIC_SUFFIX_LIST "/usr/share/publicsuffix/effective_tld_names.dat"
+/* Debian's publicsuffix package, in libpsl's compact form */
+#define MAVIS_PUBLIC_SUFFIX_LIST "/usr/share/publicsuffix/public_suffix_list.dafsa"
 
 /* Is a BANK bool key on globally or in some bank? (the SPF and DMARC
    engine is built only then) */

@@ -18,7 +18,7 @@ PY=/usr/bin/python3
 TOOL="$MAVIS_SOURCE_DIR/t/lib/dkimtool.py"
 command -v dnsmasq >/dev/null || { echo "SKIP: no dnsmasq"; exit 77; }
 $PY -c 'import dkim' 2>/dev/null || { echo "SKIP: no python3-dkim"; exit 77; }
-[ -r /usr/share/publicsuffix/effective_tld_names.dat ] || { echo "SKIP: no publicsuffix"; exit 77; }
+[ -r /usr/share/publicsuffix/public_suffix_list.dafsa ] || { echo "SKIP: no publicsuffix"; exit 77; }
 D=$(mktemp -d /tmp/mavis-auth.XXXXXX)
 . "$MAVIS_SOURCE_DIR/t/lib/dkimdns.sh"
 trap 'dkimdns_stop; [ -n "${KEEP:-}" ] || rm -rf "$D"' EXIT INT TERM

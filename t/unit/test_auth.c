@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* test_auth.c - DMARC alignment and organisational domains, record choice, the A-R parts, SPF's bounds */
+/* test_auth.c - DMARC alignment and organisational domains (libpsl), record choice, the A-R parts, SPF's bounds */
 
 #include <arpa/nameser.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 #include "dkim/dkim_int.h"
 #include "harness.h"
 
-#define PSL "/usr/share/publicsuffix/effective_tld_names.dat"
+#define PSL "/usr/share/publicsuffix/public_suffix_list.dafsa"
 
 static struct mavis_dns *dns;
 static struct auth_engine *eng;
@@ -31,8 +31,12 @@ test_org_domain(void)
 		{ "EXAMPLE.Com.", "example.com" },
 		{ "www.example.co.uk", "example.co.uk" },
 		{ "example.co.uk", "example.co.uk" },
-		/* an exception rule (!www.ck) */
+		/* a wildcard rule (*.ck) and its exception (!www.ck) */
+		{ "a.b.foo.ck", "b.foo.ck" },
 		{ "www.ck", "www.ck" },
+		/* a public suffix is its own */
+		{ "co.uk", "co.uk" },
+		{ "com", "com" },
 		/* a suffix the list does not have: the implicit "*" rule */
 		{ "a.b.example.zzzz", "example.zzzz" },
 		{ "localdomain", "localdomain" },
@@ -40,7 +44,7 @@ test_org_domain(void)
 	char buf[256];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *got = auth_org_domain(cases[i].in, buf, sizeof(buf));
+		const char *got = auth_org_domain(eng, cases[i].in, buf, sizeof(buf));
 
 		CHECK(got != NULL);
 		if (got)
@@ -50,9 +54,9 @@ test_org_domain(void)
 	char long_name[400];
 	memset(long_name, 'a', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = '\0';
-	CHECK(auth_org_domain("", buf, sizeof(buf)) == NULL);
-	CHECK(auth_org_domain(long_name, buf, sizeof(buf)) == NULL);
-	CHECK(auth_org_domain("mail.example.com", buf, 5) == NULL);
+	CHECK(auth_org_domain(eng, "", buf, sizeof(buf)) == NULL);
+	CHECK(auth_org_domain(eng, long_name, buf, sizeof(buf)) == NULL);
+	CHECK(auth_org_domain(eng, "mail.example.com", buf, 5) == NULL);
 }
 
 /* RFC 7489 3.1: strict = the same name, relaxed = the same organisational domain */
@@ -80,11 +84,11 @@ test_aligned(void)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (auth_aligned(cases[i].a, cases[i].b, cases[i].strict) != cases[i].want)
+		if (auth_aligned(eng, cases[i].a, cases[i].b, cases[i].strict) != cases[i].want)
 			test_fail(__FILE__, __LINE__, "aligned(%s, %s, %s) != %d", cases[i].a, cases[i].b,
 				  cases[i].strict ? "strict" : "relaxed", cases[i].want);
-	CHECK(!auth_aligned(NULL, "example.com", false));
-	CHECK(!auth_aligned("example.com", NULL, true));
+	CHECK(!auth_aligned(eng, NULL, "example.com", false));
+	CHECK(!auth_aligned(eng, "example.com", NULL, true));
 }
 
 /* RFC 7489 6.6.3: the one record that starts with v=DMARC1 */
