@@ -20,4 +20,8 @@ struct auth_engine {
 	psl_ctx_t *psl;			/* the public suffix list, or NULL */
 };
 
+/* engine.c: the time the SPF lookups of this thread may still take, from
+   now (they fail as temperror after it). */
+void auth_spf_deadline_set(unsigned seconds);
+
 #endif

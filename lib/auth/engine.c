@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mavis/alloc.h>
 
@@ -17,6 +18,30 @@
  * libspf2 turns into temperror. Type SPF (99) is obsolete (RFC 7208 3.1):
  * never asked of the servers.
  */
+/* The end of the current SPF check's time (auth_spf_deadline_set); the
+   libspf2 callback has no per-request context, and a check runs on one
+   thread from start to end. */
+static _Thread_local struct timespec spf_deadline;
+
+void
+auth_spf_deadline_set(unsigned seconds)
+{
+	clock_gettime(CLOCK_MONOTONIC, &spf_deadline);
+	spf_deadline.tv_sec += seconds;
+}
+
+static bool
+spf_deadline_passed(void)
+{
+	struct timespec now;
+
+	if (spf_deadline.tv_sec == 0)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > spf_deadline.tv_sec ||
+	       (now.tv_sec == spf_deadline.tv_sec && now.tv_nsec >= spf_deadline.tv_nsec);
+}
+
 static SPF_dns_rr_t *
 spf_dns_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int should_cache)
 {
@@ -31,6 +56,9 @@ spf_dns_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int shou
 	(void)should_cache;
 	if (type == ns_t_spf)
 		return SPF_dns_rr_new_init(srv, domain, type, 0, NO_DATA);
+	/* out of time: every further lookup fails for now (temperror) */
+	if (spf_deadline_passed())
+		return SPF_dns_rr_new_init(srv, domain, type, 0, TRY_AGAIN);
 	a = mavis_arena_new(2048);
 	rc = mavis_dns_query(dns, domain, (int)type, a, &rrs, &n, &err);
 	rr = SPF_dns_rr_new_init(srv, domain, type, 0,

@@ -7,6 +7,8 @@
 
 #include "auth_engine.h"
 
+#define SPF_TIME_BUDGET 20	/* seconds for all lookups of a transaction */
+
 const char *
 auth_spf_result_name(enum auth_spf_result r)
 {
@@ -112,6 +114,10 @@ auth_spf_check(struct auth_engine *e, const char *ip, const char *helo, const ch
 		return MAVIS_ERR_PARSE;
 	if (helo == NULL || !checkable(helo))
 		helo = NULL;
+	/* Both identities in SPF_TIME_BUDGET: a record with ten includes
+	   whose servers time out must not hold the transaction past the
+	   MTA's milter timeout (Postfix: 30 s per command) */
+	auth_spf_deadline_set(SPF_TIME_BUDGET);
 	if (sender == NULL)
 		sender = "";
 	out->helo_domain = helo ? mavis_arena_strdup(a, helo) : NULL;

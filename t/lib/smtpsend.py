@@ -146,7 +146,7 @@ def open_conn(a):
         code, msg = conn.ehlo(a.ehlo)
     if code != 250:
         raise smtplib.SMTPHeloError(code, msg)
-    if a.xclient:
+    if getattr(a, "xclient", None):
         # Postfix (smtpd_authorized_xclient_hosts) starts the session over
         # as from that client, milters included; then EHLO again
         code, msg = conn.docmd("XCLIENT", "ADDR=%s NAME=[UNAVAILABLE]" % a.xclient)
