@@ -4,7 +4,8 @@
 # the one Authentication-Results field at the sink; with
 # dmarc_reject_policy = honour a p=reject failure is refused with
 # 550 5.7.1 and never reaches the sink; DMARC passes by an aligned DKIM
-# signature while SPF fails; a forged A-R with our authserv-id is gone at
+# signature while SPF fails; the HELO identity decides for the null
+# sender; a forged A-R with our authserv-id is gone at
 # the sink; mail from our network is not checked. Records from a private
 # dnsmasq on 127.0.0.1.
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -40,6 +41,7 @@ cat >"$T/records" <<EOF2
 pass.example.com v=spf1 ip4:192.0.2.1 -all
 fail.example.com v=spf1 -all
 helo.example.net v=spf1 ip4:192.0.2.1 -all
+_dmarc.helo.example.net v=DMARC1; p=reject
 _dmarc.pass.example.com v=DMARC1; p=reject
 _dmarc.rej.example.org v=DMARC1; p=reject
 _dmarc.signed.example.net v=DMARC1; p=reject
@@ -79,7 +81,11 @@ grep -q 'RESULT 550 5.7.1 rejected by DMARC policy for rej.example.org' "$T/m2.e
 send "$T/m3.eml" a@fail.example.com 250 192.0.2.1
 send "$T/m4.eml" a@pass.example.com 250 192.0.2.1
 send "$T/m5.eml" a@fail.example.com 250
-pf_sink_arrived "$T" 4 60 || fail "expected 4 messages at the sink"
+# the null sender: the HELO name Postfix hands over decides, and DMARC
+# aligns the From domain with it
+mk "$T/m6.eml" mailer-daemon@helo.example.net bounce
+send "$T/m6.eml" "" 250 192.0.2.1
+pf_sink_arrived "$T" 5 60 || fail "expected 5 messages at the sink"
 
 hdr() { # SUBJECT -> the header section at the sink, folds joined
 	f=$(grep -l "^Subject: $1\$" "$T"/split/*.hdr | head -n 1)
@@ -93,6 +99,8 @@ hdr dkim-aligned | grep -q '^Authentication-Results: mx.mavis.test (mavis); dkim
 [ "$(hdr forged | grep -c '^Authentication-Results:')" = 1 ] || fail "forged A-R kept: $(hdr forged)"
 hdr forged | grep -q 'evil.example' && fail "forged A-R kept: $(hdr forged)"
 hdr ours | grep -q '^Authentication-Results:' && fail "our own mail checked: $(hdr ours)"
+hdr bounce | grep -q '^Authentication-Results: mx.mavis.test (mavis); spf=pass smtp.helo=helo.example.net; dmarc=pass header.from=helo.example.net$' ||
+	fail "null sender: $(hdr bounce | grep Authentication-Results)"
 grep -q 'Blocked DMARC-REJECT {RejectedInbound}, \[192.0.2.1\] <a@fail.example.com>' "$MAVISD_LOG" ||
 	fail "no DMARC reject log line: $(grep dmarc "$MAVISD_LOG")"
 mavisd_check_log

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* test_auth.c - DMARC alignment and organisational domains (libpsl), record choice, the A-R parts, SPF's bounds */
+/* test_auth.c - DMARC alignment and organisational domains (libpsl), record choice, the A-R parts, SPF's bounds and time budget */
 
 #include <arpa/nameser.h>
 #include <stdio.h>
@@ -9,7 +9,9 @@
 #include <mavis/buf.h>
 #include <mavis/dkim.h>
 
-#include "auth/auth_int.h"
+#include <netdb.h>
+
+#include "auth/auth_engine.h"
 #include "dkim/dkim_int.h"
 #include "harness.h"
 
@@ -174,6 +176,29 @@ test_dns_failures(void)
 	mavis_arena_free(&a);
 }
 
+/* Past the transaction's SPF time budget no lookup reaches the servers:
+   the DNS layer answers "try again" itself (temperror). */
+static void
+test_spf_budget(void)
+{
+	unsigned long hits0, misses0, hits1, misses1;
+	SPF_dns_rr_t *rr;
+
+	mavis_dns_stats(dns, &hits0, &misses0);
+	auth_spf_deadline_set(30);
+	rr = SPF_dns_lookup(eng->spf_dns, "example.com", ns_t_txt, 1);
+	CHECK(rr != NULL && rr->herrno == TRY_AGAIN);
+	SPF_dns_rr_free(rr);
+	mavis_dns_stats(dns, &hits1, &misses1);
+	CHECK(misses1 == misses0 + 1);	/* asked the (dead) server */
+	auth_spf_deadline_set(0);
+	rr = SPF_dns_lookup(eng->spf_dns, "example.com", ns_t_txt, 1);
+	CHECK(rr != NULL && rr->herrno == TRY_AGAIN);
+	SPF_dns_rr_free(rr);
+	mavis_dns_stats(dns, &hits0, &misses0);
+	CHECK(misses0 == misses1);	/* did not */
+}
+
 int
 main(void)
 {
@@ -191,6 +216,7 @@ main(void)
 	TEST_RUN(test_pick);
 	TEST_RUN(test_authres);
 	TEST_RUN(test_dns_failures);
+	TEST_RUN(test_spf_budget);
 	auth_engine_free(&eng);
 	mavis_dns_free(&dns);
 	return test_exit();
