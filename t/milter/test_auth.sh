@@ -6,8 +6,8 @@
 # the HELO identity; DMARC pass by an aligned SPF pass and by an aligned
 # DKIM signature, fail with p=reject under dmarc_reject_policy = honour
 # (550 5.7.1) and tag (the field and a soft score in the spam level),
-# p=none, a subdomain's sp= at its organisational domain, strict
-# alignment; all in the one Authentication-Results field, whose forged
+# p=none, a subdomain's sp= at its organisational domain, pct=, strict
+# alignment, a record that does not parse; all in the one Authentication-Results field, whose forged
 # twin with our authserv-id goes; originating mail is not checked; the
 # native rules' SPF/DKIM/DMARC evals hit on our results.
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -56,6 +56,7 @@ _dmarc.strict.example.net v=DMARC1; p=reject; aspf=s; adkim=s
 _dmarc.signed.example.net v=DMARC1; p=reject
 sel._domainkey.example.net v=DKIM1; k=rsa; p=$(openssl pkey -in "$D/k.pem" -pubout -outform DER | base64 -w0)
 _dmarc.bad.example.org v=DMARC1; p=bogus
+_dmarc.pct.example.org v=DMARC1; p=reject; pct=0
 EOF2
 dkimdns_start "$D/records"
 
@@ -256,6 +257,13 @@ grep -q 'dmarc=fail (p=none) header.from=example.org' "$D/org.eml.json" || fail 
 msg a@bad.example.org "$D/bad.eml"
 scan "$D/honour.conf" "$D/bad.eml" 192.0.2.1 helo.example.net a@fail.example.com
 grep -q 'dmarc=permerror header.from=bad.example.org' "$D/bad.eml.json" || fail "bad record: $(field "$D/bad.eml")"
+
+# pct=0: the policy one step milder (RFC 7489 6.6.4): not refused
+msg a@pct.example.org "$D/pct.eml"
+scan "$D/honour.conf" "$D/pct.eml" 192.0.2.1 helo.example.net a@fail.example.com
+case "$(reply "$D/pct.eml")" in 250*) ;; *) fail "pct=0 refused: $(reply "$D/pct.eml")";; esac
+grep -q 'dmarc=fail (p=quarantine pct) header.from=pct.example.org' "$D/pct.eml.json" ||
+	fail "pct=0: $(field "$D/pct.eml")"
 
 # 7. a forged A-R with our authserv-id goes, a foreign one stays
 msg a@pass.example.com "$D/f.eml" 'Authentication-Results: mx.test.example; spf=pass smtp.mailfrom=evil.example; dmarc=pass'
