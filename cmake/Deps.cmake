@@ -40,3 +40,19 @@ if(NOT MAGIC_LIBRARY OR NOT MAGIC_INCLUDE_DIR)
   message(FATAL_ERROR "mavis needs libmagic: install the Debian package libmagic-dev "
                       "(contrib/install-deps does it)")
 endif()
+
+# DMARC: organisational domains by the public suffix list
+mavis_require_pkg(PSL libpsl libpsl-dev)
+# SPF and DMARC (lib/auth): neither ships a pkg-config file
+find_library(SPF2_LIBRARY spf2)
+find_path(SPF2_INCLUDE_DIR spf2/spf.h)
+if(NOT SPF2_LIBRARY OR NOT SPF2_INCLUDE_DIR)
+  message(FATAL_ERROR "mavis needs libspf2: install the Debian package libspf2-dev "
+                      "(contrib/install-deps does it)")
+endif()
+find_library(OPENDMARC_LIBRARY opendmarc)
+find_path(OPENDMARC_INCLUDE_DIR opendmarc/dmarc.h)
+if(NOT OPENDMARC_LIBRARY OR NOT OPENDMARC_INCLUDE_DIR)
+  message(FATAL_ERROR "mavis needs libopendmarc: install the Debian package libopendmarc-dev "
+                      "(contrib/install-deps does it)")
+endif()

@@ -24,7 +24,7 @@ static int
 scan_usage(void)
 {
 	fprintf(stderr, "usage: mavisctl scan [-c FILE] [--sender A] [--rcpt A]... [--client-ip IP]\n"
-			"                     [--daemon-name N] [--sasl-user U] [--queue-id ID] [--non-smtpd]\n"
+			"                     [--helo NAME] [--daemon-name N] [--sasl-user U] [--queue-id ID] [--non-smtpd]\n"
 			"                     [--json] [-v] FILE.eml\n"
 			"  --non-smtpd: as mail from pickup/sendmail (non_smtpd_milters): never\n"
 			"  refused per recipient, a reject as non_smtpd_reject_action says\n");
@@ -38,6 +38,7 @@ ctl_cmd_scan(int argc, char **argv)
 		{ "sender", required_argument, NULL, 'S' },
 		{ "rcpt", required_argument, NULL, 'r' },
 		{ "client-ip", required_argument, NULL, 'i' },
+		{ "helo", required_argument, NULL, 'H' },
 		{ "daemon-name", required_argument, NULL, 'd' },
 		{ "sasl-user", required_argument, NULL, 'u' },
 		{ "queue-id", required_argument, NULL, 'q' },
@@ -47,7 +48,7 @@ ctl_cmd_scan(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CTL_DEFAULT_CONFIG, *sender = "", *client_ip = NULL;
-	const char *daemon_name = NULL, *sasl_user = NULL, *queue_id = NULL;
+	const char *daemon_name = NULL, *sasl_user = NULL, *queue_id = NULL, *helo = NULL;
 	const char *rcpts[SCAN_MAX_RCPTS];
 	size_t nrcpts = 0;
 	bool json = false, verbose = false, non_smtpd = false;
@@ -72,6 +73,7 @@ ctl_cmd_scan(int argc, char **argv)
 			rcpts[nrcpts++] = optarg;
 			break;
 		case 'i': client_ip = optarg; break;
+		case 'H': helo = optarg; break;
 		case 'd': daemon_name = optarg; break;
 		case 'u': sasl_user = optarg; break;
 		case 'q': queue_id = optarg; break;
@@ -106,8 +108,13 @@ ctl_cmd_scan(int argc, char **argv)
 	}
 	struct mavis_session_info info = { .client_addr = client_ip, .daemon_name = daemon_name,
 					   .non_smtpd = non_smtpd };
-	if (mavis_session_new(engine, &info, &s, &err) < 0 ||
-	    mavis_session_mail(s, sender, sasl_user, &err) < 0) {
+	if (mavis_session_new(engine, &info, &s, &err) < 0) {
+		fprintf(stderr, "mavisctl: %s\n", err.text);
+		goto out;
+	}
+	if (helo)
+		mavis_session_helo(s, helo);
+	if (mavis_session_mail(s, sender, sasl_user, &err) < 0) {
 		fprintf(stderr, "mavisctl: %s\n", err.text);
 		goto out;
 	}

@@ -142,7 +142,7 @@ cmd_score(const struct mavis_sa_rules *r, struct mavis_sa_bayes *bayes, int argc
 		struct mavis_sa_bayes_scan bs;
 		struct mavis_error be = { 0 };
 
-		if (mavis_sa_check_bayes(r, bayes, buf, len, a, &res, &bs, &be, &err) < 0) {
+		if (mavis_sa_check_bayes(r, bayes, buf, len, NULL, a, &res, &bs, &be, &err) < 0) {
 			fprintf(stderr, "%s: %s\n", argv[i], err.text);
 			status = 1;
 			continue;

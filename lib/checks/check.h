@@ -29,6 +29,10 @@
 
 struct dkim_verify;
 struct dkim_verify_result;
+struct auth_spf;
+struct auth_engine;
+struct auth_dmarc;
+struct mavis_sa_auth;
 
 #include "verdict/decide.h"
 #include "verdict/rcpt.h"
@@ -68,6 +72,13 @@ struct mavis_check_ctx {
 	   (author_to_policy_bank_maps): the checks after it see them */
 	struct mavis_view *bank_view;
 	double dkim_boost;		/* signer_reputation_maps sum, by the dkim check */
+	/* SPF (at MAIL FROM) and DMARC (by the dkim check) */
+	const struct auth_spf *spf;	/* NULL: SPF not checked */
+	struct auth_engine *auth;	/* NULL: neither SPF nor DMARC configured */
+	const struct auth_dmarc *dmarc;	/* NULL: DMARC not checked */
+	double dmarc_boost;		/* soft score of a DMARC failure (tag) */
+	bool dmarc_reject;		/* honour and a p=reject failure: 550 5.7.1 */
+	const struct mavis_sa_auth *sa_auth;	/* the above for the native rules, or NULL */
 	char fail_text[640];		/* a failing run's cause, for the log */
 };
 

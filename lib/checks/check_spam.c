@@ -229,6 +229,8 @@ spam_run(struct mavis_check_ctx *cx)
 		}
 		/* signer_reputation_maps, as a sender boost (the dkim check) */
 		sr[i].boost += cx->dkim_boost;
+		/* a DMARC failure under dmarc_reject_policy tag (the dkim check) */
+		sr[i].boost += cx->dmarc_boost;
 		cx->rcpts[i].whitelisted = sr[i].whitelisted;
 		cx->rcpts[i].blacklisted = sr[i].blacklisted;
 		/* Whitelisted or blacklisted recipients decide without a score. */
@@ -256,6 +258,7 @@ spam_run(struct mavis_check_ctx *cx)
 			.queue_id = cx->queue_id,
 			.auth_user = cx->auth_user,
 			.settings_id = mavis_view_str(cx->view, MAVIS_KEY_RSPAMD_SETTINGS_ID),
+			.sa_auth = cx->sa_auth,
 		};
 
 		for (size_t i = 0; i < cx->nrcpts; i++)

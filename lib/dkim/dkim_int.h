@@ -27,6 +27,15 @@ struct mavis_dkim_keys {
    ".domain" entry), or NULL. */
 const struct dkim_key *dkim_key_for(const struct mavis_dkim_keys *ks, const char *domain);
 
+/* dns.c: the records of type in the answer section of the DNS message
+   ans (anslen bytes), at most DNS_RRS_MAX, their data in a: addresses as
+   their bytes, names uncompressed, TXT strings joined (a NUL inside
+   becomes a space: the users read C strings). Returns the count (with
+   *ttl the smallest TTL), or MAVIS_ERR_PARSE. rrs has DNS_RRS_MAX slots. */
+#define DNS_RRS_MAX 64
+int dns_answer_parse(const unsigned char *ans, int anslen, int type, struct mavis_arena *a,
+		     struct mavis_dns_rr *rrs, unsigned *ttl);
+
 /* Process-wide DKIM state of one engine state: the verifying library
    handle, the resolver, the keys, the signing library handles by option
    set. Thread-safe; built at start and reload. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* dns.c - TXT lookups for DKIM keys: our own servers and timeout, a bounded cache */
+/* dns.c - DNS lookups for DKIM, SPF and DMARC: our own servers and timeout, a bounded cache */
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -17,6 +17,8 @@
 #include <mavis/alloc.h>
 #include <mavis/dkim.h>
 
+#include "dkim_int.h"
+
 /*
  * libresolv with a private resolver state per lookup (res_n*: thread-safe),
  * so that the servers and the timeout are ours and not /etc/resolv.conf's
@@ -31,9 +33,13 @@
 #define CACHE_NEG_TTL 300
 #define NAME_MAX_LEN 256
 
+
+/* An answer in the cache: its records packed as [u32 len][bytes]... */
 struct cache_entry {
 	char name[NAME_MAX_LEN];
-	char *txt;		/* NULL: no such record */
+	int type;
+	unsigned char *blob;	/* NULL: no such record */
+	size_t bloblen;
 	time_t expires;
 	uint64_t used;		/* LRU stamp */
 	bool valid;
@@ -106,6 +112,7 @@ mavis_dns_new(const char *const *servers, size_t n, unsigned timeout_s, size_t c
 	return 0;
 }
 
+
 void
 mavis_dns_free(struct mavis_dns **pd)
 {
@@ -115,7 +122,7 @@ mavis_dns_free(struct mavis_dns **pd)
 		return;
 	*pd = NULL;
 	for (size_t i = 0; i < d->cache_size; i++)
-		free(d->cache[i].txt);
+		free(d->cache[i].blob);
 	free(d->cache);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
@@ -128,9 +135,36 @@ mavis_dns_stats(const struct mavis_dns *d, unsigned long *hits, unsigned long *m
 	*misses = atomic_load(&d->misses);
 }
 
-/* 1 hit (record copied), 0 hit (no record), -1 miss, -2 hit too long. */
+/* The records of a packed answer, in a. */
+static size_t
+unpack(const unsigned char *blob, size_t len, int type, struct mavis_arena *a,
+       struct mavis_dns_rr *rrs)
+{
+	size_t n = 0, o = 0;
+
+	while (o + 4 <= len && n < DNS_RRS_MAX) {
+		uint32_t l;
+
+		memcpy(&l, blob + o, 4);
+		o += 4;
+		if (l > len - o)
+			break;
+		unsigned char *v = mavis_arena_alloc_uninit(a, (size_t)l + 1);
+		memcpy(v, blob + o, l);
+		v[l] = '\0';
+		rrs[n].type = type;
+		rrs[n].data = v;
+		rrs[n].len = l;
+		n++;
+		o += l;
+	}
+	return n;
+}
+
+/* 1 hit (records in *rrs), 0 hit (no record), -1 miss. */
 static int
-cache_get(struct mavis_dns *d, const char *name, char *buf, size_t size)
+cache_get(struct mavis_dns *d, const char *name, int type, struct mavis_arena *a,
+	  struct mavis_dns_rr *rrs, size_t *n)
 {
 	time_t now = time(NULL);
 	int rc = -1;
@@ -139,20 +173,18 @@ cache_get(struct mavis_dns *d, const char *name, char *buf, size_t size)
 	for (size_t i = 0; i < d->cache_size; i++) {
 		struct cache_entry *e = &d->cache[i];
 
-		if (!e->valid || strcasecmp(e->name, name) != 0)
+		if (!e->valid || e->type != type || strcasecmp(e->name, name) != 0)
 			continue;
 		if (e->expires <= now) {
 			e->valid = false;
 			break;
 		}
 		e->used = ++d->clock;
-		if (e->txt == NULL)
+		if (e->blob == NULL) {
 			rc = 0;
-		else if (strlen(e->txt) < size) {
-			strcpy(buf, e->txt);
-			rc = 1;
 		} else {
-			rc = -2;
+			*n = unpack(e->blob, e->bloblen, type, a, rrs);
+			rc = *n > 0;
 		}
 		break;
 	}
@@ -160,11 +192,15 @@ cache_get(struct mavis_dns *d, const char *name, char *buf, size_t size)
 	return rc;
 }
 
-/* Keep an answer; the least recently used entry makes room. */
+/* Keep an answer (n = 0: there is none); the least recently used entry
+   makes room. */
 static void
-cache_put(struct mavis_dns *d, const char *name, const char *txt, unsigned ttl)
+cache_put(struct mavis_dns *d, const char *name, int type, const struct mavis_dns_rr *rrs,
+	  size_t n, unsigned ttl)
 {
 	struct cache_entry *victim = NULL;
+	unsigned char *blob = NULL;
+	size_t len = 0;
 
 	if (d->cache_size == 0 || strlen(name) >= NAME_MAX_LEN)
 		return;
@@ -172,81 +208,135 @@ cache_put(struct mavis_dns *d, const char *name, const char *txt, unsigned ttl)
 		ttl = CACHE_MIN_TTL;
 	if (ttl > CACHE_MAX_TTL)
 		ttl = CACHE_MAX_TTL;
+	if (n > 0) {
+		for (size_t i = 0; i < n; i++)
+			len += 4 + rrs[i].len;
+		blob = mavis_xmalloc(len);
+		len = 0;
+		for (size_t i = 0; i < n; i++) {
+			uint32_t l = (uint32_t)rrs[i].len;
+
+			memcpy(blob + len, &l, 4);
+			memcpy(blob + len + 4, rrs[i].data, rrs[i].len);
+			len += 4 + rrs[i].len;
+		}
+	}
 	pthread_mutex_lock(&d->lock);
 	for (size_t i = 0; i < d->cache_size; i++) {
 		struct cache_entry *e = &d->cache[i];
 
-		if (e->valid && strcasecmp(e->name, name) == 0) {
+		if (e->valid && e->type == type && strcasecmp(e->name, name) == 0) {
 			victim = e;
 			break;
 		}
 		if (victim == NULL || !e->valid || (victim->valid && e->used < victim->used))
 			victim = e;
 	}
-	free(victim->txt);
+	free(victim->blob);
 	strcpy(victim->name, name);
-	victim->txt = txt ? mavis_xstrdup(txt) : NULL;
+	victim->type = type;
+	victim->blob = blob;
+	victim->bloblen = len;
 	victim->expires = time(NULL) + (time_t)ttl;
 	victim->used = ++d->clock;
 	victim->valid = true;
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* The first TXT record of the answer in ans (its strings joined). Returns
-   1 (with *ttl), 0 none, MAVIS_ERR_PARSE, MAVIS_ERR_LIMIT. */
-static int
-answer_txt(const unsigned char *ans, int anslen, char *buf, size_t size, unsigned *ttl)
+int
+dns_answer_parse(const unsigned char *ans, int anslen, int type, struct mavis_arena *a,
+		 struct mavis_dns_rr *rrs, unsigned *ttl)
 {
 	ns_msg msg;
 	ns_rr rr;
+	size_t n = 0;
 
 	if (ns_initparse(ans, anslen, &msg) < 0)
 		return MAVIS_ERR_PARSE;
-	for (int i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
+	for (int i = 0; i < ns_msg_count(msg, ns_s_an) && n < DNS_RRS_MAX; i++) {
 		if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
 			return MAVIS_ERR_PARSE;
-		if (ns_rr_type(rr) != ns_t_txt || ns_rr_class(rr) != ns_c_in)
+		if ((int)ns_rr_type(rr) != type || ns_rr_class(rr) != ns_c_in)
 			continue;
 		const unsigned char *p = ns_rr_rdata(rr), *end = p + ns_rr_rdlen(rr);
+		unsigned char *v;
 		size_t o = 0;
 
-		/* character-strings: a length byte, then that many bytes */
-		while (p < end) {
-			size_t l = *p++;
-
-			if (l > (size_t)(end - p))
+		switch (type) {
+		case ns_t_a:
+		case ns_t_aaaa:
+			if ((size_t)(end - p) != (type == ns_t_a ? 4u : 16u))
 				return MAVIS_ERR_PARSE;
-			if (o + l >= size)
-				return MAVIS_ERR_LIMIT;
-			for (size_t k = 0; k < l; k++)
-				buf[o++] = p[k] ? (char)p[k] : ' ';
-			p += l;
+			v = mavis_arena_memdup(a, p, (size_t)(end - p));
+			o = (size_t)(end - p);
+			break;
+		case ns_t_mx:
+		case ns_t_ptr:
+		case ns_t_cname: {
+			char nb[NS_MAXDNAME];
+
+			if (type == ns_t_mx) {
+				if (end - p < NS_INT16SZ)
+					return MAVIS_ERR_PARSE;
+				p += NS_INT16SZ;
+			}
+			if (ns_name_uncompress(ans, ans + anslen, p, nb, sizeof(nb)) < 0)
+				return MAVIS_ERR_PARSE;
+			v = (unsigned char *)mavis_arena_strdup(a, nb);
+			o = strlen(nb);
+			break;
 		}
-		buf[o] = '\0';
-		*ttl = ns_rr_ttl(rr);
-		return 1;
+		case ns_t_txt:
+			/* character-strings: a length byte, then that many bytes */
+			v = mavis_arena_alloc_uninit(a, (size_t)(end - p) + 1);
+			while (p < end) {
+				size_t l = *p++;
+
+				if (l > (size_t)(end - p))
+					return MAVIS_ERR_PARSE;
+				for (size_t k = 0; k < l; k++)
+					v[o++] = p[k] ? p[k] : ' ';
+				p += l;
+			}
+			v[o] = '\0';
+			break;
+		default:
+			return MAVIS_ERR_PARSE;
+		}
+		if (n == 0 || ns_rr_ttl(rr) < *ttl)
+			*ttl = ns_rr_ttl(rr);
+		rrs[n].type = type;
+		rrs[n].data = v;
+		rrs[n].len = o;
+		n++;
 	}
-	return 0;
+	return (int)n;
 }
 
 int
-mavis_dns_txt(struct mavis_dns *d, const char *name, char *buf, size_t size,
-	      struct mavis_error *err)
+mavis_dns_query(struct mavis_dns *d, const char *name, int type, struct mavis_arena *a,
+		struct mavis_dns_rr **out, size_t *nout, struct mavis_error *err)
 {
 	struct __res_state rs;
 	unsigned char ans[NS_MAXMSG > 65535 ? 65535 : NS_MAXMSG];
+	struct mavis_dns_rr *rrs = mavis_arena_calloc(a, DNS_RRS_MAX, sizeof(*rrs));
 	unsigned ttl = 0;
-	int n, rc;
+	size_t n = 0;
+	int len, rc;
 
-	if (size == 0 || strlen(name) >= NAME_MAX_LEN)
+	*out = rrs;
+	*nout = 0;
+	if (type != ns_t_a && type != ns_t_aaaa && type != ns_t_mx && type != ns_t_ptr &&
+	    type != ns_t_txt && type != ns_t_cname)
+		return mavis_error_set(err, MAVIS_ERR_INTERNAL, "DNS type %d not supported", type);
+	if (strlen(name) >= NAME_MAX_LEN)
 		return mavis_error_set(err, MAVIS_ERR_LIMIT, "DNS name too long");
-	rc = cache_get(d, name, buf, size);
+	rc = cache_get(d, name, type, a, rrs, &n);
 	if (rc >= 0) {
 		atomic_fetch_add(&d->hits, 1);
+		*nout = n;
 		return rc;
 	}
-	if (rc == -2)
-		return mavis_error_set(err, MAVIS_ERR_LIMIT, "%s: TXT record too long", name);
 	atomic_fetch_add(&d->misses, 1);
 	memset(&rs, 0, sizeof(rs));
 	if (res_ninit(&rs) != 0)
@@ -257,30 +347,55 @@ mavis_dns_txt(struct mavis_dns *d, const char *name, char *buf, size_t size,
 		rs.nscount = (int)d->nservers;
 	}
 	/* One try per server, the whole budget split between them; no search
-	   list (a key name is absolute). */
+	   list (every name we look up is absolute). */
 	rs.retry = 1;
 	rs.retrans = (int)(d->timeout_s / (unsigned)(rs.nscount > 0 ? rs.nscount : 1));
 	if (rs.retrans < 1)
 		rs.retrans = 1;
 	rs.options &= ~(unsigned long)(RES_DNSRCH | RES_DEFNAMES);
-	n = res_nquery(&rs, name, ns_c_in, ns_t_txt, ans, (int)sizeof(ans));
-	if (n < 0) {
+	len = res_nquery(&rs, name, ns_c_in, type, ans, (int)sizeof(ans));
+	if (len < 0) {
 		int h = rs.res_h_errno;
 
 		res_nclose(&rs);
 		if (h == HOST_NOT_FOUND || h == NO_DATA) {
-			cache_put(d, name, NULL, CACHE_NEG_TTL);
+			cache_put(d, name, type, NULL, 0, CACHE_NEG_TTL);
 			return 0;
 		}
 		return mavis_error_set(err, MAVIS_ERR_IO, "%s: DNS lookup failed (%s)", name,
 				       h == TRY_AGAIN ? "timeout or server failure" : hstrerror(h));
 	}
 	res_nclose(&rs);
-	rc = answer_txt(ans, n, buf, size, &ttl);
-	if (rc == MAVIS_ERR_PARSE)
+	rc = dns_answer_parse(ans, len, type, a, rrs, &ttl);
+	if (rc < 0)
 		return mavis_error_set(err, MAVIS_ERR_IO, "%s: malformed DNS answer", name);
-	if (rc == MAVIS_ERR_LIMIT)
-		return mavis_error_set(err, MAVIS_ERR_LIMIT, "%s: TXT record too long", name);
-	cache_put(d, name, rc == 1 ? buf : NULL, rc == 1 ? ttl : CACHE_NEG_TTL);
+	cache_put(d, name, type, rrs, (size_t)rc, rc > 0 ? ttl : CACHE_NEG_TTL);
+	*nout = (size_t)rc;
+	return rc > 0;
+}
+
+int
+mavis_dns_txt(struct mavis_dns *d, const char *name, char *buf, size_t size,
+	      struct mavis_error *err)
+{
+	struct mavis_arena *a;
+	struct mavis_dns_rr *rrs;
+	size_t n;
+	int rc;
+
+	if (size == 0 || strlen(name) >= NAME_MAX_LEN)
+		return mavis_error_set(err, MAVIS_ERR_LIMIT, "DNS name too long");
+	a = mavis_arena_new(1024);
+	rc = mavis_dns_query(d, name, ns_t_txt, a, &rrs, &n, err);
+	if (rc == 1) {
+		/* the first record (a key name has one) */
+		if (rrs[0].len >= size) {
+			rc = mavis_error_set(err, MAVIS_ERR_LIMIT, "%s: TXT record too long", name);
+		} else {
+			memcpy(buf, rrs[0].data, rrs[0].len);
+			buf[rrs[0].len] = '\0';
+		}
+	}
+	mavis_arena_free(&a);
 	return rc;
 }

@@ -11,6 +11,26 @@
 #include "pipeline_int.h"
 
 /* A config LIST as the NULL-terminated array av.h wants. */
+/* Debian's publicsuffix package, in libpsl's compact form */
+#define MAVIS_PUBLIC_SUFFIX_LIST "/usr/share/publicsuffix/public_suffix_list.dafsa"
+
+/* Is a BANK bool key on globally or in some bank? (the SPF and DMARC
+   engine is built only then) */
+static bool
+key_on_anywhere(const struct mavis_config *cfg, enum mavis_key key)
+{
+	if (mavis_config_get(cfg, key)->u.b)
+		return true;
+	for (size_t i = 0; i < mavis_config_bank_count(cfg); i++) {
+		const struct mavis_value *v =
+			mavis_config_bank_get(cfg, mavis_config_bank_name(cfg, i), key);
+
+		if (v != NULL && v->u.b)
+			return true;
+	}
+	return false;
+}
+
 static const char *const *
 list_of(struct mavis_arena *a, const struct mavis_config *cfg, enum mavis_key key)
 {
@@ -94,6 +114,12 @@ state_new(struct mavis_config *cfg, struct engine_state *prev, struct engine_sta
 		return rc;
 	}
 	rc = dkim_engine_new(cfg, &st->dkim, err);
+	if (rc == 0 && (key_on_anywhere(cfg, MAVIS_KEY_ENABLE_SPF) ||
+			key_on_anywhere(cfg, MAVIS_KEY_ENABLE_DMARC)))
+		rc = auth_engine_new(dkim_engine_dns(st->dkim),
+				     key_on_anywhere(cfg, MAVIS_KEY_ENABLE_DMARC) ? MAVIS_PUBLIC_SUFFIX_LIST
+										 : NULL,
+				     &st->auth, err);
 	if (rc < 0) {
 		engine_state_unpin(&st);
 		return rc;
@@ -141,6 +167,7 @@ engine_state_unpin(struct engine_state **pst)
 	mavis_av_free(&st->av);
 	mavis_banned_free(&st->banned);
 	mavis_spam_scanners_free(&st->spam);
+	auth_engine_free(&st->auth);	/* before the resolver it borrows */
 	dkim_engine_free(&st->dkim);
 	mavis_filetype_pool_free(&st->filetypes);
 	mavis_config_unref(&st->cfg);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <mavis/log.h>
+#include <mavis/text.h>
 
 #include "pipeline_int.h"
 
@@ -58,6 +59,38 @@ mark_unchecked(struct mavis_check_ctx *cx, const struct mavis_check *c, const ch
 			mavis_rcpt_add_finding(&cx->rcpts[i], &f);
 }
 
+/* dmarc_reject_policy = honour and a p=reject failure: the message is
+   refused as opendmarc refuses it (mail we would have passed; a verdict
+   that blocks for its content stays as it is). Never for non-SMTP mail,
+   which cannot be refused; soft_bounce makes it a 450. */
+static void
+dmarc_reject(struct mavis_session *s, struct msg *m, struct mavis_verdict *v,
+	     const struct mavis_check_ctx *cx)
+{
+	const char *dom = cx->dmarc && cx->dmarc->from_domain ? cx->dmarc->from_domain : "";
+	bool soft = mavis_view_bool(s->view, MAVIS_KEY_SOFT_BOUNCE);
+
+	if (v->action != MAVIS_ACTION_ACCEPT || s->non_smtpd)
+		return;
+	v->action = soft ? MAVIS_ACTION_TEMPFAIL : MAVIS_ACTION_REJECT;
+	v->rcode = soft ? "450" : "550";
+	v->xcode = soft ? "4.7.1" : "5.7.1";
+	v->text = mavis_arena_printf(m->arena, "rejected by DMARC policy for %s",
+				     mavis_text_clean(m->arena, dom));
+	v->reason = "DMARC-REJECT";
+	for (size_t i = 0; i < v->nrcpts; i++) {
+		struct mavis_rcpt_verdict *rv = &v->rcpts[i];
+
+		rv->destiny = soft ? MAVIS_D_TEMPFAIL : MAVIS_D_REJECT;
+		rv->reply = (struct mavis_reply){ v->rcode, v->xcode, v->text };
+		rv->delivery = -1;
+	}
+	v->ndeliveries = 0;
+	v->nedits = 0;
+	mavis_log_info(mavis_session_log_id(s), "dmarc: p=reject failure of %s: %s %s %s",
+		       mavis_text_clean(m->arena, dom), v->rcode, v->xcode, v->text);
+}
+
 struct mavis_verdict *
 msg_run_checks(struct mavis_session *s, struct msg *m)
 {
@@ -94,6 +127,8 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 		.mail_id = m->mail_id,
 		.filetypes = s->st->filetypes,
 		.dkim_verify = m->dkim,
+		.spf = m->spf,
+		.auth = s->st->auth,
 		.bank_view = s->view,
 	};
 	int status = m->fail_status;
@@ -156,6 +191,8 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 		.spam = cx.spam_result,
 	};
 	struct mavis_verdict *v = mavis_decide(&dm, m->rcpts, m->nrcpts, m->arena);
+	if (cx.dmarc_reject)
+		dmarc_reject(s, m, v, &cx);
 	struct timespec t0;
 	mavis_stats_slot_stage(s->slot, "quarantine");
 	clock_gettime(CLOCK_MONOTONIC, &t0);

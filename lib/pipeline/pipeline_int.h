@@ -23,6 +23,7 @@
 #include "msg/mail_id.h"
 #include "msg/spool.h"
 #include "checks/check.h"
+#include "auth/auth_int.h"
 #include "dkim/dkim_int.h"
 #include "verdict/decide.h"
 #include "verdict/rcpt.h"
@@ -38,6 +39,7 @@ struct engine_state {
 	struct mavis_spam_scanners *spam;	/* NULL: no spam_scanners */
 	struct mavis_filetype_pool *filetypes;	/* libmagic handles for decoding */
 	struct dkim_engine *dkim;	/* DKIM library handles, resolver, keys */
+	struct auth_engine *auth;	/* SPF and DMARC on dkim's resolver, or NULL */
 	struct mavis_arena *arena;	/* settings arrays for av */
 };
 
@@ -66,6 +68,7 @@ struct msg {
 				   spool still has every byte, the field list not */
 	bool eoh_done;
 	struct dkim_verify *dkim;	/* fed as the message streams in, or NULL */
+	struct auth_spf *spf;		/* SPF results of MAIL FROM, or NULL */
 	struct mavis_spool *spool;
 	uint64_t size;		/* every byte received, stored or not */
 	bool oversized;		/* over message_size_limit: stop storing */

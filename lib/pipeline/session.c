@@ -10,6 +10,7 @@
 
 #include <mavis/alloc.h>
 #include <mavis/log.h>
+#include <mavis/text.h>
 
 #include "pipeline_int.h"
 
@@ -105,6 +106,32 @@ mavis_session_set_queue_id(struct mavis_session *s, const char *qid)
 	}
 }
 
+/* SPF at MAIL FROM (auth_int.h says why there): for mail that is not
+   originating (amavisd does not check its own users) from an SMTP client
+   with an address. */
+static void
+msg_spf_check(struct mavis_session *s, struct msg *m)
+{
+	struct auth_spf *r;
+
+	if (s->st->auth == NULL || !mavis_view_bool(s->view, MAVIS_KEY_ENABLE_SPF) ||
+	    mavis_view_originating(s->view) || *s->client_addr == '\0')
+		return;
+	r = mavis_arena_calloc(m->arena, 1, sizeof(*r));
+	if (auth_spf_check(s->st->auth, s->client_addr, s->helo, m->sender, m->arena, r) < 0) {
+		mavis_log_info(mavis_session_log_id(s), "spf: client address %s is no IP address: not checked",
+			       mavis_text_clean(m->arena, s->client_addr));
+		return;
+	}
+	m->spf = r;
+	mavis_log_info(mavis_session_log_id(s), "spf: helo=%s (%s), mailfrom=%s (%s)%s%s",
+		       auth_spf_result_name(r->helo),
+		       r->helo_domain ? mavis_text_clean(m->arena, r->helo_domain) : "-",
+		       auth_spf_result_name(r->mfrom),
+		       r->mfrom_domain ? mavis_text_clean(m->arena, r->mfrom_domain) : "-",
+		       r->reason ? ": " : "", r->reason ? mavis_text_clean(m->arena, r->reason) : "");
+}
+
 int
 mavis_session_mail(struct mavis_session *s, const char *sender, const char *auth_authen,
 		   struct mavis_error *err)
@@ -156,6 +183,7 @@ mavis_session_mail(struct mavis_session *s, const char *sender, const char *auth
 		m->dkim = dkim_verify_new(s->st->dkim, mavis_session_log_id(s),
 					  (unsigned)mavis_view_int(s->view, MAVIS_KEY_DKIM_MAX_SIGNATURES),
 					  m->arena);
+	msg_spf_check(s, m);
 	const struct mavis_value *tests = mavis_view_get(s->view, MAVIS_KEY_ALLOWED_HEADER_TESTS);
 	for (size_t i = 0; i < tests->u.list.n; i++)
 		m->badh_allowed |= mavis_badh_test_bit(tests->u.list.v[i]);

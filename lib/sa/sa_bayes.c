@@ -555,7 +555,7 @@ check_pre(void *ctx, struct sa_msg *m, const void *msg, size_t len)
 
 int
 mavis_sa_check_bayes(const struct mavis_sa_rules *r, struct mavis_sa_bayes *b, const void *msg,
-		     size_t len, struct mavis_arena *a, struct mavis_spam_result *out,
+		     size_t len, const struct mavis_sa_auth *auth, struct mavis_arena *a, struct mavis_spam_result *out,
 		     struct mavis_sa_bayes_scan *scan, struct mavis_error *bayes_err,
 		     struct mavis_error *err)
 {
@@ -566,8 +566,8 @@ mavis_sa_check_bayes(const struct mavis_sa_rules *r, struct mavis_sa_bayes *b, c
 
 	memset(x.scan, 0, sizeof(*x.scan));
 	if (b == NULL)
-		return mavis_sa_check(r, msg, len, a, out, err);
-	return sa_check_with(r, msg, len, a, out, check_pre, &x, err);
+		return mavis_sa_check_auth(r, msg, len, auth, a, out, err);
+	return sa_check_with(r, msg, len, auth, a, out, check_pre, &x, err);
 }
 
 /* ---- learning ------------------------------------------------------------------ */

@@ -137,11 +137,20 @@ int
 mavis_sa_check(const struct mavis_sa_rules *rs, const void *msg, size_t len, struct mavis_arena *a,
 	       struct mavis_spam_result *out, struct mavis_error *err)
 {
-	return sa_check_with(rs, msg, len, a, out, NULL, NULL, err);
+	return sa_check_with(rs, msg, len, NULL, a, out, NULL, NULL, err);
 }
 
 int
-sa_check_with(const struct mavis_sa_rules *rs, const void *msg, size_t len, struct mavis_arena *a,
+mavis_sa_check_auth(const struct mavis_sa_rules *rs, const void *msg, size_t len,
+		    const struct mavis_sa_auth *auth, struct mavis_arena *a,
+		    struct mavis_spam_result *out, struct mavis_error *err)
+{
+	return sa_check_with(rs, msg, len, auth, a, out, NULL, NULL, err);
+}
+
+int
+sa_check_with(const struct mavis_sa_rules *rs, const void *msg, size_t len,
+	      const struct mavis_sa_auth *auth, struct mavis_arena *a,
 	      struct mavis_spam_result *out, sa_check_pre_fn pre, void *pre_ctx,
 	      struct mavis_error *err)
 {
@@ -164,6 +173,7 @@ sa_check_with(const struct mavis_sa_rules *rs, const void *msg, size_t len, stru
 		return rc;
 	if (pre != NULL)
 		set2 = pre(pre_ctx, &m, msg ? msg : "", len) > 0;
+	m.auth = auth;
 	x.hits = mavis_arena_calloc(a, rs->n ? rs->n : 1, sizeof(*x.hits));
 	x.md = pcre2_match_data_create(4, NULL);
 	x.mctx = pcre2_match_context_copy(rs->mctx);

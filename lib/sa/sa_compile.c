@@ -433,7 +433,7 @@ compile_one(struct sa_conf *c, struct sa_def *d, struct sa_rule *r, struct mavis
 		r->maxhits = tflag(d->tflags, "maxhits", &v) && v ? (unsigned)atoi(v) : 0;
 	}
 	/* without network and Bayes SpamAssassin does not run these either */
-	if (tflag(d->tflags, "net", NULL))
+	if (tflag(d->tflags, "net", NULL) && !sa_auth_eval_known(text))
 		r->unsupported = "network test", r->no_sa_run = true;
 	else if (tflag(d->tflags, "learn", NULL) && !sa_eval_is_bayes(text))
 		r->unsupported = "needs Bayes", r->no_sa_run = true;

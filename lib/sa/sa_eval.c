@@ -14,7 +14,8 @@
 
 enum {
 	EV_MISSING_TO, EV_OUTLOOK_MSGID, EV_EQUAL_FROM_DOMAINS, EV_SHIFTED_DATE, EV_FREEMAIL_FROM,
-	EV_FREEMAIL_HEADER, EV_HTML, EV_RELAY, EV_MIME_HTML_ONLY, EV_MIME_HTML, EV_BAYES, EV_N
+	EV_FREEMAIL_HEADER, EV_HTML, EV_RELAY, EV_MIME_HTML_ONLY, EV_MIME_HTML, EV_BAYES, EV_N,
+	EV_AUTH_BASE = 100	/* + sa_auth_eval_lookup()'s id: sa_eval_auth.c */
 };
 
 /* RelayEval functions sa_relay_eval() answers */
@@ -137,6 +138,9 @@ sa_eval_lookup(enum sa_type type, const char *fn, size_t nargs)
 	for (int i = 0; relay_fns[i]; i++)
 		if (strcmp(fn, relay_fns[i]) == 0)
 			return EV_RELAY;
+	int auth = sa_auth_eval_lookup(type, fn);
+	if (auth >= 0)
+		return EV_AUTH_BASE + auth;
 	for (int i = 0; i < EV_N; i++)
 		if (evals[i].type == type && strcmp(evals[i].fn, fn) == 0 &&
 		    nargs >= evals[i].min_args && nargs <= evals[i].max_args)
@@ -426,6 +430,8 @@ sa_eval_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struc
 {
 	const char *const *args = x->args;
 
+	if (x->eval_id >= EV_AUTH_BASE)
+		return sa_auth_eval_run(x->eval_id - EV_AUTH_BASE, x, m, a);
 	switch (x->eval_id) {
 	case EV_HTML:
 		return sa_html_eval(m->html, m->n_html, sa_msg_get(m, a, "Subject", 0), x->fn, args,

@@ -227,6 +227,7 @@ struct sa_msg {
 	const char *content_type;	/* top-level, lower case */
 	bool bayes_have;	/* Bayes gave a probability (check_bayes) */
 	double bayes_prob;
+	const struct mavis_sa_auth *auth;	/* our DKIM/SPF/DMARC results, or NULL */
 };
 
 int sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs,
@@ -243,7 +244,7 @@ const char *sa_msg_get(const struct sa_msg *m, struct mavis_arena *a, const char
 typedef int (*sa_check_pre_fn)(void *ctx, struct sa_msg *m, const void *msg, size_t len);
 /* mavis_sa_check() with a pre hook (NULL = none). */
 int sa_check_with(const struct mavis_sa_rules *rs, const void *msg, size_t len,
-		  struct mavis_arena *a, struct mavis_spam_result *out, sa_check_pre_fn pre,
+		  const struct mavis_sa_auth *auth, struct mavis_arena *a, struct mavis_spam_result *out, sa_check_pre_fn pre,
 		  void *pre_ctx, struct mavis_error *err);
 
 /* ---- sa_eval.c: eval functions --------------------------------------------- */
@@ -264,6 +265,15 @@ void sa_eval_fini(struct mavis_sa_rules *r);
 bool sa_eval_is_bayes(const char *text);
 /* x is a check_bayes rule: it runs only under score set 2. */
 bool sa_eval_bayes_only(const struct sa_rule *x);
+/* sa_eval_auth.c: the DKIM, SPF and DMARC plugins' evals, fed from
+   m->auth. Is text ("eval:fn(...)") one of them? (They are network tests
+   SpamAssassin runs; we run them on our own results.) */
+bool sa_auth_eval_known(const char *text);
+/* The eval's id for fn (>= 0), or -1. */
+int sa_auth_eval_lookup(enum sa_type type, const char *fn);
+/* 1 hit, 0 none (also when the check behind it did not run). */
+int sa_auth_eval_run(int id, const struct sa_rule *x, const struct sa_msg *m,
+		     struct mavis_arena *a);
 /* 1 when eval id accepts fn with these arguments (checked at load). */
 bool sa_eval_args_ok(int id, const char *fn, const char *const *args, size_t nargs);
 

@@ -207,8 +207,9 @@ native_check(const struct scanner *sc, const struct mavis_spam_request *req,
 	int rc;
 
 	if (sc->bayes == NULL)
-		return mavis_sa_check(sc->u.native, req->msg, req->len, a, r, e);
-	rc = mavis_sa_check_bayes(sc->u.native, sc->bayes, req->msg, req->len, a, r, &bs, &be, e);
+		return mavis_sa_check_auth(sc->u.native, req->msg, req->len, req->sa_auth, a, r, e);
+	rc = mavis_sa_check_bayes(sc->u.native, sc->bayes, req->msg, req->len, req->sa_auth, a, r, &bs,
+				  &be, e);
 	if (be.status != 0)
 		mavis_log_warn(req->queue_id, "bayes: lookup failed, scored without Bayes: %s", be.text);
 	if (sc->bayes_slot >= 0)

@@ -1,6 +1,9 @@
 # Sourceable: a private DNS server (dnsmasq) on 127.0.0.1 serving TXT
-# records, for the DKIM tests. Needs $D (the test's temp dir).
-#   dkimdns_start FILE   FILE has lines "NAME TXT-VALUE"; sets DKIMDNS_PORT
+# records, for the DKIM, SPF and DMARC tests. Needs $D (the test's temp dir).
+#   dkimdns_start FILE   FILE has lines "NAME TXT-VALUE" (a name may have
+#                        several), "+A NAME IP", "+MX NAME EXCHANGE" and
+#                        "+LOCAL DOMAIN" (names under it that are not
+#                        listed do not exist); sets DKIMDNS_PORT
 #   dkimdns_stop         kills it by pid
 # Long values are cut in strings of 250 octets (a TXT string holds 255).
 DKIMDNS_PID=
@@ -14,6 +17,15 @@ for line in open(sys.argv[1]):
     if not line:
         continue
     name, val = line.split(' ', 1)
+    if name == '+A':
+        print('host-record=%s,%s' % tuple(val.split()))
+        continue
+    if name == '+MX':
+        print('mx-host=%s,%s,10' % tuple(val.split()))
+        continue
+    if name == '+LOCAL':
+        print('local=/%s/' % val.strip())
+        continue
     parts = [val[i:i + 250] for i in range(0, len(val), 250)] or ['']
     print('txt-record=%s,%s' % (name, ','.join('"%s"' % p for p in parts)))
 PY

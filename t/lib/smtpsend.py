@@ -4,6 +4,7 @@
 
   smtpsend.py --port P [--host 127.0.0.1] --from A --to B [--to C ...]
               [FILE.eml | -] [--expect 250|2|4xx|451|5xx|554,...] [--ehlo NAME]
+              [--xclient ADDR]
               [--count N --concurrency C] [--per-connection K]
               [--repeat N] [--pause-at-dot FLAG]
   smtpsend.py --port P --batch LIST --batch-out DIR
@@ -145,6 +146,16 @@ def open_conn(a):
         code, msg = conn.ehlo(a.ehlo)
     if code != 250:
         raise smtplib.SMTPHeloError(code, msg)
+    if getattr(a, "xclient", None):
+        # Postfix (smtpd_authorized_xclient_hosts) starts the session over
+        # as from that client, milters included; then EHLO again
+        code, msg = conn.docmd("XCLIENT", "ADDR=%s NAME=[UNAVAILABLE]" % a.xclient)
+        if code != 220:
+            raise smtplib.SMTPResponseException(code, msg)
+        conn.ehlo_resp = None
+        code, msg = conn.ehlo(a.ehlo)
+        if code != 250:
+            raise smtplib.SMTPHeloError(code, msg)
     return conn
 
 
@@ -236,6 +247,8 @@ def main():
     ap.add_argument("--to", action="append", help="envelope recipient (repeatable)")
     ap.add_argument("--expect", default="2", help="expected result code prefix(es), e.g. 250, 4xx, 451,554")
     ap.add_argument("--ehlo", default="client.mavis.test", help="EHLO name")
+    ap.add_argument("--xclient", default=None,
+                    help="XCLIENT ADDR=this after EHLO (Postfix smtpd_authorized_xclient_hosts)")
     ap.add_argument("--helo", action="store_true", help="send HELO instead of EHLO")
     ap.add_argument("--subject", default="mavis e2e test", help="Subject of the generated message")
     ap.add_argument("--timeout", type=float, default=60.0, help="socket timeout, seconds")

@@ -39,6 +39,22 @@ MAVIS_API void mavis_dns_free(struct mavis_dns **dns);
    failure (never cached), MAVIS_ERR_LIMIT when the record does not fit. */
 MAVIS_API int mavis_dns_txt(struct mavis_dns *dns, const char *name, char *buf, size_t size,
 			    struct mavis_error *err);
+/* One record of an answer: A and AAAA as their 4 or 16 address bytes, MX
+   (the exchange), PTR and CNAME as the name, TXT as its strings joined (a
+   NUL byte inside reads as a space). data is NUL-terminated after len. */
+struct mavis_dns_rr {
+	int type;		/* ns_t_a, ns_t_aaaa, ns_t_mx, ns_t_ptr, ns_t_txt, ns_t_cname */
+	const unsigned char *data;
+	size_t len;
+};
+/* The records of type (one of the above) for name, from the cache or the
+   servers, in a (at most 64). Returns 1 with *rrs and *n (n > 0), 0 when
+   the name or its records of that type do not exist, MAVIS_ERR_IO on a
+   timeout, server failure or malformed answer (never cached), MAVIS_ERR_LIMIT
+   for a name over 255 bytes. */
+MAVIS_API int mavis_dns_query(struct mavis_dns *dns, const char *name, int type,
+			      struct mavis_arena *a, struct mavis_dns_rr **rrs, size_t *n,
+			      struct mavis_error *err);
 /* Lookups answered from the cache and from the servers so far. */
 MAVIS_API void mavis_dns_stats(const struct mavis_dns *dns, unsigned long *hits,
 			       unsigned long *misses);

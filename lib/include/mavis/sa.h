@@ -79,4 +79,44 @@ MAVIS_API int mavis_sa_check(const struct mavis_sa_rules *r, const void *msg, si
 			     struct mavis_arena *a, struct mavis_spam_result *out,
 			     struct mavis_error *err);
 
+/*
+ * What the filter's own DKIM, SPF and DMARC checks found, for the eval
+ * rules of SpamAssassin's DKIM, SPF and DMARC plugins (DKIM_VALID,
+ * SPF_PASS, DMARC_REJECT, ...), as amavisd hands its DKIM results to
+ * SpamAssassin. A part whose check did not run leaves its rules without a
+ * hit, as SpamAssassin without network tests.
+ */
+enum mavis_sa_spf {
+	MAVIS_SA_SPF_NONE, MAVIS_SA_SPF_PASS, MAVIS_SA_SPF_FAIL, MAVIS_SA_SPF_SOFTFAIL,
+	MAVIS_SA_SPF_NEUTRAL, MAVIS_SA_SPF_TEMPERROR, MAVIS_SA_SPF_PERMERROR
+};
+enum mavis_sa_dmarc {
+	MAVIS_SA_DMARC_MISSING,		/* no policy for the From domain */
+	MAVIS_SA_DMARC_PASS,
+	MAVIS_SA_DMARC_REJECT,		/* fail, policy reject */
+	MAVIS_SA_DMARC_QUARANTINE,	/* fail, policy quarantine */
+	MAVIS_SA_DMARC_NONE,		/* fail, policy none */
+	MAVIS_SA_DMARC_ERROR,		/* temperror, permerror: no rule hits */
+};
+struct mavis_sa_dkim_sig {
+	const char *sdid;	/* the domain of i=, else d= (lower case) */
+	bool valid;		/* pass, with a key as strong as dkim_minimum_key_bits */
+};
+struct mavis_sa_auth {
+	bool dkim_checked;
+	const struct mavis_sa_dkim_sig *sigs;
+	size_t n_sigs;
+	bool spf_checked;
+	enum mavis_sa_spf spf, spf_helo;
+	bool dmarc_checked;
+	enum mavis_sa_dmarc dmarc;
+	const char *envelope_from_domain;	/* for DKIM_VALID_EF; NULL = none */
+};
+
+/* mavis_sa_check() with the results of our own checks (auth may be NULL:
+   as mavis_sa_check). */
+MAVIS_API int mavis_sa_check_auth(const struct mavis_sa_rules *r, const void *msg, size_t len,
+				  const struct mavis_sa_auth *auth, struct mavis_arena *a,
+				  struct mavis_spam_result *out, struct mavis_error *err);
+
 #endif

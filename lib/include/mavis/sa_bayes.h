@@ -95,7 +95,8 @@ struct mavis_sa_bayes_scan {
  * check. b NULL = mavis_sa_check(). scan and bayes_err may be NULL.
  */
 MAVIS_API int mavis_sa_check_bayes(const struct mavis_sa_rules *r, struct mavis_sa_bayes *b,
-				   const void *msg, size_t len, struct mavis_arena *a,
+				   const void *msg, size_t len, const struct mavis_sa_auth *auth,
+				   struct mavis_arena *a,
 				   struct mavis_spam_result *out, struct mavis_sa_bayes_scan *scan,
 				   struct mavis_error *bayes_err, struct mavis_error *err);
 

@@ -99,6 +99,8 @@ MAVIS_API const char *mavis_spam_scanner_spec(const struct mavis_spam_scanners *
 /* One message. Every string may be NULL (= not sent). Text from the SMTP
    client is sent with control characters replaced by '?', and cut at 1000
    bytes, so that it can never end a protocol header line. */
+struct mavis_sa_auth;
+
 struct mavis_spam_request {
 	const void *msg;		/* the message: header section and body */
 	size_t len;
@@ -114,6 +116,8 @@ struct mavis_spam_request {
 	const char *auth_user;		/* SASL login: rspamd User */
 	const char *spamd_user;		/* spamd User: (per-user preferences) */
 	const char *settings_id;	/* rspamd Settings-ID (rspamd_settings_id) */
+	const struct mavis_sa_auth *sa_auth;	/* native: our DKIM/SPF/DMARC results
+					   for the plugins' evals (sa.h), or NULL */
 };
 
 /* One rule or symbol that hit. */
