@@ -23,9 +23,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct mavis_map_opts fuzz_opts[] = {
-	{ NULL, false },
-	{ "+", false },
-	{ "+-", true },
+	{ .recipient_delimiter = NULL },
+	{ .recipient_delimiter = "+" },
+	{ .recipient_delimiter = "+-", .localpart_is_case_sensitive = true },
 };
 
 int
@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (size_t o = 0; o < sizeof(fuzz_opts) / sizeof(fuzz_opts[0]); o++) {
 		const char *keys[SQL_KEYS_MAX];
-		size_t n = sql_query_keys(s, &fuzz_opts[o], a, keys);
+		size_t n = sql_query_keys(s, &fuzz_opts[o], o == 1, a, keys);
 
 		if (n == 0 || n > SQL_KEYS_MAX || strcmp(keys[0], s) != 0)
 			abort();

@@ -288,6 +288,7 @@ mavis_session_rcpt(struct mavis_session *s, const char *rcpt, struct mavis_reply
 	}
 	r->quarantine_to[MAVIS_CC_SPAMMY] = r->quarantine_to[MAVIS_CC_SPAM];
 	r->signature = rcpt_signature(s, r, &failed, err);
+	msg_log_sql_passed(s, m, mavis_arena_printf(m->arena, "RCPT <%s>", r->addr));
 	if (failed < 0)
 		return failed;
 	if (m->nrcpts > 0 && strcmp(r->signature, m->rcpts[0].signature) != 0) {

@@ -12,6 +12,18 @@
 
 #include "pipeline_int.h"
 
+void
+msg_log_sql_passed(struct mavis_session *s, struct msg *m, const char *what)
+{
+	const char *why[8];
+	size_t n = mavis_sql_passed_failures(m->arena, why, 8);
+
+	for (size_t i = 0; i < n; i++)
+		mavis_log_warn(mavis_session_log_id(s),
+			       "%s: on_sql_failure = pass, looked up as not found "
+			       "(the next table or the default decides): %s", what, why[i]);
+}
+
 /* amavisd's %ccat_short_name as written to SQL. */
 static char
 ccat_code(struct mavis_ccat_pair c)

@@ -81,11 +81,15 @@ SQL_INTERNAL void sql_count_failure(struct mavis_sql *sql);
 /* ---- values from mail (fuzz/fuzz_sql_values.c) ---- */
 
 struct mavis_map_opts;
-/* amavisd's make_query_keys for SQL: addr, user+ext@dom, user@dom, @dom,
-   @.dom, @.parent, ..., @. (the null address: "", "@", "@."); no bare-user
-   keys. At most SQL_KEYS_MAX, duplicates removed; arena copies. */
+/* amavisd's make_query_keys for SQL: addr (as given), user+ext@dom,
+   user@dom, for a local address user+ext and user, then @dom, @.dom,
+   @.parent, ..., @. (the null address: "", "@", "@."). The localpart is
+   lowercased unless opts say it is case sensitive, the domain lowercased
+   and, when not ASCII, in its IDNA A-label form (xn--...). At most
+   SQL_KEYS_MAX, duplicates removed; arena copies. */
 SQL_INTERNAL size_t sql_query_keys(const char *addr, const struct mavis_map_opts *opts,
-				   struct mavis_arena *a, const char *keys[SQL_KEYS_MAX]);
+				   bool is_local, struct mavis_arena *a,
+				   const char *keys[SQL_KEYS_MAX]);
 /* s cut to at most max UTF-8 characters (never inside a sequence). */
 SQL_INTERNAL const char *sql_cut_utf8(struct mavis_arena *a, const char *s, size_t max);
 /* An arena copy of at most max bytes, every byte outside 0x20..0x7e as '?'. */

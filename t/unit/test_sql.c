@@ -18,8 +18,10 @@
 
 #include <mavis/maps.h>
 #include <mavis/sql.h>
+#include <mavis/stats.h>
 
 #include "harness.h"
+#include "sql/sql_int.h"
 
 static char pgdir[600];
 static char dsn[1024];
@@ -167,6 +169,76 @@ run(const struct mavis_maplist *ml, const char *what, const struct lk *c, size_t
 	}
 }
 
+/* amavisd's make_query_keys($addr, 0, $is_local) (Amavis/rfc2821_2822_Tools.pm
+   2.13: its own examples, and the A-labels Net::LibIDN2's idn2_lookup_u8
+   gives, which amavisd's idn_to_ascii calls). */
+static void
+test_keys(void)
+{
+	static const struct {
+		const char *addr, *delim;
+		bool local;
+		const char *want;	/* keys joined by " | " */
+	} c[] = {
+		{ "User+Foo@Sub.Example.COM", "+", true,
+		  "User+Foo@Sub.Example.COM | user+foo@sub.example.com | user@sub.example.com | "
+		  "user+foo | user | @sub.example.com | @.sub.example.com | @.example.com | @.com | @." },
+		{ "User+Foo@Sub.Example.COM", "+", false,
+		  "User+Foo@Sub.Example.COM | user+foo@sub.example.com | user@sub.example.com | "
+		  "@sub.example.com | @.sub.example.com | @.example.com | @.com | @." },
+		{ "user@example.com", "", true, "user@example.com | user | @example.com | "
+		  "@.example.com | @.com | @." },
+		/* amavisd's IDN example (its comment drops the wrong label for
+		   the third domain key; the code drops the first) */
+		{ "Ping\xc3\xbcino@P\xc3\xa1jaro.Ni\xc3\xb1o.exAMPLE.COM", "+", true,
+		  "Ping\xc3\xbcino@P\xc3\xa1jaro.Ni\xc3\xb1o.exAMPLE.COM | "
+		  "ping\xc3\xbcino@xn--pjaro-xqa.xn--nio-8ma.example.com | ping\xc3\xbcino | "
+		  "@xn--pjaro-xqa.xn--nio-8ma.example.com | @.xn--pjaro-xqa.xn--nio-8ma.example.com | "
+		  "@.xn--nio-8ma.example.com | @.example.com | @.com | @." },
+		/* TR46 non-transitional: the sharp s stays (xn--strae-oqa) */
+		{ "a@Stra\xc3\x9f" "e.DE", "+", false,
+		  "a@Stra\xc3\x9f" "e.DE | a@xn--strae-oqa.de | @xn--strae-oqa.de | @.xn--strae-oqa.de | "
+		  "@.de | @." },
+		/* not UTF-8: no A-label, the bytes as they are */
+		{ "a@\xff.example", "+", false,
+		  "a@\xff.example | @\xff.example | @.\xff.example | @.example | @." },
+		{ "", "+", true, " | @ | @." },
+		{ "x@[192.0.2.1]", "+", true, "x@[192.0.2.1] | x | @[192.0.2.1] | @." },
+		/* amavisd split_localpart keeps only the whole name "postmaster" */
+		{ "postmaster+x@example.com", "+", true,
+		  "postmaster+x@example.com | postmaster@example.com | postmaster+x | postmaster | "
+		  "@example.com | @.example.com | @.com | @." },
+		{ "u@example.com.", "+", false, "u@example.com. | u@example.com | @example.com | "
+		  "@.example.com | @.com | @." },
+		/* 22 labels: the 20 last suffix keys (amavisd's sanity limit) */
+		{ "u@a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v", "+", false,
+		  "u@a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v | @a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v | "
+		  "@.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v | @.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v | "
+		  "@.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v | @.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v | "
+		  "@.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v | @.i.j.k.l.m.n.o.p.q.r.s.t.u.v | "
+		  "@.j.k.l.m.n.o.p.q.r.s.t.u.v | @.k.l.m.n.o.p.q.r.s.t.u.v | @.l.m.n.o.p.q.r.s.t.u.v | "
+		  "@.m.n.o.p.q.r.s.t.u.v | @.n.o.p.q.r.s.t.u.v | @.o.p.q.r.s.t.u.v | @.p.q.r.s.t.u.v | "
+		  "@.q.r.s.t.u.v | @.r.s.t.u.v | @.s.t.u.v | @.t.u.v | @.u.v | @.v | @." },
+	};
+	struct mavis_arena *a = mavis_arena_new(0);
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct mavis_map_opts o = { .recipient_delimiter = c[i].delim };
+		const char *keys[SQL_KEYS_MAX];
+		size_t n = sql_query_keys(c[i].addr, &o, c[i].local, a, keys);
+		char got[2048] = "";
+		size_t off = 0;
+
+		for (size_t k = 0; k < n && off < sizeof(got); k++)
+			off += (size_t)snprintf(got + off, sizeof(got) - off, "%s%s", k ? " | " : "",
+						keys[k]);
+		if (strcmp(got, c[i].want) != 0)
+			test_fail(__FILE__, __LINE__, "keys of \"%s\"%s:\n got  %s\n want %s",
+				  c[i].addr, c[i].local ? " (local)" : "", got, c[i].want);
+	}
+	mavis_arena_free(&a);
+}
+
 static void
 test_config_errors(void)
 {
@@ -302,6 +374,64 @@ test_policy(void)
 	mavis_maplist_free(&local);
 	mavis_maplist_free(&size);
 	mavis_maplist_free(&named);
+	mavis_arena_free(&msg);
+	mavis_arena_free(&cfg);
+	mavis_sql_set_global(NULL);
+	mavis_sql_free(&sql);
+}
+
+/* The keys reach the database: a bare-user row for local recipients only,
+   an IDN domain row in its A-label form, a "@.dom" row for the domain and
+   its subdomains (users rows as iRedMail and README.lookups write them). */
+static void
+test_keys_db(void)
+{
+	struct mavis_sql *sql = pool_new(2, 2000);
+	struct mavis_arena *cfg = mavis_arena_new(0), *msg = mavis_arena_new(0);
+
+	mavis_sql_set_global(sql);
+	exec_sql("INSERT INTO users (id, priority, policy_id, email) VALUES"
+		 " (100, 6, 2, 'dave'), (101, 5, 2, '@xn--pjaro-xqa.example'),"
+		 " (102, 3, 2, '@.corp.example'), (103, 7, 2, 'eve+list')");
+	struct mavis_maplist *tag2 = parse_in("spam_tag2_level_maps", "pgsql:policy, 6.31",
+					      MAVIS_MAPVAL_FLOAT, cfg);
+	struct mavis_maplist *local = parse_in("local_domains_maps", "pgsql:policy, .example.com",
+					       MAVIS_MAPVAL_BOOL, cfg);
+	struct mavis_map_opts opts = { .recipient_delimiter = "+", .local_domains = local };
+	static const struct lk c[] = {
+		{ "dave@example.com", 1, "3" },		/* local: "dave" is a key */
+		{ "Dave+x@sub.example.com", 1, "3" },
+		{ "dave@other.org", 1, "6" },		/* not local: only "@." */
+		{ "eve+list@example.com", 1, "3" },	/* "user+ext" */
+		{ "eve@example.com", 1, "5.5" },		/* not "eve+list": @example.com */
+		{ "x@P\xc3\xa1jaro.example", 1, "3" },	/* @xn--pjaro-xqa.example */
+		{ "x@P\xc3\xa1jaro.other", 1, "6" },
+		{ "u@corp.example", 1, "3" },		/* "@.corp.example": the domain */
+		{ "u@a.b.corp.example", 1, "3" },	/* and its subdomains */
+		{ "u@notcorp.example", 1, "6" },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct mavis_map_result res = { 0 };
+		struct mavis_error err = { 0 };
+		int rc = mavis_maplist_lookup(tag2, c[i].addr, &opts, msg, &res, &err);
+
+		if (rc != c[i].rc || (rc == 1 && strcmp(res.value, c[i].value) != 0))
+			test_fail(__FILE__, __LINE__, "tag2(%s) = %d \"%s\" (%s), want %d \"%s\"",
+				  c[i].addr, rc, rc == 1 ? res.value : "", err.text, c[i].rc,
+				  c[i].value);
+	}
+	/* Without the local tables (no opts.local_domains) "dave" is no key. */
+	struct mavis_map_opts bare = { .recipient_delimiter = "+" };
+	struct mavis_map_result res;
+	struct mavis_error err = { 0 };
+
+	mavis_arena_reset(msg);
+	CHECK_INT(mavis_maplist_lookup(tag2, "dave@example.com", &bare, msg, &res, &err), 1);
+	CHECK_STR(res.value, "5.5");
+	exec_sql("DELETE FROM users WHERE id >= 100 AND id <= 103");
+	mavis_maplist_free(&tag2);
+	mavis_maplist_free(&local);
 	mavis_arena_free(&msg);
 	mavis_arena_free(&cfg);
 	mavis_sql_set_global(NULL);
@@ -484,10 +614,44 @@ test_outage(void)
 		CHECK(strstr(err.text, "policy lookup of <alice@example.com>") != NULL);
 		mavis_arena_reset(msg);
 	}
-	struct mavis_sql_stats st;
+	struct mavis_sql_stats st, st2;
 
 	mavis_sql_get_stats(sql, &st);
 	CHECK(st.failures >= 3);
+	/* on_sql_failure = pass: the failed table is "not found", the next one
+	   (6.31) answers; the failure is handed out once for the log, and the
+	   other lookups of the message do not ask again. */
+	struct mavis_map_opts pass = { .recipient_delimiter = "+", .sql_failure_pass = true };
+	struct mavis_maplist *wl = parse_in("whitelist_sender_maps", "pgsql:wblist, static:0",
+					    MAVIS_MAPVAL_BOOL, cfg);
+	const char *why[4];
+
+	CHECK_INT(mavis_maplist_lookup(tag2, "alice@example.com", &pass, msg, &res, &err), 1);
+	CHECK_STR(res.value, "6.31");
+	CHECK_INT(mavis_sql_passed_failures(msg, why, 4), 1);
+	CHECK(strstr(why[0], "policy lookup of <alice@example.com>") != NULL);
+	mavis_sql_get_stats(sql, &st);
+	CHECK_INT(mavis_maplist_lookup(tag2, "alice@example.com", &pass, msg, &res, &err), 1);
+	mavis_map_set_recipient("alice@example.com");
+	CHECK_INT(mavis_maplist_lookup(wl, "spammer@bad.example", &pass, msg, &res, &err), 1);
+	CHECK_STR(res.value, "0");
+	mavis_map_set_recipient(NULL);
+	CHECK_INT(mavis_sql_passed_failures(msg, why, 4), 0);
+	mavis_sql_get_stats(sql, &st2);
+	CHECK(st2.failures == st.failures);
+	/* The same message in tempfail mode: the kept failure, no new query. */
+	CHECK_INT(mavis_maplist_lookup(tag2, "alice@example.com", &opts, msg, &res, &err),
+		  MAVIS_ERR_SQL);
+	CHECK(strstr(err.text, "policy lookup of <alice@example.com>") != NULL);
+	mavis_sql_get_stats(sql, &st2);
+	CHECK(st2.failures == st.failures);
+	/* A second recipient: its own query, its own failure. */
+	CHECK_INT(mavis_maplist_lookup(tag2, "bob@example.com", &pass, msg, &res, &err), 1);
+	CHECK_INT(mavis_sql_passed_failures(msg, why, 4), 1);
+	CHECK(strstr(why[0], "<bob@example.com>") != NULL);
+	mavis_arena_reset(msg);
+	CHECK_INT(mavis_sql_passed_failures(msg, why, 4), 0);
+	mavis_maplist_free(&wl);
 	CHECK_INT(pgsql("restart"), 0);
 	pg_running = true;
 	/* Back: after at most the backoff (400 ms here) lookups work again. */
@@ -815,10 +979,12 @@ main(void)
 {
 	CHECK_INT(mavis_sql_register_maps(), 0);
 	CHECK_INT(mavis_sql_register_maps(), 0);	/* again: a no-op */
+	TEST_RUN(test_keys);
 	TEST_RUN(test_config_errors);
 	pg_start();
 	exec_sql(rows_sql);
 	TEST_RUN(test_policy);
+	TEST_RUN(test_keys_db);
 	TEST_RUN(test_wblist);
 	TEST_RUN(test_quarantine);
 	TEST_RUN(test_outage);

@@ -81,6 +81,19 @@ MAVIS_API struct mavis_sql *mavis_sql_global(void);
  */
 MAVIS_API int mavis_sql_register_maps(void);
 
+/*
+ * on_sql_failure = pass (mavis_map_opts.sql_failure_pass): a pgsql: lookup
+ * whose query failed answers "not found", so the next table of the list (or
+ * the default) decides; the failure is counted (mavis_sql_errors_total and
+ * mavis_sql_lookups_passed_total) and kept with the message. This hands out
+ * the failures of the message whose arena is scratch not handed out before,
+ * oldest first, at most max: texts[i] (valid as long as the arena) for the
+ * caller's log line. Returns their number. A failed query is not asked again
+ * for the same message, whatever the mode.
+ */
+MAVIS_API size_t mavis_sql_passed_failures(struct mavis_arena *scratch, const char **texts,
+					   size_t max);
+
 /* Counters since the pool was made (atomics; for the log and tests). */
 struct mavis_sql_stats {
 	uint64_t queries;	/* statements run */
