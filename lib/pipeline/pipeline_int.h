@@ -68,6 +68,7 @@ struct msg {
 	struct dkim_verify *dkim;	/* fed as the message streams in, or NULL */
 	struct mavis_spool *spool;
 	uint64_t size;		/* every byte received, stored or not */
+	int64_t rx_time;	/* MAIL FROM, Unix time (msgs.time_num) */
 	bool oversized;		/* over message_size_limit: stop storing */
 	int fail_status;	/* first internal failure, 0 = none */
 	char fail_text[256];

@@ -59,7 +59,7 @@ static const struct {
 	[SQL_ST_UPD_MSG] = { "mavis_upd_msg",
 		"UPDATE msgs SET content=$1, quar_type=$2, quar_loc=$3, dsn_sent=$4, "
 		"spam_level=$5, message_id=$6, from_addr=$7, subject=$8, client_addr=$9, "
-		"originating=$10, size=$11 WHERE partition_tag=$12 AND mail_id=$13" },
+		"originating=$10 WHERE partition_tag=$11 AND mail_id=$12" },
 	[SQL_ST_INS_RCP] = { "mavis_ins_rcp",
 		"INSERT INTO msgrcpt (partition_tag, mail_id, rseqnum, rid, is_local, content, "
 		"ds, rs, bl, wl, bspam_level, smtp_resp) VALUES ($1, $2, $3, $4, $5, $6, $7, "

@@ -197,6 +197,10 @@ while [ "$(q "SELECT count(*) FROM msgs WHERE content IS NOT NULL AND message_id
 	[ $i -lt 100 ] || fail "m6 not in the SQL log after recovery"
 	pf_sleep 0.1
 done
+# As amavisd: the msgs row is written once the message is in (size known at
+# insert), so the transactions refused at RCPT left none (content NULL).
+[ "$(q "SELECT count(*) FROM msgs WHERE content IS NULL OR size <= 0")" = 0 ] ||
+	fail "msgs rows of refused transactions: $(q "SELECT am_id, size, content FROM msgs WHERE content IS NULL")"
 echo "database outage: 451 with the cause in the log, delivered once it was back"
 
 # ---- a database restart under load: every message is delivered or gets a

@@ -741,14 +741,14 @@ log_message(struct mavis_sql_log *l, const char *mail_id, const char *sender, in
 	struct mavis_sql_log_begin b = {
 		.partition_tag = 0, .mail_id = mail_id, .secret_id = "sEcReT-12345",
 		.am_id = "4711-01", .rx_time = t, .sender = sender, .policy = "MYNETS",
-		.client_addr = "192.0.2.7", .host = "mx1.example.com",
+		.client_addr = "192.0.2.7", .size = 2048, .host = "mx1.example.com",
 	};
 	struct mavis_sql_log_end e = {
 		.partition_tag = 0, .mail_id = mail_id, .content = 'S', .quar_type = 'Q',
 		.quar_loc = mail_id, .dsn_sent = 'N', .has_spam_level = true, .spam_level = 7.25,
 		.message_id = "<m1@example.org>", .from_addr = "J\xc3\xbcrgen <j@example.org>",
 		.subject = "Gr\xc3\xbc\xc3\x9f\xc3\xa9 \x01 test", .client_addr = "192.0.2.7",
-		.originating = false, .size = 2048, .rcpts = log_rcpts, .nrcpts = 2,
+		.originating = false, .rcpts = log_rcpts, .nrcpts = 2,
 	};
 
 	int r1 = mavis_sql_log_begin(l, &b), r2 = mavis_sql_log_end(l, &e);

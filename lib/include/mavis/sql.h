@@ -223,7 +223,8 @@ MAVIS_API void mavis_sql_log_free(struct mavis_sql_log **l, unsigned drain_ms);
 MAVIS_API void mavis_sql_log_set_global(struct mavis_sql_log *l);
 MAVIS_API struct mavis_sql_log *mavis_sql_log_global(void);
 
-/* msgs row at mail_id time (content NULL): amavisd's ins_msg. Strings are
+/* msgs row at mail_id time (content NULL): amavisd's ins_msg, queued when
+   the message is in (its size known), before the checks. Strings are
    copied; NULL reads as "". */
 struct mavis_sql_log_begin {
 	int partition_tag;
@@ -233,7 +234,7 @@ struct mavis_sql_log_begin {
 	const char *sender;	/* envelope, without <>; "" null sender */
 	const char *policy;	/* policy bank path */
 	const char *client_addr;
-	uint64_t size;
+	uint64_t size;		/* RFC 1870 size: amavisd writes it here, at insert */
 	const char *host;	/* myhostname */
 };
 
@@ -261,7 +262,6 @@ struct mavis_sql_log_end {
 	const char *message_id, *from_addr, *subject;	/* decoded, any length */
 	const char *client_addr;
 	bool originating;
-	uint64_t size;
 	const struct mavis_sql_log_rcpt *rcpts;
 	size_t nrcpts;
 };
