@@ -184,6 +184,8 @@ sql_start(const struct mavis_config *cfg, struct mavis_error *err)
 		.timeout_ms = t * 1000,
 		.connect_timeout_s = t,
 		.wait_ms = t * 1000,
+		.select_policy = mavis_config_get(cfg, MAVIS_KEY_SQL_SELECT_POLICY)->u.s,
+		.select_wblist = mavis_config_get(cfg, MAVIS_KEY_SQL_SELECT_WHITE_BLACK_LIST)->u.s,
 	};
 	int rc = mavis_sql_new(&o, &sql, err);
 

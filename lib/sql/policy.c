@@ -201,6 +201,16 @@ sql_query_keys(const char *addr, const struct mavis_map_opts *opts, bool is_loca
 	return n;
 }
 
+/* The %a %l %u %e %d values of amavisd's lookup_sql (make_query_keys's
+   $rhs: the domain lowercased and in its A-label form). */
+static void
+clause_rhs(const char *addr, const struct mavis_map_opts *opts, struct mavis_arena *a,
+	   const char *rhs[MAP_ADDR_RHS])
+{
+	mavis_addr_rhs(addr, opts, a, rhs);
+	rhs[4] = domain_to_ascii(a, rhs[4]);
+}
+
 /* amavisd lookup_sql's $is_local: @local_domains_maps without its SQL and
    LDAP tables (they would ask the database what it is about to be asked). */
 static bool
@@ -350,6 +360,8 @@ mavis_sql_passed_failures(struct mavis_arena *scratch, const char **texts, size_
 struct pol_job {
 	const char *keys[SQL_KEYS_MAX];
 	size_t nkeys;
+	const char *rhs[MAP_ADDR_RHS];
+	bool is_local;
 	struct mavis_arena *a;
 	struct pol_row *row;
 };
@@ -365,15 +377,12 @@ pol_job(struct mavis_sql *sql, struct sql_conn *c, void *ctx, bool *broken,
 	struct mavis_error *err)
 {
 	struct pol_job *j = ctx;
-	const char *v[SQL_KEYS_MAX];
-	int l[SQL_KEYS_MAX], f[SQL_KEYS_MAX];
+	const struct sql_clause *cl = sql_lookup_clause(sql, SQL_ST_SEL_POLICY);
+	const char *v[SQL_CLAUSE_PARAMS_MAX];
+	int l[SQL_CLAUSE_PARAMS_MAX], f[SQL_CLAUSE_PARAMS_MAX];
 
-	for (size_t i = 0; i < SQL_KEYS_MAX; i++) {
-		v[i] = j->keys[i < j->nkeys ? i : 0];
-		l[i] = (int)strlen(v[i]);
-		f[i] = 1;	/* users.email is bytea */
-	}
-	PGresult *r = sql_exec(sql, c, SQL_ST_SEL_POLICY, SQL_KEYS_MAX, v, l, f, 0, broken, err);
+	sql_clause_bind(cl, j->keys, j->nkeys, j->rhs, j->is_local, NULL, v, l, f);
+	PGresult *r = sql_exec(sql, c, SQL_ST_SEL_POLICY, (int)cl->nparams, v, l, f, 0, broken, err);
 
 	if (r == NULL)
 		return MAVIS_ERR_SQL;
@@ -453,9 +462,10 @@ policy_row(struct mavis_sql *sql, const char *addr, const struct mavis_map_opts 
 			*out = p;
 			return 0;
 		}
-	struct pol_job j = { .a = scratch };
+	struct pol_job j = { .a = scratch, .is_local = addr_is_local(addr, opts, scratch) };
 
-	j.nkeys = sql_query_keys(addr, opts, addr_is_local(addr, opts, scratch), scratch, j.keys);
+	j.nkeys = sql_query_keys(addr, opts, j.is_local, scratch, j.keys);
+	clause_rhs(addr, opts, scratch, j.rhs);
 	j.row = mavis_arena_alloc(scratch, sizeof(*j.row));
 	int rc = sql_run(sql, pol_job, &j, err);
 
@@ -480,6 +490,8 @@ struct wb_job {
 	long long rid;
 	const char *keys[SQL_KEYS_MAX];
 	size_t nkeys;
+	const char *rhs[MAP_ADDR_RHS];
+	bool is_local;
 	struct mavis_arena *a;
 	const char *wb;
 };
@@ -489,20 +501,14 @@ wb_job(struct mavis_sql *sql, struct sql_conn *c, void *ctx, bool *broken,
        struct mavis_error *err)
 {
 	struct wb_job *j = ctx;
-	const char *v[SQL_KEYS_MAX + 1];
-	int l[SQL_KEYS_MAX + 1], f[SQL_KEYS_MAX + 1];
+	const struct sql_clause *cl = sql_lookup_clause(sql, SQL_ST_SEL_WBLIST);
+	const char *v[SQL_CLAUSE_PARAMS_MAX];
+	int l[SQL_CLAUSE_PARAMS_MAX], f[SQL_CLAUSE_PARAMS_MAX];
 	char rid[24];
 
 	snprintf(rid, sizeof(rid), "%lld", j->rid);
-	v[0] = rid;
-	l[0] = 0;
-	f[0] = 0;
-	for (size_t i = 0; i < SQL_KEYS_MAX; i++) {
-		v[i + 1] = j->keys[i < j->nkeys ? i : 0];
-		l[i + 1] = (int)strlen(v[i + 1]);
-		f[i + 1] = 1;
-	}
-	PGresult *r = sql_exec(sql, c, SQL_ST_SEL_WBLIST, SQL_KEYS_MAX + 1, v, l, f, 0, broken,
+	sql_clause_bind(cl, j->keys, j->nkeys, j->rhs, j->is_local, rid, v, l, f);
+	PGresult *r = sql_exec(sql, c, SQL_ST_SEL_WBLIST, (int)cl->nparams, v, l, f, 0, broken,
 			       err);
 
 	if (r == NULL)
@@ -576,10 +582,11 @@ wb_lookup(struct mavis_sql *sql, const struct pg_map *m, const char *sender,
 		   failure, logged once). */
 		w->failed = p->failed;
 		if (p->failed == NULL && p->users_id >= 0) {
-			struct wb_job j = { .rid = p->users_id, .a = scratch };
+			struct wb_job j = { .rid = p->users_id, .a = scratch,
+					    .is_local = addr_is_local(sender, opts, scratch) };
 
-			j.nkeys = sql_query_keys(sender, opts, addr_is_local(sender, opts, scratch),
-						 scratch, j.keys);
+			j.nkeys = sql_query_keys(sender, opts, j.is_local, scratch, j.keys);
+			clause_rhs(sender, opts, scratch, j.rhs);
 			rc = sql_run(sql, wb_job, &j, err);
 			if (rc < 0) {
 				mavis_error_prefix(err, "wblist lookup of <%s> for <%s>: ", sender,

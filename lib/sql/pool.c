@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pool.c - the process's PostgreSQL connections: borrow, prepare once, back off */
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <mavis/alloc.h>
@@ -14,25 +16,16 @@
 
 #include "sql_int.h"
 
-/* The statement texts (amavisd-new 2.13's default clauses, Amavis/Conf.pm).
-   The lookup selects bind SQL_KEYS_MAX keys: "%k" of amavisd, padded. */
-#define K26 "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20," \
-	    "$21,$22,$23,$24,$25,$26"
-#define K26_2 "$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20," \
-	      "$21,$22,$23,$24,$25,$26,$27"
-
+/* The statement texts (amavisd-new 2.13's default clauses, Amavis/Conf.pm,
+   in libpq's $N syntax). The two lookup selects are built from their
+   clauses (sql_select_policy, sql_select_white_black_list) when the pool is
+   made: see clause_compile. */
 static const struct {
 	const char *name;
 	const char *text;
 } stmts[SQL_ST_COUNT] = {
-	[SQL_ST_SEL_POLICY] = { "mavis_sel_policy",
-		"SELECT users.*, policy.*, users.id FROM users LEFT JOIN policy ON "
-		"users.policy_id=policy.id WHERE users.email IN (" K26 ") "
-		"ORDER BY users.priority DESC" },
-	[SQL_ST_SEL_WBLIST] = { "mavis_sel_wblist",
-		"SELECT wb FROM wblist JOIN mailaddr ON wblist.sid=mailaddr.id "
-		"WHERE wblist.rid=$1 AND mailaddr.email IN (" K26_2 ") "
-		"ORDER BY mailaddr.priority DESC" },
+	[SQL_ST_SEL_POLICY] = { "mavis_sel_policy", NULL },
+	[SQL_ST_SEL_WBLIST] = { "mavis_sel_wblist", NULL },
 	[SQL_ST_INS_QUAR] = { "mavis_ins_quar",
 		"INSERT INTO quarantine (partition_tag, mail_id, chunk_ind, mail_text) "
 		"VALUES ($1, $2, $3, $4)" },
@@ -88,8 +81,122 @@ struct mavis_sql {
 	struct sql_conn *conns;
 	unsigned nconns;
 	unsigned timeout_ms, connect_timeout_s, wait_ms, backoff_max_ms;
+	struct sql_clause sel_policy, sel_wblist;
 	_Atomic uint64_t queries, failures, connects, connect_failures;
 };
+
+/* ---- lookup clauses ---- */
+
+int
+sql_clause_compile(const char *src, const char *keyname, unsigned nextra, struct sql_clause *out,
+		   struct mavis_error *err)
+{
+	size_t o = 0, srclen = strlen(src);
+	unsigned nkeylists = 0, nq = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (srclen > SQL_CLAUSE_TEXT_MAX)
+		return mavis_error_set(err, MAVIS_ERR_CONFIG, "%s: longer than %d bytes", keyname,
+				       SQL_CLAUSE_TEXT_MAX);
+	const char *p = src + strspn(src, " \t\r\n(");
+
+	/* It runs for every recipient, with the lookup's permissions: only
+	   a query (the server refuses several statements in one prepare). */
+	if (strncasecmp(p, "select", 6) != 0 || !(isspace((unsigned char)p[6]) || p[6] == '*'))
+		return mavis_error_set(err, MAVIS_ERR_CONFIG, "%s: not a SELECT: \"%.40s\"", keyname,
+				       src);
+	for (p = src; *p; p++) {
+		int arg = -1;
+
+		if (*p == '?')
+			arg = SQL_ARG_EXTRA;
+		else if (*p == '%' && p[1] != '\0' && strchr("kaluedL", p[1]) != NULL)
+			arg = p[1] == 'k' ? SQL_ARG_KEY : p[1] == 'a' ? SQL_ARG_ADDR
+			      : p[1] == 'l' ? SQL_ARG_LOCALPART : p[1] == 'u' ? SQL_ARG_USER
+			      : p[1] == 'e' ? SQL_ARG_EXT : p[1] == 'd' ? SQL_ARG_DOMAIN
+			      : SQL_ARG_IS_LOCAL;
+		if (arg < 0) {
+			out->text[o++] = *p;
+			continue;
+		}
+		unsigned n = arg == SQL_ARG_KEY ? SQL_KEYS_MAX : 1;
+
+		if (arg == SQL_ARG_KEY && ++nkeylists > SQL_CLAUSE_KEYLISTS_MAX)
+			return mavis_error_set(err, MAVIS_ERR_CONFIG, "%s: more than %d %%k", keyname,
+					       SQL_CLAUSE_KEYLISTS_MAX);
+		if (arg == SQL_ARG_EXTRA && ++nq > nextra)
+			return mavis_error_set(err, MAVIS_ERR_CONFIG,
+					       nextra == 0 ? "%s: '?' has no value here"
+							   : "%s: more than one '?' (the users.id)",
+					       keyname);
+		if (out->nparams + n > SQL_CLAUSE_PARAMS_MAX)
+			return mavis_error_set(err, MAVIS_ERR_CONFIG, "%s: more than %d parameters",
+					       keyname, SQL_CLAUSE_PARAMS_MAX);
+		for (unsigned i = 0; i < n; i++) {
+			out->arg[out->nparams] = (unsigned char)arg;
+			out->slot[out->nparams] = (unsigned char)i;
+			out->nparams++;
+			o += (size_t)snprintf(out->text + o, sizeof(out->text) - o, "%s$%u",
+					      i ? "," : "", out->nparams);
+		}
+		if (arg != SQL_ARG_EXTRA)
+			p++;
+	}
+	out->text[o] = '\0';
+	if (nkeylists == 0)
+		return mavis_error_set(err, MAVIS_ERR_CONFIG, "%s: no %%k (the lookup keys)", keyname);
+	return 0;
+}
+
+void
+sql_clause_bind(const struct sql_clause *cl, const char *const *keys, size_t nkeys,
+		const char *const rhs[5], bool is_local, const char *extra, const char **v, int *l,
+		int *f)
+{
+	for (unsigned i = 0; i < cl->nparams; i++) {
+		const char *s = NULL;
+		bool text = false;
+
+		switch ((enum sql_arg)cl->arg[i]) {
+		case SQL_ARG_KEY: s = keys[cl->slot[i] < nkeys ? cl->slot[i] : 0]; break;
+		case SQL_ARG_ADDR: s = rhs[0]; break;
+		case SQL_ARG_LOCALPART: s = rhs[1]; break;
+		case SQL_ARG_USER: s = rhs[2]; break;
+		case SQL_ARG_EXT: s = rhs[3]; break;
+		case SQL_ARG_DOMAIN: s = rhs[4]; break;
+		case SQL_ARG_IS_LOCAL: s = is_local ? "1" : "0"; text = true; break;
+		case SQL_ARG_EXTRA: s = extra; text = true; break;
+		}
+		v[i] = s;
+		l[i] = s ? (int)strlen(s) : 0;
+		f[i] = text ? 0 : 1;
+	}
+}
+
+const struct sql_clause *
+sql_lookup_clause(struct mavis_sql *sql, enum sql_stmt st)
+{
+	return st == SQL_ST_SEL_POLICY ? &sql->sel_policy : &sql->sel_wblist;
+}
+
+static const char *
+stmt_text(const struct mavis_sql *sql, enum sql_stmt st)
+{
+	if (st == SQL_ST_SEL_POLICY)
+		return sql->sel_policy.text;
+	if (st == SQL_ST_SEL_WBLIST)
+		return sql->sel_wblist.text;
+	return stmts[st].text;
+}
+
+/* What a failed prepare is: a clause of the config, or one of ours. */
+static const char *
+stmt_what(enum sql_stmt st)
+{
+	return st == SQL_ST_SEL_POLICY	 ? "sql_select_policy does not prepare"
+	       : st == SQL_ST_SEL_WBLIST ? "sql_select_white_black_list does not prepare"
+					 : stmts[st].name;
+}
 
 static struct mavis_sql *_Atomic global_sql;
 
@@ -191,6 +298,18 @@ mavis_sql_new(const struct mavis_sql_opts *o, struct mavis_sql **out, struct mav
 	sql->connect_timeout_s = o->connect_timeout_s ? o->connect_timeout_s : 5;
 	sql->wait_ms = o->wait_ms ? o->wait_ms : sql->timeout_ms;
 	sql->backoff_max_ms = o->backoff_max_ms ? o->backoff_max_ms : 10000;
+	int rc = sql_clause_compile(o->select_policy && *o->select_policy ? o->select_policy
+				    : MAVIS_SQL_SELECT_POLICY_DEFAULT,
+				    "sql_select_policy", 0, &sql->sel_policy, err);
+
+	if (rc == 0)
+		rc = sql_clause_compile(o->select_wblist && *o->select_wblist ? o->select_wblist
+					: MAVIS_SQL_SELECT_WBLIST_DEFAULT,
+					"sql_select_white_black_list", 1, &sql->sel_wblist, err);
+	if (rc < 0) {
+		mavis_sql_free(&sql);
+		return rc;
+	}
 	sql->conns = mavis_xcalloc(sql->nconns, sizeof(*sql->conns));
 	*out = sql;
 	return 0;
@@ -429,9 +548,9 @@ sql_exec(struct mavis_sql *sql, struct sql_conn *c, enum sql_stmt st, int nparam
 
 	*broken = false;
 	if (!(c->prepared & (1u << st))) {
-		r = PQprepare(c->pg, stmts[st].name, stmts[st].text, 0, NULL);
+		r = PQprepare(c->pg, stmts[st].name, stmt_text(sql, st), 0, NULL);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			set_pg_error(err, stmts[st].name, PQerrorMessage(c->pg));
+			set_pg_error(err, stmt_what(st), PQerrorMessage(c->pg));
 			PQclear(r);
 			*broken = conn_broken(c->pg);
 			return NULL;
@@ -456,9 +575,9 @@ sql_exec(struct mavis_sql *sql, struct sql_conn *c, enum sql_stmt st, int nparam
 		d = PQexec(c->pg, cmd);
 		PQclear(d);
 		c->prepared &= ~(1u << st);
-		r = PQprepare(c->pg, stmts[st].name, stmts[st].text, 0, NULL);
+		r = PQprepare(c->pg, stmts[st].name, stmt_text(sql, st), 0, NULL);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			set_pg_error(err, stmts[st].name, PQerrorMessage(c->pg));
+			set_pg_error(err, stmt_what(st), PQerrorMessage(c->pg));
 			PQclear(r);
 			*broken = conn_broken(c->pg);
 			return NULL;

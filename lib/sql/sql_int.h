@@ -41,6 +41,48 @@ enum sql_stmt {
    suffixes plus "@." (amavisd's make_query_keys bound). */
 #define SQL_KEYS_MAX 26
 
+/* amavisd's lookup clause placeholders (Amavis/Lookup/SQL.pm lookup_sql):
+   %k the key list, %a the address as given, %l its localpart, %u the
+   user (lowercased localpart without extension), %e the extension, %d the
+   domain, %L 1/0 for local, ? the next extra argument (sel_wblist: the
+   recipient's users.id). */
+enum sql_arg {
+	SQL_ARG_KEY, SQL_ARG_ADDR, SQL_ARG_LOCALPART, SQL_ARG_USER, SQL_ARG_EXT,
+	SQL_ARG_DOMAIN, SQL_ARG_IS_LOCAL, SQL_ARG_EXTRA
+};
+#define SQL_CLAUSE_KEYLISTS_MAX 4
+#define SQL_CLAUSE_PARAMS_MAX (SQL_CLAUSE_KEYLISTS_MAX * SQL_KEYS_MAX + 32)
+#define SQL_CLAUSE_TEXT_MAX 4096
+
+/* A lookup clause turned into a statement with $1..$n. */
+struct sql_clause {
+	char text[SQL_CLAUSE_TEXT_MAX + SQL_CLAUSE_PARAMS_MAX * 5];
+	unsigned nparams;
+	unsigned char arg[SQL_CLAUSE_PARAMS_MAX];	/* enum sql_arg of $i+1 */
+	unsigned char slot[SQL_CLAUSE_PARAMS_MAX];	/* SQL_ARG_KEY: which key */
+};
+
+/* Compile amavisd clause src of config key keyname: each %k becomes
+   SQL_KEYS_MAX parameters (unused ones repeat the first key), every other
+   placeholder one. nextra = how many ? the caller binds (amavisd hands
+   the rest undef). 0, or MAVIS_ERR_CONFIG: empty, longer than
+   SQL_CLAUSE_TEXT_MAX, not a SELECT, no %k, more than
+   SQL_CLAUSE_KEYLISTS_MAX %k or SQL_CLAUSE_PARAMS_MAX parameters, more ?
+   than nextra. */
+SQL_INTERNAL int sql_clause_compile(const char *src, const char *keyname, unsigned nextra,
+				    struct sql_clause *out, struct mavis_error *err);
+
+/* The values of cl's parameters: keys[0..nkeys) for %k, rhs (the five
+   strings of mavis_addr_rhs, domain in its A-label form) for %a %l %u %e %d,
+   is_local for %L, extra for ?. Address values are bytea-binary (users.email
+   is bytea; a varchar column takes the same bytes), %L and ? text. */
+SQL_INTERNAL void sql_clause_bind(const struct sql_clause *cl, const char *const *keys,
+				  size_t nkeys, const char *const rhs[5], bool is_local,
+				  const char *extra, const char **v, int *l, int *f);
+
+/* The compiled lookup clause of the pool (SQL_ST_SEL_POLICY, _WBLIST). */
+SQL_INTERNAL const struct sql_clause *sql_lookup_clause(struct mavis_sql *sql, enum sql_stmt st);
+
 /* A borrowed connection. */
 struct sql_conn;
 

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <mavis/config.h>
 #include <mavis/maps.h>
 #include <mavis/sql.h>
 #include <mavis/stats.h>
@@ -438,10 +439,10 @@ test_keys_db(void)
 	mavis_sql_free(&sql);
 }
 
+/* The wblist cases on sql (freed here). */
 static void
-test_wblist(void)
+wblist_with(struct mavis_sql *sql)
 {
-	struct mavis_sql *sql = pool_new(2, 2000);
 	struct mavis_arena *cfg = mavis_arena_new(0), *msg = mavis_arena_new(0);
 
 	mavis_sql_set_global(sql);
@@ -486,6 +487,160 @@ test_wblist(void)
 	mavis_arena_free(&cfg);
 	mavis_sql_set_global(NULL);
 	mavis_sql_free(&sql);
+}
+
+static void
+test_wblist(void)
+{
+	wblist_with(pool_new(2, 2000));
+}
+
+static struct mavis_sql *
+pool_with(const char *sel_policy, const char *sel_wblist)
+{
+	struct mavis_sql_opts o = { .dsn = dsn, .pool_size = 2, .timeout_ms = 2000,
+				    .backoff_max_ms = 400, .select_policy = sel_policy,
+				    .select_wblist = sel_wblist };
+	struct mavis_sql *sql = NULL;
+	struct mavis_error err = { 0 };
+
+	if (mavis_sql_new(&o, &sql, &err) < 0)
+		test_fail(__FILE__, __LINE__, "mavis_sql_new: %s", err.text);
+	return sql;
+}
+
+/* amavisd's clauses and their %k expansion; what is refused at start. */
+static void
+test_clauses(void)
+{
+	struct sql_clause cl;
+	struct mavis_error err = { 0 };
+	struct mavis_config *cfg = NULL;
+
+	CHECK_INT(sql_clause_compile(MAVIS_SQL_SELECT_POLICY_DEFAULT, "p", 0, &cl, &err), 0);
+	CHECK_INT(cl.nparams, SQL_KEYS_MAX);
+	CHECK(strstr(cl.text, "WHERE users.email IN ($1,$2,$3,") != NULL);
+	CHECK(strstr(cl.text, ",$26) ORDER BY users.priority DESC") != NULL);
+	CHECK_INT(sql_clause_compile(MAVIS_SQL_SELECT_WBLIST_DEFAULT, "w", 1, &cl, &err), 0);
+	CHECK_INT(cl.nparams, SQL_KEYS_MAX + 1);
+	CHECK(strstr(cl.text, "wblist.rid=$1 AND mailaddr.email IN ($2,$3,") != NULL);
+	CHECK_INT(cl.arg[0], SQL_ARG_EXTRA);
+	CHECK_INT(cl.arg[1], SQL_ARG_KEY);
+	CHECK_INT(cl.slot[26], 25);
+	CHECK_INT(sql_clause_compile("select * from users where email in (%k) or email = %d "
+				     "or %L or %a = %l or %u = %e", "p", 0, &cl, &err), 0);
+	CHECK_INT(cl.nparams, SQL_KEYS_MAX + 6);
+	CHECK(strstr(cl.text, "email = $27 or $28 or $29 = $30 or $31 = $32") != NULL);
+	CHECK_INT(cl.arg[26], SQL_ARG_DOMAIN);
+	CHECK_INT(cl.arg[27], SQL_ARG_IS_LOCAL);
+	static const struct {
+		const char *src;
+		unsigned nextra;
+		const char *why;
+	} bad[] = {
+		{ "UPDATE users SET priority = 0 WHERE email IN (%k)", 0, "not a SELECT" },
+		{ "SELECT * FROM users", 0, "no %k" },
+		{ "SELECT * FROM users WHERE id = ? AND email IN (%k)", 0, "has no value" },
+		{ "SELECT wb FROM wblist WHERE rid = ? AND sid = ? AND x IN (%k)", 1, "more than one" },
+		{ "SELECT 1 WHERE 'a' IN (%k) OR 'b' IN (%k) OR 'c' IN (%k) OR 'd' IN (%k) OR 'e' IN (%k)",
+		  0, "more than 4 %k" },
+		{ "", 0, "not a SELECT" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err.text[0] = '\0';
+		if (sql_clause_compile(bad[i].src, "sql_select_policy", bad[i].nextra, &cl, &err) !=
+			    MAVIS_ERR_CONFIG ||
+		    strstr(err.text, bad[i].why) == NULL)
+			test_fail(__FILE__, __LINE__, "clause \"%s\": %s, want \"%s\"", bad[i].src,
+				  err.text, bad[i].why);
+	}
+	char big[SQL_CLAUSE_TEXT_MAX + 64];
+
+	snprintf(big, sizeof(big), "SELECT * FROM users WHERE email IN (%%k) %*s", SQL_CLAUSE_TEXT_MAX, "");
+	CHECK_INT(sql_clause_compile(big, "p", 0, &cl, &err), MAVIS_ERR_CONFIG);
+	/* A bad clause stops the pool from being made: the start fails. */
+	struct mavis_sql_opts o = { .dsn = "dbname=x", .select_wblist = "SELECT wb FROM wblist" };
+	struct mavis_sql *sql = NULL;
+
+	CHECK_INT(mavis_sql_new(&o, &sql, &err), MAVIS_ERR_CONFIG);
+	CHECK(strstr(err.text, "sql_select_white_black_list: no %k") != NULL);
+	CHECK(sql == NULL);
+	/* The config keys' defaults are amavisd's clauses. */
+	CHECK_INT(mavis_config_load_string("", "empty", NULL, &cfg, &err), 0);
+	CHECK_STR(mavis_config_get(cfg, MAVIS_KEY_SQL_SELECT_POLICY)->u.s,
+		  MAVIS_SQL_SELECT_POLICY_DEFAULT);
+	CHECK_STR(mavis_config_get(cfg, MAVIS_KEY_SQL_SELECT_WHITE_BLACK_LIST)->u.s,
+		  MAVIS_SQL_SELECT_WBLIST_DEFAULT);
+	mavis_config_unref(&cfg);
+}
+
+/* Clauses other than the defaults against the database: the pre-2.7 form
+   (a plain join, as older iRedMail and README.lookups write it), one with %d
+   (a users row keyed by the bare domain), and one that does not prepare. */
+static void
+test_clauses_db(void)
+{
+	struct mavis_sql *sql = pool_with(
+		"SELECT *,users.id FROM users,policy WHERE (users.policy_id=policy.id) AND "
+		"(users.email IN (%k)) ORDER BY users.priority DESC", NULL);
+	struct mavis_arena *cfg = mavis_arena_new(0), *msg = mavis_arena_new(0);
+	struct mavis_error err = { 0 };
+	struct mavis_map_result res;
+
+	mavis_sql_set_global(sql);
+	struct mavis_maplist *tag2 = parse_in("spam_tag2_level_maps", "pgsql:policy, 6.31",
+					      MAVIS_MAPVAL_FLOAT, cfg);
+	static const struct lk c_tag2[] = {
+		{ "alice@example.com", 1, "3" },
+		{ "Alice+news@Example.COM", 1, "3" },
+		{ "bob@example.com", 1, "5.5" },
+		{ "carol@other.org", 1, "6" },
+	};
+	run(tag2, "tag2, old clause", c_tag2, 4, msg);
+	mavis_arena_reset(msg);
+	mavis_sql_set_global(NULL);
+	mavis_sql_free(&sql);
+
+	exec_sql("INSERT INTO users (id, priority, policy_id, email) VALUES (110, 4, 2, 'example.net')");
+	sql = pool_with("SELECT users.*, policy.*, users.id FROM users LEFT JOIN policy ON "
+			"users.policy_id=policy.id WHERE users.email IN (%k) OR users.email = %d "
+			"ORDER BY users.priority DESC", NULL);
+	mavis_sql_set_global(sql);
+	static const struct lk c_dom[] = {
+		{ "x@Example.NET", 1, "3" },	/* %d = example.net */
+		{ "x@sub.example.net", 1, "6" },
+	};
+	run(tag2, "tag2, %d clause", c_dom, 2, msg);
+	mavis_arena_reset(msg);
+	mavis_sql_set_global(NULL);
+	mavis_sql_free(&sql);
+	exec_sql("DELETE FROM users WHERE id = 110");
+
+	/* amavisd's pre-2.7 wblist clause (a plain join) */
+	wblist_with(pool_with(NULL, "SELECT wb FROM wblist,mailaddr WHERE (wblist.rid=?) AND "
+				    "(wblist.sid=mailaddr.id) AND (mailaddr.email IN (%k)) "
+				    "ORDER BY mailaddr.priority DESC"));
+
+	/* A clause the server refuses: each lookup fails and says why (the
+	   log line of on_sql_failure), mavisctl sql check names it. */
+	sql = pool_with("SELECT nosuch FROM users WHERE users.email IN (%k)", NULL);
+	mavis_sql_set_global(sql);
+	CHECK_INT(mavis_maplist_lookup(tag2, "alice@example.com", NULL, msg, &res, &err),
+		  MAVIS_ERR_SQL);
+	CHECK(strstr(err.text, "sql_select_policy does not prepare") != NULL);
+	CHECK(strstr(err.text, "nosuch") != NULL);
+	struct mavis_buf rep = { 0 };
+
+	CHECK_INT(mavis_sql_check(sql, &rep, &err), 1);
+	CHECK(strstr(mavis_buf_str(&rep), "sql_select_policy does not prepare: column \"nosuch\" does not exist\n") != NULL);
+	CHECK(strstr(mavis_buf_str(&rep), "schema: amavisd-new 2.13: incomplete") != NULL);
+	mavis_buf_free(&rep);
+	mavis_arena_reset(msg);
+	mavis_sql_set_global(NULL);
+	mavis_sql_free(&sql);
+	mavis_maplist_free(&tag2);
+	mavis_arena_free(&msg);
+	mavis_arena_free(&cfg);
 }
 
 static void
@@ -980,12 +1135,14 @@ main(void)
 	CHECK_INT(mavis_sql_register_maps(), 0);
 	CHECK_INT(mavis_sql_register_maps(), 0);	/* again: a no-op */
 	TEST_RUN(test_keys);
+	TEST_RUN(test_clauses);
 	TEST_RUN(test_config_errors);
 	pg_start();
 	exec_sql(rows_sql);
 	TEST_RUN(test_policy);
 	TEST_RUN(test_keys_db);
 	TEST_RUN(test_wblist);
+	TEST_RUN(test_clauses_db);
 	TEST_RUN(test_quarantine);
 	TEST_RUN(test_outage);
 	TEST_RUN(test_latency);

@@ -49,13 +49,30 @@ struct mavis_sql_opts {
 	unsigned connect_timeout_s;	/* libpq connect_timeout; 0 = 5 */
 	unsigned wait_ms;	/* wait for a free connection; 0 = timeout_ms */
 	unsigned backoff_max_ms;	/* 0 = 10000 */
+	/* amavisd's $sql_select_policy and $sql_select_white_black_list
+	   (placeholders %k %a %l %u %e %d %L, and ? = users.id in the wblist
+	   one); NULL or "" = amavisd's default clause. */
+	const char *select_policy, *select_wblist;
 };
+
+/* amavisd-new 2.13's default clauses (Amavis/Conf.pm); also the defaults of
+   the config keys (t/unit/test_sql.c checks that they agree). */
+#define MAVIS_SQL_SELECT_POLICY_DEFAULT                                              \
+	"SELECT users.*, policy.*, users.id FROM users LEFT JOIN policy ON "         \
+	"users.policy_id=policy.id WHERE users.email IN (%k) ORDER BY users.priority DESC"
+#define MAVIS_SQL_SELECT_WBLIST_DEFAULT                                              \
+	"SELECT wb FROM wblist JOIN mailaddr ON wblist.sid=mailaddr.id WHERE "       \
+	"wblist.rid=? AND mailaddr.email IN (%k) ORDER BY mailaddr.priority DESC"
 
 /*
  * Make a pool. No connection is opened here (the database may be down at
  * start: the first call that needs one connects). Returns 0 with *out, or
  * MAVIS_ERR_CONFIG when the DSN list is empty, too long (MAVIS_SQL_DSN_MAX
- * bytes, MAVIS_SQL_DSNS_MAX entries) or not valid conninfo syntax.
+ * bytes, MAVIS_SQL_DSNS_MAX entries) or not valid conninfo syntax, or a
+ * select clause is not one mavisd can bind (not a SELECT, no %k, a ? in
+ * the policy clause, more than one in the wblist clause, over 4096 bytes).
+ * Whether a clause prepares is known at the first connection: until it
+ * does, every lookup fails with "sql_select_policy does not prepare: ...".
  */
 MAVIS_API int mavis_sql_new(const struct mavis_sql_opts *opts, struct mavis_sql **out,
 			    struct mavis_error *err);
