@@ -112,7 +112,7 @@ check_job(struct mavis_sql *sql, struct sql_conn *c, void *ctx, bool *broken,
 	bool schema_ok = j->missing == 0;
 
 	for (size_t i = 0; schema_ok && i < sizeof(clauses) / sizeof(clauses[0]); i++) {
-		r = PQprepare(pg, "", sql_lookup_clause(sql, clauses[i].st)->text, 0, NULL);
+		r = PQprepare(pg, "", sql_conn_clause(c, clauses[i].st)->text, 0, NULL);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 

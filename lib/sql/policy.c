@@ -377,7 +377,7 @@ pol_job(struct mavis_sql *sql, struct sql_conn *c, void *ctx, bool *broken,
 	struct mavis_error *err)
 {
 	struct pol_job *j = ctx;
-	const struct sql_clause *cl = sql_lookup_clause(sql, SQL_ST_SEL_POLICY);
+	const struct sql_clause *cl = sql_conn_clause(c, SQL_ST_SEL_POLICY);
 	const char *v[SQL_CLAUSE_PARAMS_MAX];
 	int l[SQL_CLAUSE_PARAMS_MAX], f[SQL_CLAUSE_PARAMS_MAX];
 
@@ -501,7 +501,7 @@ wb_job(struct mavis_sql *sql, struct sql_conn *c, void *ctx, bool *broken,
        struct mavis_error *err)
 {
 	struct wb_job *j = ctx;
-	const struct sql_clause *cl = sql_lookup_clause(sql, SQL_ST_SEL_WBLIST);
+	const struct sql_clause *cl = sql_conn_clause(c, SQL_ST_SEL_WBLIST);
 	const char *v[SQL_CLAUSE_PARAMS_MAX];
 	int l[SQL_CLAUSE_PARAMS_MAX], f[SQL_CLAUSE_PARAMS_MAX];
 	char rid[24];

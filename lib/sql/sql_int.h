@@ -80,11 +80,13 @@ SQL_INTERNAL void sql_clause_bind(const struct sql_clause *cl, const char *const
 				  size_t nkeys, const char *const rhs[5], bool is_local,
 				  const char *extra, const char **v, int *l, int *f);
 
-/* The compiled lookup clause of the pool (SQL_ST_SEL_POLICY, _WBLIST). */
-SQL_INTERNAL const struct sql_clause *sql_lookup_clause(struct mavis_sql *sql, enum sql_stmt st);
-
-/* A borrowed connection. */
+/* The compiled lookup clause (SQL_ST_SEL_POLICY, _WBLIST) of the settings
+   the borrowed connection c was opened with (a reload may have changed the
+   pool's since). */
 struct sql_conn;
+SQL_INTERNAL const struct sql_clause *sql_conn_clause(const struct sql_conn *c, enum sql_stmt st);
+
+/* A borrowed connection: see sql_conn_clause above. */
 
 /* Borrow a connected connection (connecting when needed, within the
    backoff rules), or MAVIS_ERR_SQL. */

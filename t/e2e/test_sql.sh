@@ -235,6 +235,31 @@ done
 pf_wait_delivered "$T" $((before + ok + 1)) 60 || fail "m7 not delivered after the restart"
 echo "database restart under load: $ok accepted and delivered, $tf tempfailed, none lost; then served again"
 
+# ---- sql_dsn on reload: a second database where alice has the site's
+# levels; after SIGUSR1 her GTUBE is refused and logged there.
+q "CREATE DATABASE amavisd2" >/dev/null || fail "cannot create amavisd2"
+DSN2="$DSN dbname=amavisd2"
+psql2() { psql "$DSN2" -qAt -v ON_ERROR_STOP=1 -F '|' "$@"; }
+psql2 -f "$MAVIS_SOURCE_DIR/contrib/sql/amavisd-pg.sql" >/dev/null || fail "cannot load the schema into amavisd2"
+psql2 <<'EOF2' || fail "cannot load the amavisd2 rows"
+INSERT INTO policy (id, policy_name, spam_tag_level, spam_tag2_level, spam_kill_level) VALUES
+  (1, '@.', 2.0, 6.31, 6.31);
+INSERT INTO users (id, priority, policy_id, email) VALUES (1, 0, 1, '@.'), (2, 10, 1, 'alice@example.com');
+EOF2
+sed "s|^sql_dsn = .*|sql_dsn = $DSN2|" "$T/mavisd.conf" >"$T/mavisd.conf.new"
+mv -f "$T/mavisd.conf.new" "$T/mavisd.conf"
+mavisd_e2e_reload "$T" || fail "reload with a new sql_dsn: $(tail -n 3 "$MAVISD_LOG")"
+grep -q "reload: new database settings" "$MAVISD_LOG" || fail "the new sql_dsn was not taken: $(tail -n 3 "$MAVISD_LOG")"
+pf_smtpsend "$T" --from x@example.org --to alice@example.com "$T/m1.eml" --expect 554 >"$T/m1b.smtp" ||
+	fail "after the reload alice's row in amavisd2 should refuse GTUBE: $(cat "$T/m1b.smtp")"
+i=0
+while [ "$(echo "SELECT count(*) FROM msgs WHERE content = 'S'" | psql2)" != 1 ]; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || fail "amavisd2 has no msgs row for the message after the reload"
+	pf_sleep 0.1
+done
+echo "sql_dsn on reload: lookups and the log go to the new database"
+
 mavisd_e2e_stop "$T"
 mavisd_check_log
 echo "PASS test_sql"

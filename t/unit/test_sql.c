@@ -10,6 +10,7 @@
 
 #include <libpq-fe.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -507,6 +508,120 @@ pool_with(const char *sel_policy, const char *sel_wblist)
 	if (mavis_sql_new(&o, &sql, &err) < 0)
 		test_fail(__FILE__, __LINE__, "mavis_sql_new: %s", err.text);
 	return sql;
+}
+
+struct slow_lookup {
+	const struct mavis_maplist *ml;
+	int rc;
+	char value[32], error[MAVIS_ERROR_MAX];
+};
+
+static void *
+slow_lookup_run(void *arg)
+{
+	struct slow_lookup *sl = arg;
+	struct mavis_arena *a = mavis_arena_new(0);
+	struct mavis_map_result res;
+	struct mavis_error err = { 0 };
+
+	sl->rc = mavis_maplist_lookup(sl->ml, "alice@example.com", NULL, a, &res, &err);
+	snprintf(sl->value, sizeof(sl->value), "%s", sl->rc == 1 ? res.value : "");
+	snprintf(sl->error, sizeof(sl->error), "%s", err.text);
+	mavis_arena_free(&a);
+	return NULL;
+}
+
+/* sql_dsn on reload: a second database with other rows; a lookup in flight
+   (a clause that sleeps) finishes on the old database with the old clause,
+   the next one asks the new database. */
+static void
+test_reconfigure(void)
+{
+	char dsn2[1100];
+	struct mavis_error err = { 0 };
+	bool changed = false;
+
+	exec_sql("CREATE DATABASE amavisd2");
+	snprintf(dsn2, sizeof(dsn2), "%s dbname=amavisd2", dsn);
+	{
+		char path[700];
+		const char *src = getenv("MAVIS_SOURCE_DIR");
+		snprintf(path, sizeof(path), "%s/contrib/sql/amavisd-pg.sql", src ? src : ".");
+		size_t slen = 0;
+		char *schema = test_slurp(path, &slen);
+		PGconn *c = PQconnectdb(dsn2);
+		PGresult *r = PQexec(c, schema);
+
+		CHECK_INT(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+		r = PQexec(c, "INSERT INTO policy (id, policy_name, spam_tag2_level) VALUES (1, 'x', 42);"
+			      "INSERT INTO users (id, priority, policy_id, email) VALUES (1, 10, 1, 'alice@example.com')");
+		CHECK_INT(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+		PQfinish(c);
+		free(schema);
+	}
+	struct mavis_sql *sql = pool_with(
+		"SELECT users.*, policy.*, users.id FROM users LEFT JOIN policy ON "
+		"users.policy_id=policy.id WHERE users.email IN (%k) AND "
+		"(SELECT 1 FROM pg_sleep(0.8)) = 1 ORDER BY users.priority DESC", NULL);
+	struct mavis_arena *cfg = mavis_arena_new(0), *msg = mavis_arena_new(0);
+	struct mavis_map_result res;
+
+	mavis_sql_set_global(sql);
+	struct mavis_maplist *tag2 = parse_in("spam_tag2_level_maps", "pgsql:policy, 6.31",
+					      MAVIS_MAPVAL_FLOAT, cfg);
+	struct slow_lookup sl = { .ml = tag2 };
+	pthread_t t;
+	struct timespec ts = { 0, 300 * 1000 * 1000 };
+
+	CHECK_INT(pthread_create(&t, NULL, slow_lookup_run, &sl), 0);
+	nanosleep(&ts, NULL);	/* the query is running */
+	struct mavis_sql_opts o2 = { .dsn = dsn2, .pool_size = 2, .timeout_ms = 2000,
+				     .backoff_max_ms = 400 };
+
+	CHECK_INT(mavis_sql_reconfigure(sql, &o2, &changed, &err), 0);
+	CHECK(changed);
+	/* A new call meanwhile: the new database, at once. */
+	CHECK_INT(mavis_maplist_lookup(tag2, "alice@example.com", NULL, msg, &res, &err), 1);
+	CHECK_STR(res.value, "42");
+	mavis_arena_reset(msg);
+	pthread_join(t, NULL);
+	if (sl.rc != 1 || strcmp(sl.value, "3") != 0)
+		test_fail(__FILE__, __LINE__, "lookup in flight on reload: %d \"%s\" (%s), want the old 3",
+			  sl.rc, sl.value, sl.error);
+	/* The same settings again: nothing changes; bad ones: refused, kept. */
+	CHECK_INT(mavis_sql_reconfigure(sql, &o2, &changed, &err), 0);
+	CHECK(!changed);
+	struct mavis_sql_opts bad = o2;
+
+	bad.select_policy = "SELECT 1";
+	CHECK_INT(mavis_sql_reconfigure(sql, &bad, &changed, &err), MAVIS_ERR_CONFIG);
+	CHECK(!changed);
+	bad = o2;
+	bad.dsn = "host=/tmp dbname";
+	CHECK_INT(mavis_sql_reconfigure(sql, &bad, &changed, &err), MAVIS_ERR_CONFIG);
+	CHECK_INT(mavis_maplist_lookup(tag2, "alice@example.com", NULL, msg, &res, &err), 1);
+	CHECK_STR(res.value, "42");
+	mavis_arena_reset(msg);
+	struct mavis_sql_stats st;
+
+	mavis_sql_get_stats(sql, &st);
+	CHECK_INT(st.reloads, 1);
+	CHECK_INT(st.failures, 0);
+	/* And back to the first database. */
+	struct mavis_sql_opts o1 = o2;
+
+	o1.dsn = dsn;
+	CHECK_INT(mavis_sql_reconfigure(sql, &o1, &changed, &err), 0);
+	CHECK_INT(mavis_maplist_lookup(tag2, "alice@example.com", NULL, msg, &res, &err), 1);
+	CHECK_STR(res.value, "3");
+	mavis_arena_reset(msg);
+	mavis_maplist_free(&tag2);
+	mavis_arena_free(&msg);
+	mavis_arena_free(&cfg);
+	mavis_sql_set_global(NULL);
+	mavis_sql_free(&sql);
 }
 
 /* amavisd's clauses and their %k expansion; what is refused at start. */
@@ -1143,6 +1258,7 @@ main(void)
 	TEST_RUN(test_keys_db);
 	TEST_RUN(test_wblist);
 	TEST_RUN(test_clauses_db);
+	TEST_RUN(test_reconfigure);
 	TEST_RUN(test_quarantine);
 	TEST_RUN(test_outage);
 	TEST_RUN(test_latency);

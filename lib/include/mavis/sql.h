@@ -77,6 +77,18 @@ struct mavis_sql_opts {
 MAVIS_API int mavis_sql_new(const struct mavis_sql_opts *opts, struct mavis_sql **out,
 			    struct mavis_error *err);
 
+/*
+ * A reload: the settings of o (sql_dsn, the timeouts, the clauses; the
+ * pool size and backoff stay as made) replace the pool's, checked first as
+ * mavis_sql_new checks them. Calls in flight finish on the connections they
+ * have (the old server, the old statements); those connections are closed
+ * when given back and idle ones now, so every new call runs with the new
+ * settings. *changed tells whether anything differed (the same settings are
+ * a no-op). Returns 0, or MAVIS_ERR_CONFIG with the pool unchanged.
+ */
+MAVIS_API int mavis_sql_reconfigure(struct mavis_sql *sql, const struct mavis_sql_opts *o,
+				    bool *changed, struct mavis_error *err);
+
 /* Close every connection and free the pool; *sql = NULL. NULL-safe. No call
    may be running on it. */
 MAVIS_API void mavis_sql_free(struct mavis_sql **sql);
@@ -117,6 +129,7 @@ struct mavis_sql_stats {
 	uint64_t failures;	/* calls that returned MAVIS_ERR_SQL */
 	uint64_t connects;	/* connections opened */
 	uint64_t connect_failures;
+	uint64_t reloads;	/* mavis_sql_reconfigure calls that changed something */
 };
 MAVIS_API void mavis_sql_get_stats(const struct mavis_sql *sql, struct mavis_sql_stats *out);
 
