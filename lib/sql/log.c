@@ -121,11 +121,20 @@ sql_norm_addr(struct mavis_arena *a, const char *addr, const char **domain_r)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
 	if (at != NULL) {
-		char *dom = e + (at - addr) + 1;
+		size_t ll = (size_t)(at - addr);
+		char *dom = e + ll + 1;
 		size_t dl = strlen(dom);
 
 		while (dl > 0 && dom[dl - 1] == '.')
 			dom[--dl] = '\0';
+		/* amavisd find_or_save_addr: the domain in its A-label form */
+		const char *ace = sql_domain_ascii(a, dom);
+
+		if (ace != dom) {
+			e = mavis_arena_printf(a, "%.*s@%s", (int)ll, e, ace);
+			dom = e + ll + 1;
+			dl = strlen(dom);
+		}
 		char *rev = mavis_arena_alloc(a, dl + 1);
 		size_t o = 0;
 

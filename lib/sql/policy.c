@@ -118,8 +118,8 @@ pg_open(const char *arg, enum mavis_mapval kind, enum mavis_mapkey keytype,
    mavis_addr_rhs); any other goes through libidn2's idn2_lookup_u8 with
    the flags Net::LibIDN2 uses (0: IDNA2008 with TR46 non-transitional
    mapping) and is lowercased; one that does not convert stays as it is. */
-static const char *
-domain_to_ascii(struct mavis_arena *a, const char *dom)
+const char *
+sql_domain_ascii(struct mavis_arena *a, const char *dom)
 {
 	const unsigned char *p;
 	char *out = NULL;
@@ -166,7 +166,7 @@ sql_query_keys(const char *addr, const struct mavis_map_opts *opts, bool is_loca
 	const char *rhs[MAP_ADDR_RHS];
 
 	mavis_addr_rhs(addr, opts, a, rhs);
-	const char *user = rhs[2], *ext = rhs[3], *dom = domain_to_ascii(a, rhs[4]);
+	const char *user = rhs[2], *ext = rhs[3], *dom = sql_domain_ascii(a, rhs[4]);
 
 	PUSH(addr);
 	if (*ext)
@@ -208,7 +208,7 @@ clause_rhs(const char *addr, const struct mavis_map_opts *opts, struct mavis_are
 	   const char *rhs[MAP_ADDR_RHS])
 {
 	mavis_addr_rhs(addr, opts, a, rhs);
-	rhs[4] = domain_to_ascii(a, rhs[4]);
+	rhs[4] = sql_domain_ascii(a, rhs[4]);
 }
 
 /* amavisd lookup_sql's $is_local: @local_domains_maps without its SQL and

@@ -134,11 +134,16 @@ struct mavis_map_opts;
 SQL_INTERNAL size_t sql_query_keys(const char *addr, const struct mavis_map_opts *opts,
 				   bool is_local, struct mavis_arena *a,
 				   const char *keys[SQL_KEYS_MAX]);
+/* amavisd's idn_to_ascii: dom as is when all ASCII (the caller lowercased
+   it), else its IDNA A-label form lowercased (libidn2, TR46
+   non-transitional), or as is when it does not convert. */
+SQL_INTERNAL const char *sql_domain_ascii(struct mavis_arena *a, const char *dom);
 /* s cut to at most max UTF-8 characters (never inside a sequence). */
 SQL_INTERNAL const char *sql_cut_utf8(struct mavis_arena *a, const char *s, size_t max);
 /* An arena copy of at most max bytes, every byte outside 0x20..0x7e as '?'. */
 SQL_INTERNAL const char *sql_printable(struct mavis_arena *a, const char *s, size_t max);
-/* maddr.email (lowercased, no trailing dots, <= 255 bytes) and in
+/* maddr.email (lowercased, no trailing dots, the domain in its A-label
+   form as amavisd find_or_save_addr writes it, <= 255 bytes) and in
    *domain_r the domain's labels reversed (<= 255 bytes). */
 SQL_INTERNAL const char *sql_norm_addr(struct mavis_arena *a, const char *addr,
 				       const char **domain_r);

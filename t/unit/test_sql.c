@@ -238,6 +238,14 @@ test_keys(void)
 			test_fail(__FILE__, __LINE__, "keys of \"%s\"%s:\n got  %s\n want %s",
 				  c[i].addr, c[i].local ? " (local)" : "", got, c[i].want);
 	}
+	/* maddr.email as find_or_save_addr writes it: the domain's A-label */
+	const char *dom, *email = sql_norm_addr(a, "J\xc3\xbcrgen@B\xc3\xbc" "cher.Example.", &dom);
+
+	CHECK_STR(email, "j\xc3\xbcrgen@xn--bcher-kva.example");
+	CHECK_STR(dom, "example.xn--bcher-kva");
+	email = sql_norm_addr(a, "Bob@Mail.Example.COM", &dom);
+	CHECK_STR(email, "bob@mail.example.com");
+	CHECK_STR(dom, "com.example.mail");
 	mavis_arena_free(&a);
 }
 
