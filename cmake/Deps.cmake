@@ -13,6 +13,8 @@ endfunction()
 mavis_require_pkg(GMIME gmime-3.0 libgmime-3.0-dev)
 mavis_require_pkg(PCRE2 libpcre2-8 libpcre2-dev)
 mavis_require_pkg(PQ libpq libpq-dev)
+# SQL lookup keys: IDN domains in their A-label form, as amavisd looks them up
+mavis_require_pkg(IDN2 libidn2 libidn2-dev)
 mavis_require_pkg(CLAMAV libclamav libclamav-dev)
 mavis_require_pkg(OPENDKIM opendkim libopendkim-dev)
 # DKIM keys (mavisctl dkim genkey, key checks at load)

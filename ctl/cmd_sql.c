@@ -49,6 +49,11 @@ ctl_cmd_sql(int argc, char **argv)
 		return 1;
 	}
 	struct mavis_sql_opts o = { .dsn = dsn, .pool_size = 1 };
+
+	if (cfg != NULL) {
+		o.select_policy = mavis_config_get(cfg, MAVIS_KEY_SQL_SELECT_POLICY)->u.s;
+		o.select_wblist = mavis_config_get(cfg, MAVIS_KEY_SQL_SELECT_WHITE_BLACK_LIST)->u.s;
+	}
 	struct mavis_sql *sql = NULL;
 	struct mavis_buf report = { 0 };
 	int rc = mavis_sql_new(&o, &sql, &err);

@@ -29,10 +29,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct mavis_map_opts fuzz_opts[] = {
-	{ NULL, false },
-	{ "+", false },
-	{ "+-", true },
-	{ "-", false },
+	{ .recipient_delimiter = NULL },
+	{ .recipient_delimiter = "+" },
+	{ .recipient_delimiter = "+-", .localpart_is_case_sensitive = true },
+	{ .recipient_delimiter = "-" },
 };
 
 static const char *const fuzz_keys[] = {

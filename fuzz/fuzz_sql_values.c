@@ -5,7 +5,8 @@
  * One input (an SMTP address, or a From:/Subject: text) goes through the SQL
  * lookup keys (sql_query_keys, with and without a delimiter) and the log's
  * value shaping (maddr address and reversed domain, the 255-character UTF-8
- * cut, the 7-bit printable copy). Broken invariants abort(), so that
+ * cut, the 7-bit printable copy), and as an amavisd lookup clause
+ * (sql_clause_compile: the placeholders within bounds). Broken invariants abort(), so that
  * libFuzzer reports them like crashes.
  */
 
@@ -23,9 +24,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct mavis_map_opts fuzz_opts[] = {
-	{ NULL, false },
-	{ "+", false },
-	{ "+-", true },
+	{ .recipient_delimiter = NULL },
+	{ .recipient_delimiter = "+" },
+	{ .recipient_delimiter = "+-", .localpart_is_case_sensitive = true },
 };
 
 int
@@ -41,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (size_t o = 0; o < sizeof(fuzz_opts) / sizeof(fuzz_opts[0]); o++) {
 		const char *keys[SQL_KEYS_MAX];
-		size_t n = sql_query_keys(s, &fuzz_opts[o], a, keys);
+		size_t n = sql_query_keys(s, &fuzz_opts[o], o == 1, a, keys);
 
 		if (n == 0 || n > SQL_KEYS_MAX || strcmp(keys[0], s) != 0)
 			abort();
@@ -50,6 +51,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (strcmp(keys[i], keys[k]) == 0)
 					abort();	/* duplicates are removed */
 	}
+	static struct sql_clause cl;
+
+	for (unsigned nextra = 0; nextra < 2; nextra++)
+		if (sql_clause_compile(s, "fuzz", nextra, &cl, NULL) == 0 &&
+		    (cl.nparams == 0 || cl.nparams > SQL_CLAUSE_PARAMS_MAX ||
+		     strlen(cl.text) >= sizeof(cl.text)))
+			abort();
 	const char *domain, *email = sql_norm_addr(a, s, &domain);
 
 	if (strlen(email) > 255 || strlen(domain) > 255)

@@ -265,8 +265,12 @@ serve_request(struct client *c, const struct mavis_config *cfg, const char *data
 			why = mavis_arena_printf(a, "Secret_id does not match mail_id %s", req.mail_id);
 	} else if (!trusted)
 		why = "Secret_id is required, but missing";
+	/* amavisd 2.13 answers request=report (amavisd-report) with an ARF
+	   abuse report of the quarantined copy, sent through release_method
+	   to the request's recipients; mavisd has no report generator yet:
+	   a failure that says so, nothing is sent. */
 	if (why == NULL && req.request == MAVIS_AMPDP_REPORT)
-		why = "request=report (spam/abuse reports) is not supported";
+		why = "request=report (an ARF abuse report) is not supported, nothing sent";
 	if (why != NULL) {
 		mavis_log_warn(NULL, "release: %s %s from %s refused: %s", request_name(req.request),
 			       req.mail_id, c->addr, why);

@@ -219,6 +219,10 @@ mavis_view_map_opts(const struct mavis_view *view, struct mavis_map_opts *opts)
 {
 	opts->recipient_delimiter = mavis_view_str(view, MAVIS_KEY_RECIPIENT_DELIMITER);
 	opts->localpart_is_case_sensitive = mavis_view_bool(view, MAVIS_KEY_LOCALPART_IS_CASE_SENSITIVE);
+	opts->sql_failure_pass =
+		mavis_view_get(view, MAVIS_KEY_ON_SQL_FAILURE)->u.e == MAVIS_ON_SQL_FAILURE_PASS;
+	opts->memory_only = false;
+	opts->local_domains = mavis_view_get(view, MAVIS_KEY_LOCAL_DOMAINS_MAPS)->u.maps;
 }
 
 bool

@@ -425,6 +425,8 @@ mavis_maplist_lookup(const struct mavis_maplist *ml, const char *key,
 			mavis_map_acl_lookup(t->u.acl, key, ml->keytype, opts, &value, &matched);
 			break;
 		case T_EXT:
+			if (opts->memory_only)
+				break;
 			r = t->u.ext.type->lookup(t->u.ext.state, key, opts, scratch, &value, err);
 			if (r == 0)
 				value = NULL;

@@ -187,36 +187,48 @@ engine_state_pin(struct mavis_engine *e)
 	return st;
 }
 
-/* The process's SQL pool from sql_dsn, made once: it lives until exit (a
-   reload keeps it; sessions of an old snapshot may still use it). No
-   connection is opened here, so a database that is down does not stop the
-   start: the lookups then fail with on_sql_failure. */
+static void
+sql_opts_of(const struct mavis_config *cfg, struct mavis_sql_opts *o)
+{
+	unsigned t = (unsigned)mavis_config_get(cfg, MAVIS_KEY_SQL_TIMEOUT)->u.i;
+
+	*o = (struct mavis_sql_opts){
+		.dsn = mavis_config_get(cfg, MAVIS_KEY_SQL_DSN)->u.s,
+		.pool_size = (unsigned)mavis_config_get(cfg, MAVIS_KEY_SQL_POOL_SIZE)->u.i,
+		.timeout_ms = t * 1000,
+		.connect_timeout_s = t,
+		.wait_ms = t * 1000,
+		.select_policy = mavis_config_get(cfg, MAVIS_KEY_SQL_SELECT_POLICY)->u.s,
+		.select_wblist = mavis_config_get(cfg, MAVIS_KEY_SQL_SELECT_WHITE_BLACK_LIST)->u.s,
+	};
+}
+
+/* The process's SQL pool from sql_dsn and the log writer (sql_log), made
+   the first time a config has them: they live until exit (sessions of an
+   old snapshot may still use them; a reload changes the pool's settings in
+   place, sql_reload). No connection is opened here, so a database that is
+   down does not stop the start: the lookups then fail with on_sql_failure. */
 static int
 sql_start(const struct mavis_config *cfg, struct mavis_error *err)
 {
 	const char *dsn = mavis_config_get(cfg, MAVIS_KEY_SQL_DSN)->u.s;
-	struct mavis_sql *sql = NULL;
+	struct mavis_sql *sql = mavis_sql_global();
+	int rc;
 
 	if (dsn == NULL || *dsn == '\0') {
 		if (mavis_config_get(cfg, MAVIS_KEY_SQL_LOG)->u.b)
 			return mavis_error_set(err, MAVIS_ERR_CONFIG, "sql_log = yes needs sql_dsn");
 		return 0;
 	}
-	if (mavis_sql_global() != NULL)
-		return 0;
-	unsigned t = (unsigned)mavis_config_get(cfg, MAVIS_KEY_SQL_TIMEOUT)->u.i;
-	struct mavis_sql_opts o = {
-		.dsn = dsn,
-		.pool_size = (unsigned)mavis_config_get(cfg, MAVIS_KEY_SQL_POOL_SIZE)->u.i,
-		.timeout_ms = t * 1000,
-		.connect_timeout_s = t,
-		.wait_ms = t * 1000,
-	};
-	int rc = mavis_sql_new(&o, &sql, err);
+	if (sql == NULL) {
+		struct mavis_sql_opts o;
 
-	if (rc < 0)
-		return rc;
-	mavis_sql_set_global(sql);
+		sql_opts_of(cfg, &o);
+		rc = mavis_sql_new(&o, &sql, err);
+		if (rc < 0)
+			return rc;
+		mavis_sql_set_global(sql);
+	}
 	if (mavis_config_get(cfg, MAVIS_KEY_SQL_LOG)->u.b && mavis_sql_log_global() == NULL) {
 		struct mavis_sql_log_opts lo = {
 			.queue_max = (unsigned)mavis_config_get(cfg, MAVIS_KEY_SQL_LOG_QUEUE_SIZE)->u.i,
@@ -229,6 +241,43 @@ sql_start(const struct mavis_config *cfg, struct mavis_error *err)
 		mavis_sql_log_set_global(l);
 	}
 	return 0;
+}
+
+/* A reload's SQL settings: a new sql_dsn (or timeout, or clause) replaces
+   the pool's for new connections, lookups in flight finish on theirs
+   (mavis_sql_reconfigure); a pool or writer the old config had no use for
+   is made now. What cannot change without a restart is said in the log. */
+static int
+sql_reload(const struct mavis_config *old, const struct mavis_config *cfg,
+	   struct mavis_error *err)
+{
+	struct mavis_sql *sql = mavis_sql_global();
+	const char *dsn = mavis_config_get(cfg, MAVIS_KEY_SQL_DSN)->u.s;
+	struct mavis_sql_opts o;
+	bool changed = false;
+
+	if (sql == NULL || dsn == NULL || *dsn == '\0') {
+		if (sql != NULL)
+			mavis_log_warn(NULL, "reload: sql_dsn is now empty: the database pool of the "
+					     "old one stays open until mavisd restarts");
+		return sql_start(cfg, err);
+	}
+	sql_opts_of(cfg, &o);
+	int rc = mavis_sql_reconfigure(sql, &o, &changed, err);
+
+	if (rc < 0)
+		return rc;
+	if (changed)
+		mavis_log_notice(NULL, "reload: new database settings (sql_dsn, sql_timeout, sql_select_*): "
+				       "new lookups use them, those in flight finish on their connections");
+	if (old != NULL && mavis_config_get(old, MAVIS_KEY_SQL_POOL_SIZE)->u.i !=
+			   mavis_config_get(cfg, MAVIS_KEY_SQL_POOL_SIZE)->u.i)
+		mavis_log_warn(NULL, "reload: sql_pool_size changes at the next restart only");
+	if (old != NULL && mavis_config_get(old, MAVIS_KEY_SQL_LOG_QUEUE_SIZE)->u.i !=
+			   mavis_config_get(cfg, MAVIS_KEY_SQL_LOG_QUEUE_SIZE)->u.i &&
+	    mavis_sql_log_global() != NULL)
+		mavis_log_warn(NULL, "reload: sql_log_queue_size changes at the next restart only");
+	return sql_start(cfg, err);
 }
 
 int
@@ -271,6 +320,13 @@ mavis_engine_reload(struct mavis_engine *e, struct mavis_config *cfg, struct mav
 	struct engine_state *st = NULL;
 	int rc = state_new(cfg, prev, &st, err);
 
+	/* The new snapshot is whole: now the database settings (a bad one
+	   fails the reload, the old config and pool settings stay). */
+	if (rc == 0) {
+		rc = sql_reload(prev->cfg, cfg, err);
+		if (rc < 0)
+			engine_state_unpin(&st);
+	}
 	engine_state_unpin(&prev);
 	if (rc < 0)
 		return rc;

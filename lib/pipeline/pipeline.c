@@ -176,6 +176,7 @@ msg_run_checks(struct mavis_session *s, struct msg *m)
 		}
 	}
 
+	msg_log_sql_passed(s, m, "checks");
 	const char *subj = msg_header_value(m, "Subject", 1);
 	struct decide_msg dm = {
 		.view = s->view,

@@ -71,6 +71,7 @@ struct msg {
 	struct auth_spf *spf;		/* SPF results of MAIL FROM, or NULL */
 	struct mavis_spool *spool;
 	uint64_t size;		/* every byte received, stored or not */
+	int64_t rx_time;	/* MAIL FROM, Unix time (msgs.time_num) */
 	bool oversized;		/* over message_size_limit: stop storing */
 	int fail_status;	/* first internal failure, 0 = none */
 	char fail_text[256];
@@ -107,6 +108,9 @@ int msg_quarantine(struct mavis_session *s, struct msg *m, struct mavis_verdict 
    rest (msgs completed, msgrcpt rows) after the verdict; queued for the SQL
    log writer when sql_log is on, no-ops otherwise. Never block. */
 void msg_sql_log_begin(struct mavis_session *s, struct msg *m);
+/* Log the SQL lookups of m that failed and were taken as "not found"
+   (on_sql_failure = pass) since the last call; what = where ("RCPT <x>"). */
+void msg_log_sql_passed(struct mavis_session *s, struct msg *m, const char *what);
 void msg_sql_log_end(struct mavis_session *s, struct msg *m, const struct mavis_verdict *v);
 
 /* pipeline.c: every end-of-message check, then the verdict. Never NULL. */

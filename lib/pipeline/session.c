@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mavis/alloc.h>
@@ -188,7 +189,7 @@ mavis_session_mail(struct mavis_session *s, const char *sender, const char *auth
 	for (size_t i = 0; i < tests->u.list.n; i++)
 		m->badh_allowed |= mavis_badh_test_bit(tests->u.list.v[i]);
 	s->msg = m;
-	msg_sql_log_begin(s, m);
+	m->rx_time = (int64_t)time(NULL);
 	mavis_log_ll(4, mavis_session_log_id(s), "MAIL FROM <%s>%s%s, bank path %s", m->sender,
 		     m->authenticated ? ", authenticated as " : "", m->authenticated ? m->auth_user : "",
 		     *mavis_view_path(s->view) ? mavis_view_path(s->view) : "-");
@@ -316,6 +317,7 @@ mavis_session_rcpt(struct mavis_session *s, const char *rcpt, struct mavis_reply
 	}
 	r->quarantine_to[MAVIS_CC_SPAMMY] = r->quarantine_to[MAVIS_CC_SPAM];
 	r->signature = rcpt_signature(s, r, &failed, err);
+	msg_log_sql_passed(s, m, mavis_arena_printf(m->arena, "RCPT <%s>", r->addr));
 	if (failed < 0)
 		return failed;
 	if (m->nrcpts > 0 && strcmp(r->signature, m->rcpts[0].signature) != 0) {
@@ -530,6 +532,10 @@ mavis_session_eom(struct mavis_session *s)
 			log_checking(s, m);
 		struct timespec t0, t1;
 
+		/* amavisd writes the msgs row when the message is in and
+		   its mail_id made, size known (save_info_preliminary), not at
+		   MAIL FROM: a transaction that ends before DATA leaves none. */
+		msg_sql_log_begin(s, m);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		m->verdict = msg_run_checks(s, m);
 		clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -12,6 +12,18 @@
 
 #include "pipeline_int.h"
 
+void
+msg_log_sql_passed(struct mavis_session *s, struct msg *m, const char *what)
+{
+	const char *why[8];
+	size_t n = mavis_sql_passed_failures(m->arena, why, 8);
+
+	for (size_t i = 0; i < n; i++)
+		mavis_log_warn(mavis_session_log_id(s),
+			       "%s: on_sql_failure = pass, looked up as not found "
+			       "(the next table or the default decides): %s", what, why[i]);
+}
+
 /* amavisd's %ccat_short_name as written to SQL. */
 static char
 ccat_code(struct mavis_ccat_pair c)
@@ -30,6 +42,16 @@ ccat_code(struct mavis_ccat_pair c)
 	return '?';
 }
 
+/* msgs.size as amavisd writes it: the RFC 1870 size (CRLF line ends, the
+   empty line between header and body, no dot stuffing), which is what its
+   SMTP input counts. The milter has the fields (each "Name: value" CRLF)
+   and the body, not the empty line between them. */
+static int64_t
+log_size(const struct msg *m)
+{
+	return (int64_t)(m->size + m->header_bytes + 2);
+}
+
 void
 msg_sql_log_begin(struct mavis_session *s, struct msg *m)
 {
@@ -42,11 +64,11 @@ msg_sql_log_begin(struct mavis_session *s, struct msg *m)
 		.mail_id = m->mail_id,
 		.secret_id = m->secret_id,
 		.am_id = mavis_session_log_id(s),
-		.rx_time = (int64_t)time(NULL),
+		.rx_time = m->rx_time,
 		.sender = m->sender,
 		.policy = mavis_view_path(s->view),
 		.client_addr = s->client_addr,
-		.size = 0,	/* not known yet: the end record sets it */
+		.size = (uint64_t)log_size(m),
 		.host = mavis_config_get(s->st->cfg, MAVIS_KEY_MYHOSTNAME)->u.s,
 	};
 
@@ -149,7 +171,6 @@ msg_sql_log_end(struct mavis_session *s, struct msg *m, const struct mavis_verdi
 		.subject = field_text(a, m, "Subject"),
 		.client_addr = s->client_addr,
 		.originating = mavis_view_originating(s->view),
-		.size = m->size + m->header_bytes,
 		.rcpts = rc,
 		.nrcpts = v->nrcpts,
 	};

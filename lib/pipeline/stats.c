@@ -56,7 +56,7 @@ static const char *const destiny_names[] = { "pass", "discard", "bounce", "rejec
 #define NDESTINIES (sizeof(destiny_names) / sizeof(destiny_names[0]))
 static const char *const event_names[MAVIS_STATS_EVENT_COUNT] = {
 	"reloads_ok", "reloads_failed", "decode_limits", "header_limits",
-	"quarantine_writes", "quarantine_failures", "sql_errors",
+	"quarantine_writes", "quarantine_failures", "sql_errors", "sql_lookups_passed",
 };
 
 static struct {
@@ -570,6 +570,8 @@ mavis_stats_format_prometheus(struct mavis_buf *b, const char *version)
 		{ MAVIS_STATS_QUARANTINE_FAILED, "mavis_quarantine_failures_total",
 		  "Quarantine copies that could not be stored." },
 		{ MAVIS_STATS_SQL_ERROR, "mavis_sql_errors_total", "Failed SQL connections or queries." },
+		{ MAVIS_STATS_SQL_PASSED, "mavis_sql_lookups_passed_total",
+		  "Failed SQL lookups taken as not found (on_sql_failure = pass)." },
 	};
 	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
 		prom_head(b, simple[i].name, "counter", simple[i].help);

@@ -46,7 +46,6 @@ check_job(struct mavis_sql *sql, struct sql_conn *c, void *ctx, bool *broken,
 	struct check_job *j = ctx;
 	PGconn *pg = sql_conn_pg(c);
 
-	(void)sql;
 	j->missing = 0;
 	mavis_buf_reset(j->out);
 	PGresult *r = PQexec(pg, "SELECT table_name, column_name, data_type FROM "
@@ -100,6 +99,33 @@ check_job(struct mavis_sql *sql, struct sql_conn *c, void *ctx, bool *broken,
 		j->missing++;
 	}
 	PQclear(r);
+	/* The lookup clauses as configured: prepared (unnamed, so the
+	   connection's own statements stay), never run; only over a complete
+	   schema (a missing table is said above already). */
+	static const struct {
+		enum sql_stmt st;
+		const char *key;
+	} clauses[] = {
+		{ SQL_ST_SEL_POLICY, "sql_select_policy" },
+		{ SQL_ST_SEL_WBLIST, "sql_select_white_black_list" },
+	};
+	bool schema_ok = j->missing == 0;
+
+	for (size_t i = 0; schema_ok && i < sizeof(clauses) / sizeof(clauses[0]); i++) {
+		r = PQprepare(pg, "", sql_conn_clause(c, clauses[i].st)->text, 0, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+
+			mavis_buf_printf(j->out, "%s does not prepare: %s\n", clauses[i].key,
+					 m ? m : PQerrorMessage(pg));
+			j->missing++;
+		}
+		PQclear(r);
+		if (PQstatus(pg) != CONNECTION_OK) {
+			*broken = true;
+			return mavis_error_set(err, MAVIS_ERR_SQL, "prepare: %s", PQerrorMessage(pg));
+		}
+	}
 	mavis_buf_printf(j->out, "schema: amavisd-new 2.13%s: %s\n",
 			 iredmail ? " (iRedMail variant)" : "",
 			 j->missing ? "incomplete" : "complete");

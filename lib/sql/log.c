@@ -121,11 +121,20 @@ sql_norm_addr(struct mavis_arena *a, const char *addr, const char **domain_r)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
 	if (at != NULL) {
-		char *dom = e + (at - addr) + 1;
+		size_t ll = (size_t)(at - addr);
+		char *dom = e + ll + 1;
 		size_t dl = strlen(dom);
 
 		while (dl > 0 && dom[dl - 1] == '.')
 			dom[--dl] = '\0';
+		/* amavisd find_or_save_addr: the domain in its A-label form */
+		const char *ace = sql_domain_ascii(a, dom);
+
+		if (ace != dom) {
+			e = mavis_arena_printf(a, "%.*s@%s", (int)ll, e, ace);
+			dom = e + ll + 1;
+			dl = strlen(dom);
+		}
 		char *rev = mavis_arena_alloc(a, dl + 1);
 		size_t o = 0;
 
@@ -295,21 +304,20 @@ write_end(struct mavis_sql_log *l, struct sql_conn *c, struct rec *r, bool *brok
 		PQclear(res);
 	}
 	char ct[2] = { e->content ? e->content : ' ', 0 }, qt[2] = { e->quar_type ? e->quar_type : ' ', 0 };
-	char dsn[2] = { e->dsn_sent ? e->dsn_sent : 'N', 0 }, lvl[32], size[24];
+	char dsn[2] = { e->dsn_sent ? e->dsn_sent : 'N', 0 }, lvl[32];
 	char orig[2] = { e->originating ? 'Y' : 'N', 0 };
 
 	snprintf(lvl, sizeof(lvl), "%.3f", e->has_spam_level ? e->spam_level : 0.0);
-	snprintf(size, sizeof(size), "%llu", (unsigned long long)e->size);
 	const char *from = sql_cut_utf8(r->a, e->from_addr, 255), *subj = sql_cut_utf8(r->a, e->subject, 255);
-	const char *v[13] = { ct, qt, sql_printable(r->a, e->quar_loc, 255), dsn, lvl,
+	const char *v[12] = { ct, qt, sql_printable(r->a, e->quar_loc, 255), dsn, lvl,
 			      sql_printable(r->a, e->message_id, 255), from, subj,
-			      sql_printable(r->a, e->client_addr, 255), orig, size, pt, e->mail_id };
+			      sql_printable(r->a, e->client_addr, 255), orig, pt, e->mail_id };
 	/* from_addr and subject are bytea in iRedMail's schema, varchar in
 	   amavisd's: binary parameters fit both. */
-	int len[13] = { [6] = (int)strlen(from), [7] = (int)strlen(subj),
-			[12] = (int)strlen(e->mail_id) };
-	int f[13] = { [6] = 1, [7] = 1, [12] = 1 };
-	PGresult *res = sql_exec(l->sql, c, SQL_ST_UPD_MSG, 13, v, len, f, 0, broken, err);
+	int len[12] = { [6] = (int)strlen(from), [7] = (int)strlen(subj),
+			[11] = (int)strlen(e->mail_id) };
+	int f[12] = { [6] = 1, [7] = 1, [11] = 1 };
+	PGresult *res = sql_exec(l->sql, c, SQL_ST_UPD_MSG, 12, v, len, f, 0, broken, err);
 
 	if (res == NULL)
 		return MAVIS_ERR_SQL;

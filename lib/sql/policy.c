@@ -3,12 +3,14 @@
    sql_select_white_black_list, one query per recipient per message */
 
 #include <ctype.h>
+#include <idn2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <mavis/maps.h>
+#include <mavis/stats.h>
 
 #include "../maps/maps_int.h"
 #include "sql_int.h"
@@ -109,12 +111,39 @@ pg_open(const char *arg, enum mavis_mapval kind, enum mavis_mapkey keytype,
 	return 0;
 }
 
-/* ---- the query keys (amavisd make_query_keys with $sql_lookups_no_at_means_domain
-   off and no bare-user keys) ---- */
+/* ---- the query keys (amavisd make_query_keys($addr, 0, $is_local):
+   $sql_lookups_no_at_means_domain off, so domain keys carry the '@') ---- */
+
+/* amavisd idn_to_ascii: an all-ASCII domain is only lowercased (done by
+   mavis_addr_rhs); any other goes through libidn2's idn2_lookup_u8 with
+   the flags Net::LibIDN2 uses (0: IDNA2008 with TR46 non-transitional
+   mapping) and is lowercased; one that does not convert stays as it is. */
+const char *
+sql_domain_ascii(struct mavis_arena *a, const char *dom)
+{
+	const unsigned char *p;
+	char *out = NULL;
+
+	for (p = (const unsigned char *)dom; *p && *p < 0x80; p++)
+		;
+	if (*p == '\0')
+		return dom;
+	if (strlen(dom) > 1024 ||
+	    idn2_lookup_u8((const uint8_t *)dom, (uint8_t **)&out, 0) != IDN2_OK || out == NULL) {
+		idn2_free(out);
+		return dom;
+	}
+	char *r = mavis_arena_strdup(a, out);
+
+	idn2_free(out);
+	for (char *q = r; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
+	return r;
+}
 
 size_t
-sql_query_keys(const char *addr, const struct mavis_map_opts *opts, struct mavis_arena *a,
-	       const char *keys[SQL_KEYS_MAX])
+sql_query_keys(const char *addr, const struct mavis_map_opts *opts, bool is_local,
+	       struct mavis_arena *a, const char *keys[SQL_KEYS_MAX])
 {
 	size_t n = 0;
 
@@ -137,12 +166,18 @@ sql_query_keys(const char *addr, const struct mavis_map_opts *opts, struct mavis
 	const char *rhs[MAP_ADDR_RHS];
 
 	mavis_addr_rhs(addr, opts, a, rhs);
-	const char *user = rhs[2], *ext = rhs[3], *dom = rhs[4];
+	const char *user = rhs[2], *ext = rhs[3], *dom = sql_domain_ascii(a, rhs[4]);
 
 	PUSH(addr);
 	if (*ext)
 		PUSH(mavis_arena_printf(a, "%s%s@%s", user, ext, dom));
 	PUSH(mavis_arena_printf(a, "%s@%s", user, dom));
+	if (is_local) {
+		/* amavisd's bare-user keys, for local addresses only */
+		if (*ext)
+			PUSH(mavis_arena_printf(a, "%s%s", user, ext));
+		PUSH(user);
+	}
 	PUSH(mavis_arena_printf(a, "@%s", dom));
 	if (strchr(dom, '[') != NULL) {
 		PUSH("@.");
@@ -166,11 +201,49 @@ sql_query_keys(const char *addr, const struct mavis_map_opts *opts, struct mavis
 	return n;
 }
 
+/* The %a %l %u %e %d values of amavisd's lookup_sql (make_query_keys's
+   $rhs: the domain lowercased and in its A-label form). */
+static void
+clause_rhs(const char *addr, const struct mavis_map_opts *opts, struct mavis_arena *a,
+	   const char *rhs[MAP_ADDR_RHS])
+{
+	mavis_addr_rhs(addr, opts, a, rhs);
+	rhs[4] = sql_domain_ascii(a, rhs[4]);
+}
+
+/* amavisd lookup_sql's $is_local: @local_domains_maps without its SQL and
+   LDAP tables (they would ask the database what it is about to be asked). */
+static bool
+addr_is_local(const char *addr, const struct mavis_map_opts *opts, struct mavis_arena *a)
+{
+	struct mavis_map_opts o = *opts;
+	struct mavis_map_result res;
+
+	if (opts->local_domains == NULL)
+		return false;
+	o.memory_only = true;
+	o.local_domains = NULL;
+	return mavis_maplist_lookup(opts->local_domains, addr, &o, a, &res, NULL) > 0 &&
+	       mavis_map_value_bool(res.value);
+}
+
 /* ---- the per-message cache ---- */
+
+/* A failed query: the lookups that need its rows answer from here (no new
+   round trip for the same message) and, with on_sql_failure = pass, the
+   failure waits for the caller's log. */
+struct sql_failure {
+	struct sql_failure *next;
+	int status;
+	const char *text;
+	bool passed;		/* counted and queued for the log */
+	bool reported;		/* handed out by mavis_sql_passed_failures */
+};
 
 struct pol_row {
 	struct pol_row *next;
 	const char *addr;
+	struct sql_failure *failed;	/* the query failed: no rows */
 	bool found;		/* some users row matched */
 	long long users_id;	/* of the first row; -1 none */
 	size_t ncols;
@@ -181,6 +254,7 @@ struct pol_row {
 struct wb_row {
 	struct wb_row *next;
 	const char *rcpt, *sender;
+	struct sql_failure *failed;
 	const char *wb;		/* NULL: no entry */
 };
 
@@ -189,6 +263,7 @@ struct msg_cache {
 	struct mavis_arena *arena;
 	struct pol_row *rows;
 	struct wb_row *wbs;
+	struct sql_failure *fails, **fails_tail;
 };
 
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -221,6 +296,7 @@ cache_of(struct mavis_arena *scratch)
 	if (mc == NULL) {
 		mc = mavis_arena_alloc(scratch, sizeof(*mc));
 		mc->arena = scratch;
+		mc->fails_tail = &mc->fails;
 		mc->next = caches;
 		caches = mc;
 		mavis_arena_on_reset(scratch, cache_drop, mc);
@@ -229,11 +305,63 @@ cache_of(struct mavis_arena *scratch)
 	return mc;
 }
 
+/* Remember err as the failure of a query of this message. */
+static struct sql_failure *
+failure_new(struct mavis_arena *a, const struct mavis_error *err)
+{
+	struct sql_failure *f = mavis_arena_calloc(a, 1, sizeof(*f));
+
+	f->status = err->status < 0 ? err->status : MAVIS_ERR_SQL;
+	f->text = mavis_arena_strdup(a, err->text);
+	return f;
+}
+
+/* A lookup over a failed query. on_sql_failure = pass: "not found" (0),
+   the failure counted and queued for the log once; else the failure. */
+static int
+failed_lookup(struct msg_cache *mc, struct sql_failure *f, const struct mavis_map_opts *opts,
+	      struct mavis_error *err)
+{
+	if (opts == NULL || !opts->sql_failure_pass)
+		return mavis_error_set(err, (enum mavis_status)f->status, "%s", f->text);
+	if (!f->passed) {
+		f->passed = true;
+		pthread_mutex_lock(&cache_mu);
+		*mc->fails_tail = f;
+		mc->fails_tail = &f->next;
+		pthread_mutex_unlock(&cache_mu);
+		mavis_stats_count(MAVIS_STATS_SQL_PASSED);
+	}
+	return 0;
+}
+
+size_t
+mavis_sql_passed_failures(struct mavis_arena *scratch, const char **texts, size_t max)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&cache_mu);
+	for (struct msg_cache *mc = caches; mc != NULL; mc = mc->next) {
+		if (mc->arena != scratch)
+			continue;
+		for (struct sql_failure *f = mc->fails; f != NULL && n < max; f = f->next)
+			if (!f->reported) {
+				f->reported = true;
+				texts[n++] = f->text;
+			}
+		break;
+	}
+	pthread_mutex_unlock(&cache_mu);
+	return n;
+}
+
 /* ---- the policy query ---- */
 
 struct pol_job {
 	const char *keys[SQL_KEYS_MAX];
 	size_t nkeys;
+	const char *rhs[MAP_ADDR_RHS];
+	bool is_local;
 	struct mavis_arena *a;
 	struct pol_row *row;
 };
@@ -249,15 +377,12 @@ pol_job(struct mavis_sql *sql, struct sql_conn *c, void *ctx, bool *broken,
 	struct mavis_error *err)
 {
 	struct pol_job *j = ctx;
-	const char *v[SQL_KEYS_MAX];
-	int l[SQL_KEYS_MAX], f[SQL_KEYS_MAX];
+	const struct sql_clause *cl = sql_conn_clause(c, SQL_ST_SEL_POLICY);
+	const char *v[SQL_CLAUSE_PARAMS_MAX];
+	int l[SQL_CLAUSE_PARAMS_MAX], f[SQL_CLAUSE_PARAMS_MAX];
 
-	for (size_t i = 0; i < SQL_KEYS_MAX; i++) {
-		v[i] = j->keys[i < j->nkeys ? i : 0];
-		l[i] = (int)strlen(v[i]);
-		f[i] = 1;	/* users.email is bytea */
-	}
-	PGresult *r = sql_exec(sql, c, SQL_ST_SEL_POLICY, SQL_KEYS_MAX, v, l, f, 0, broken, err);
+	sql_clause_bind(cl, j->keys, j->nkeys, j->rhs, j->is_local, NULL, v, l, f);
+	PGresult *r = sql_exec(sql, c, SQL_ST_SEL_POLICY, (int)cl->nparams, v, l, f, 0, broken, err);
 
 	if (r == NULL)
 		return MAVIS_ERR_SQL;
@@ -337,15 +462,20 @@ policy_row(struct mavis_sql *sql, const char *addr, const struct mavis_map_opts 
 			*out = p;
 			return 0;
 		}
-	struct pol_job j = { .a = scratch };
+	struct pol_job j = { .a = scratch, .is_local = addr_is_local(addr, opts, scratch) };
 
-	j.nkeys = sql_query_keys(addr, opts, scratch, j.keys);
+	j.nkeys = sql_query_keys(addr, opts, j.is_local, scratch, j.keys);
+	clause_rhs(addr, opts, scratch, j.rhs);
 	j.row = mavis_arena_alloc(scratch, sizeof(*j.row));
 	int rc = sql_run(sql, pol_job, &j, err);
 
 	if (rc < 0) {
+		/* Kept: the other keys of this recipient fail the same way
+		   without a round trip each (an outage costs one per message). */
 		mavis_error_prefix(err, "policy lookup of <%s>: ", addr);
-		return rc;
+		memset(j.row, 0, sizeof(*j.row));
+		j.row->users_id = -1;
+		j.row->failed = failure_new(scratch, err);
 	}
 	j.row->addr = mavis_arena_strdup(scratch, addr);
 	j.row->next = mc->rows;
@@ -360,6 +490,8 @@ struct wb_job {
 	long long rid;
 	const char *keys[SQL_KEYS_MAX];
 	size_t nkeys;
+	const char *rhs[MAP_ADDR_RHS];
+	bool is_local;
 	struct mavis_arena *a;
 	const char *wb;
 };
@@ -369,20 +501,14 @@ wb_job(struct mavis_sql *sql, struct sql_conn *c, void *ctx, bool *broken,
        struct mavis_error *err)
 {
 	struct wb_job *j = ctx;
-	const char *v[SQL_KEYS_MAX + 1];
-	int l[SQL_KEYS_MAX + 1], f[SQL_KEYS_MAX + 1];
+	const struct sql_clause *cl = sql_conn_clause(c, SQL_ST_SEL_WBLIST);
+	const char *v[SQL_CLAUSE_PARAMS_MAX];
+	int l[SQL_CLAUSE_PARAMS_MAX], f[SQL_CLAUSE_PARAMS_MAX];
 	char rid[24];
 
 	snprintf(rid, sizeof(rid), "%lld", j->rid);
-	v[0] = rid;
-	l[0] = 0;
-	f[0] = 0;
-	for (size_t i = 0; i < SQL_KEYS_MAX; i++) {
-		v[i + 1] = j->keys[i < j->nkeys ? i : 0];
-		l[i + 1] = (int)strlen(v[i + 1]);
-		f[i + 1] = 1;
-	}
-	PGresult *r = sql_exec(sql, c, SQL_ST_SEL_WBLIST, SQL_KEYS_MAX + 1, v, l, f, 0, broken,
+	sql_clause_bind(cl, j->keys, j->nkeys, j->rhs, j->is_local, rid, v, l, f);
+	PGresult *r = sql_exec(sql, c, SQL_ST_SEL_WBLIST, (int)cl->nparams, v, l, f, 0, broken,
 			       err);
 
 	if (r == NULL)
@@ -449,24 +575,31 @@ wb_lookup(struct mavis_sql *sql, const struct pg_map *m, const char *sender,
 
 		if (rc < 0)
 			return rc;
-		w = mavis_arena_alloc(scratch, sizeof(*w));
+		w = mavis_arena_calloc(scratch, 1, sizeof(*w));
 		w->rcpt = mavis_arena_strdup(scratch, rcpt);
 		w->sender = mavis_arena_strdup(scratch, sender);
-		if (p->users_id >= 0) {
-			struct wb_job j = { .rid = p->users_id, .a = scratch };
+		/* The recipient's row failed: its list is unknown too (one
+		   failure, logged once). */
+		w->failed = p->failed;
+		if (p->failed == NULL && p->users_id >= 0) {
+			struct wb_job j = { .rid = p->users_id, .a = scratch,
+					    .is_local = addr_is_local(sender, opts, scratch) };
 
-			j.nkeys = sql_query_keys(sender, opts, scratch, j.keys);
+			j.nkeys = sql_query_keys(sender, opts, j.is_local, scratch, j.keys);
+			clause_rhs(sender, opts, scratch, j.rhs);
 			rc = sql_run(sql, wb_job, &j, err);
 			if (rc < 0) {
 				mavis_error_prefix(err, "wblist lookup of <%s> for <%s>: ", sender,
 						   rcpt);
-				return rc;
+				w->failed = failure_new(scratch, err);
 			}
 			w->wb = j.wb;
 		}
 		w->next = mc->wbs;
 		mc->wbs = w;
 	}
+	if (w->failed != NULL)
+		return failed_lookup(mc, w->failed, opts, err);
 	if (w->wb == NULL)
 		return 0;
 	const char *wb = w->wb;
@@ -511,6 +644,8 @@ pg_lookup(void *state, const char *key, const struct mavis_map_opts *opts,
 
 	if (rc < 0)
 		return rc;
+	if (p->failed != NULL)
+		return failed_lookup(cache_of(scratch), p->failed, opts, err);
 	if (!p->found)
 		return 0;
 	for (size_t s = 0; s < p->ncols; s++) {

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pool.c - the process's PostgreSQL connections: borrow, prepare once, back off */
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <mavis/alloc.h>
@@ -14,25 +16,16 @@
 
 #include "sql_int.h"
 
-/* The statement texts (amavisd-new 2.13's default clauses, Amavis/Conf.pm).
-   The lookup selects bind SQL_KEYS_MAX keys: "%k" of amavisd, padded. */
-#define K26 "$1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20," \
-	    "$21,$22,$23,$24,$25,$26"
-#define K26_2 "$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20," \
-	      "$21,$22,$23,$24,$25,$26,$27"
-
+/* The statement texts (amavisd-new 2.13's default clauses, Amavis/Conf.pm,
+   in libpq's $N syntax). The two lookup selects are built from their
+   clauses (sql_select_policy, sql_select_white_black_list) when the pool is
+   made: see clause_compile. */
 static const struct {
 	const char *name;
 	const char *text;
 } stmts[SQL_ST_COUNT] = {
-	[SQL_ST_SEL_POLICY] = { "mavis_sel_policy",
-		"SELECT users.*, policy.*, users.id FROM users LEFT JOIN policy ON "
-		"users.policy_id=policy.id WHERE users.email IN (" K26 ") "
-		"ORDER BY users.priority DESC" },
-	[SQL_ST_SEL_WBLIST] = { "mavis_sel_wblist",
-		"SELECT wb FROM wblist JOIN mailaddr ON wblist.sid=mailaddr.id "
-		"WHERE wblist.rid=$1 AND mailaddr.email IN (" K26_2 ") "
-		"ORDER BY mailaddr.priority DESC" },
+	[SQL_ST_SEL_POLICY] = { "mavis_sel_policy", NULL },
+	[SQL_ST_SEL_WBLIST] = { "mavis_sel_wblist", NULL },
 	[SQL_ST_INS_QUAR] = { "mavis_ins_quar",
 		"INSERT INTO quarantine (partition_tag, mail_id, chunk_ind, mail_text) "
 		"VALUES ($1, $2, $3, $4)" },
@@ -59,18 +52,11 @@ static const struct {
 	[SQL_ST_UPD_MSG] = { "mavis_upd_msg",
 		"UPDATE msgs SET content=$1, quar_type=$2, quar_loc=$3, dsn_sent=$4, "
 		"spam_level=$5, message_id=$6, from_addr=$7, subject=$8, client_addr=$9, "
-		"originating=$10, size=$11 WHERE partition_tag=$12 AND mail_id=$13" },
+		"originating=$10 WHERE partition_tag=$11 AND mail_id=$12" },
 	[SQL_ST_INS_RCP] = { "mavis_ins_rcp",
 		"INSERT INTO msgrcpt (partition_tag, mail_id, rseqnum, rid, is_local, content, "
 		"ds, rs, bl, wl, bspam_level, smtp_resp) VALUES ($1, $2, $3, $4, $5, $6, $7, "
 		"$8, $9, $10, $11, $12)" },
-};
-
-struct sql_conn {
-	PGconn *pg;
-	bool busy;
-	bool fresh;		/* opened by the current borrower */
-	unsigned prepared;	/* bit per enum sql_stmt */
 };
 
 struct sql_server {
@@ -79,17 +65,150 @@ struct sql_server {
 	unsigned backoff_ms;		/* 0: healthy */
 };
 
-struct mavis_sql {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+/* What a reload may change: the servers, the timeouts, the clauses. A
+   connection keeps the generation it was opened with until it is closed,
+   so a lookup in flight on a reload finishes with the server and the
+   statements it started with; the next borrower of that connection closes
+   it and connects with the new generation. Freed with its last user. */
+struct sql_gen {
+	unsigned refs;		/* the pool's while current, one per open connection; under mu */
+	char *dsn;		/* as configured: a reload with the same settings is a no-op */
 	struct sql_server servers[MAVIS_SQL_DSNS_MAX];
 	size_t nservers;
 	size_t current;		/* the server new connections try first */
+	unsigned timeout_ms, connect_timeout_s;
+	struct sql_clause sel_policy, sel_wblist;
+};
+
+struct sql_conn {
+	PGconn *pg;
+	struct sql_gen *gen;	/* while pg is open */
+	bool busy;
+	bool fresh;		/* opened by the current borrower */
+	unsigned prepared;	/* bit per enum sql_stmt */
+};
+
+struct mavis_sql {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct sql_gen *gen;	/* current */
 	struct sql_conn *conns;
 	unsigned nconns;
-	unsigned timeout_ms, connect_timeout_s, wait_ms, backoff_max_ms;
-	_Atomic uint64_t queries, failures, connects, connect_failures;
+	_Atomic unsigned wait_ms;
+	unsigned backoff_max_ms;
+	_Atomic uint64_t queries, failures, connects, connect_failures, reloads;
 };
+
+/* ---- lookup clauses ---- */
+
+int
+sql_clause_compile(const char *src, const char *keyname, unsigned nextra, struct sql_clause *out,
+		   struct mavis_error *err)
+{
+	size_t o = 0, srclen = strlen(src);
+	unsigned nkeylists = 0, nq = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (srclen > SQL_CLAUSE_TEXT_MAX)
+		return mavis_error_set(err, MAVIS_ERR_CONFIG, "%s: longer than %d bytes", keyname,
+				       SQL_CLAUSE_TEXT_MAX);
+	const char *p = src + strspn(src, " \t\r\n(");
+
+	/* It runs for every recipient, with the lookup's permissions: only
+	   a query (the server refuses several statements in one prepare). */
+	if (strncasecmp(p, "select", 6) != 0 || !(isspace((unsigned char)p[6]) || p[6] == '*'))
+		return mavis_error_set(err, MAVIS_ERR_CONFIG, "%s: not a SELECT: \"%.40s\"", keyname,
+				       src);
+	for (p = src; *p; p++) {
+		int arg = -1;
+
+		if (*p == '?')
+			arg = SQL_ARG_EXTRA;
+		else if (*p == '%' && p[1] != '\0' && strchr("kaluedL", p[1]) != NULL)
+			arg = p[1] == 'k' ? SQL_ARG_KEY : p[1] == 'a' ? SQL_ARG_ADDR
+			      : p[1] == 'l' ? SQL_ARG_LOCALPART : p[1] == 'u' ? SQL_ARG_USER
+			      : p[1] == 'e' ? SQL_ARG_EXT : p[1] == 'd' ? SQL_ARG_DOMAIN
+			      : SQL_ARG_IS_LOCAL;
+		if (arg < 0) {
+			out->text[o++] = *p;
+			continue;
+		}
+		unsigned n = arg == SQL_ARG_KEY ? SQL_KEYS_MAX : 1;
+
+		if (arg == SQL_ARG_KEY && ++nkeylists > SQL_CLAUSE_KEYLISTS_MAX)
+			return mavis_error_set(err, MAVIS_ERR_CONFIG, "%s: more than %d %%k", keyname,
+					       SQL_CLAUSE_KEYLISTS_MAX);
+		if (arg == SQL_ARG_EXTRA && ++nq > nextra)
+			return mavis_error_set(err, MAVIS_ERR_CONFIG,
+					       nextra == 0 ? "%s: '?' has no value here"
+							   : "%s: more than one '?' (the users.id)",
+					       keyname);
+		if (out->nparams + n > SQL_CLAUSE_PARAMS_MAX)
+			return mavis_error_set(err, MAVIS_ERR_CONFIG, "%s: more than %d parameters",
+					       keyname, SQL_CLAUSE_PARAMS_MAX);
+		for (unsigned i = 0; i < n; i++) {
+			out->arg[out->nparams] = (unsigned char)arg;
+			out->slot[out->nparams] = (unsigned char)i;
+			out->nparams++;
+			o += (size_t)snprintf(out->text + o, sizeof(out->text) - o, "%s$%u",
+					      i ? "," : "", out->nparams);
+		}
+		if (arg != SQL_ARG_EXTRA)
+			p++;
+	}
+	out->text[o] = '\0';
+	if (nkeylists == 0)
+		return mavis_error_set(err, MAVIS_ERR_CONFIG, "%s: no %%k (the lookup keys)", keyname);
+	return 0;
+}
+
+void
+sql_clause_bind(const struct sql_clause *cl, const char *const *keys, size_t nkeys,
+		const char *const rhs[5], bool is_local, const char *extra, const char **v, int *l,
+		int *f)
+{
+	for (unsigned i = 0; i < cl->nparams; i++) {
+		const char *s = NULL;
+		bool text = false;
+
+		switch ((enum sql_arg)cl->arg[i]) {
+		case SQL_ARG_KEY: s = keys[cl->slot[i] < nkeys ? cl->slot[i] : 0]; break;
+		case SQL_ARG_ADDR: s = rhs[0]; break;
+		case SQL_ARG_LOCALPART: s = rhs[1]; break;
+		case SQL_ARG_USER: s = rhs[2]; break;
+		case SQL_ARG_EXT: s = rhs[3]; break;
+		case SQL_ARG_DOMAIN: s = rhs[4]; break;
+		case SQL_ARG_IS_LOCAL: s = is_local ? "1" : "0"; text = true; break;
+		case SQL_ARG_EXTRA: s = extra; text = true; break;
+		}
+		v[i] = s;
+		l[i] = s ? (int)strlen(s) : 0;
+		f[i] = text ? 0 : 1;
+	}
+}
+
+const struct sql_clause *
+sql_conn_clause(const struct sql_conn *c, enum sql_stmt st)
+{
+	return st == SQL_ST_SEL_POLICY ? &c->gen->sel_policy : &c->gen->sel_wblist;
+}
+
+static const char *
+stmt_text(const struct sql_conn *c, enum sql_stmt st)
+{
+	if (st == SQL_ST_SEL_POLICY || st == SQL_ST_SEL_WBLIST)
+		return sql_conn_clause(c, st)->text;
+	return stmts[st].text;
+}
+
+/* What a failed prepare is: a clause of the config, or one of ours. */
+static const char *
+stmt_what(enum sql_stmt st)
+{
+	return st == SQL_ST_SEL_POLICY	 ? "sql_select_policy does not prepare"
+	       : st == SQL_ST_SEL_WBLIST ? "sql_select_white_black_list does not prepare"
+					 : stmts[st].name;
+}
 
 static struct mavis_sql *_Atomic global_sql;
 
@@ -142,19 +261,42 @@ trim_dup(const char *s, size_t len)
 	return d;
 }
 
-int
-mavis_sql_new(const struct mavis_sql_opts *o, struct mavis_sql **out, struct mavis_error *err)
+static void
+gen_free(struct sql_gen *g)
 {
-	*out = NULL;
-	if (o == NULL || o->dsn == NULL || o->dsn[strspn(o->dsn, " \t|")] == '\0')
-		return mavis_error_set(err, MAVIS_ERR_CONFIG, "sql_dsn is empty");
-	if (strlen(o->dsn) > MAVIS_SQL_DSN_MAX)
-		return mavis_error_set(err, MAVIS_ERR_CONFIG, "sql_dsn is longer than %d bytes",
-				       MAVIS_SQL_DSN_MAX);
-	struct mavis_sql *sql = mavis_xcalloc(1, sizeof(*sql));
+	if (g == NULL)
+		return;
+	for (size_t i = 0; i < g->nservers; i++)
+		free(g->servers[i].conninfo);
+	free(g->dsn);
+	free(g);
+}
 
-	pthread_mutex_init(&sql->mu, NULL);
-	pthread_cond_init(&sql->cv, NULL);
+/* Drop a reference; the caller holds mu. */
+static void
+gen_unref_locked(struct sql_gen *g)
+{
+	if (g != NULL && --g->refs == 0)
+		gen_free(g);
+}
+
+/* The settings of o, checked: NULL with err (MAVIS_ERR_CONFIG) when not. */
+static struct sql_gen *
+gen_new(const struct mavis_sql_opts *o, struct mavis_error *err)
+{
+	if (o == NULL || o->dsn == NULL || o->dsn[strspn(o->dsn, " \t|")] == '\0') {
+		mavis_error_set(err, MAVIS_ERR_CONFIG, "sql_dsn is empty");
+		return NULL;
+	}
+	if (strlen(o->dsn) > MAVIS_SQL_DSN_MAX) {
+		mavis_error_set(err, MAVIS_ERR_CONFIG, "sql_dsn is longer than %d bytes",
+				MAVIS_SQL_DSN_MAX);
+		return NULL;
+	}
+	struct sql_gen *g = mavis_xcalloc(1, sizeof(*g));
+
+	g->refs = 1;
+	g->dsn = mavis_xstrdup(o->dsn);
 	for (const char *p = o->dsn;;) {
 		const char *bar = strchr(p, '|');
 		size_t len = bar ? (size_t)(bar - p) : strlen(p);
@@ -162,11 +304,12 @@ mavis_sql_new(const struct mavis_sql_opts *o, struct mavis_sql **out, struct mav
 
 		if (*one == '\0') {
 			free(one);
-		} else if (sql->nservers == MAVIS_SQL_DSNS_MAX) {
+		} else if (g->nservers == MAVIS_SQL_DSNS_MAX) {
 			free(one);
-			mavis_sql_free(&sql);
-			return mavis_error_set(err, MAVIS_ERR_CONFIG,
-					       "sql_dsn: more than %d servers", MAVIS_SQL_DSNS_MAX);
+			gen_free(g);
+			mavis_error_set(err, MAVIS_ERR_CONFIG, "sql_dsn: more than %d servers",
+					MAVIS_SQL_DSNS_MAX);
+			return NULL;
 		} else {
 			char *perr = NULL;
 			PQconninfoOption *opts = PQconninfoParse(one, &perr);
@@ -176,23 +319,102 @@ mavis_sql_new(const struct mavis_sql_opts *o, struct mavis_sql **out, struct mav
 						perr ? perr : "out of memory");
 				PQfreemem(perr);
 				free(one);
-				mavis_sql_free(&sql);
-				return MAVIS_ERR_CONFIG;
+				gen_free(g);
+				return NULL;
 			}
 			PQconninfoFree(opts);
-			sql->servers[sql->nservers++].conninfo = one;
+			g->servers[g->nservers++].conninfo = one;
 		}
 		if (bar == NULL)
 			break;
 		p = bar + 1;
 	}
+	g->timeout_ms = o->timeout_ms ? o->timeout_ms : 5000;
+	g->connect_timeout_s = o->connect_timeout_s ? o->connect_timeout_s : 5;
+	int rc = sql_clause_compile(o->select_policy && *o->select_policy ? o->select_policy
+				    : MAVIS_SQL_SELECT_POLICY_DEFAULT,
+				    "sql_select_policy", 0, &g->sel_policy, err);
+
+	if (rc == 0)
+		rc = sql_clause_compile(o->select_wblist && *o->select_wblist ? o->select_wblist
+					: MAVIS_SQL_SELECT_WBLIST_DEFAULT,
+					"sql_select_white_black_list", 1, &g->sel_wblist, err);
+	if (rc < 0) {
+		gen_free(g);
+		return NULL;
+	}
+	return g;
+}
+
+static bool
+gen_same(const struct sql_gen *a, const struct sql_gen *b)
+{
+	return strcmp(a->dsn, b->dsn) == 0 && a->timeout_ms == b->timeout_ms &&
+	       a->connect_timeout_s == b->connect_timeout_s &&
+	       strcmp(a->sel_policy.text, b->sel_policy.text) == 0 &&
+	       strcmp(a->sel_wblist.text, b->sel_wblist.text) == 0;
+}
+
+int
+mavis_sql_new(const struct mavis_sql_opts *o, struct mavis_sql **out, struct mavis_error *err)
+{
+	*out = NULL;
+	struct sql_gen *g = gen_new(o, err);
+
+	if (g == NULL)
+		return MAVIS_ERR_CONFIG;
+	struct mavis_sql *sql = mavis_xcalloc(1, sizeof(*sql));
+
+	pthread_mutex_init(&sql->mu, NULL);
+	pthread_cond_init(&sql->cv, NULL);
+	sql->gen = g;
 	sql->nconns = o->pool_size ? o->pool_size : 4;
-	sql->timeout_ms = o->timeout_ms ? o->timeout_ms : 5000;
-	sql->connect_timeout_s = o->connect_timeout_s ? o->connect_timeout_s : 5;
-	sql->wait_ms = o->wait_ms ? o->wait_ms : sql->timeout_ms;
+	sql->wait_ms = o->wait_ms ? o->wait_ms : g->timeout_ms;
 	sql->backoff_max_ms = o->backoff_max_ms ? o->backoff_max_ms : 10000;
 	sql->conns = mavis_xcalloc(sql->nconns, sizeof(*sql->conns));
 	*out = sql;
+	return 0;
+}
+
+/* Close c's connection (mu held). */
+static void
+conn_close_locked(struct sql_conn *c)
+{
+	if (c->pg != NULL)
+		PQfinish(c->pg);
+	c->pg = NULL;
+	gen_unref_locked(c->gen);
+	c->gen = NULL;
+}
+
+int
+mavis_sql_reconfigure(struct mavis_sql *sql, const struct mavis_sql_opts *o, bool *changed,
+		      struct mavis_error *err)
+{
+	*changed = false;
+	struct sql_gen *g = gen_new(o, err);
+
+	if (g == NULL)
+		return MAVIS_ERR_CONFIG;
+	pthread_mutex_lock(&sql->mu);
+	if (gen_same(g, sql->gen)) {
+		pthread_mutex_unlock(&sql->mu);
+		gen_free(g);
+		return 0;
+	}
+	struct sql_gen *old = sql->gen;
+
+	sql->gen = g;
+	sql->wait_ms = o->wait_ms ? o->wait_ms : g->timeout_ms;
+	/* Idle connections of the old settings go now; busy ones when
+	   their borrower gives them back (its call finishes on them). */
+	for (unsigned i = 0; i < sql->nconns; i++)
+		if (!sql->conns[i].busy && sql->conns[i].gen != NULL && sql->conns[i].gen != g)
+			conn_close_locked(&sql->conns[i]);
+	gen_unref_locked(old);
+	pthread_mutex_unlock(&sql->mu);
+	atomic_fetch_add(&sql->reloads, 1);
+	*changed = true;
 	return 0;
 }
 
@@ -205,12 +427,12 @@ mavis_sql_free(struct mavis_sql **sqlp)
 		return;
 	if (atomic_load(&global_sql) == sql)
 		atomic_store(&global_sql, NULL);
+	pthread_mutex_lock(&sql->mu);
 	for (unsigned i = 0; sql->conns && i < sql->nconns; i++)
-		if (sql->conns[i].pg)
-			PQfinish(sql->conns[i].pg);
+		conn_close_locked(&sql->conns[i]);
+	gen_unref_locked(sql->gen);
+	pthread_mutex_unlock(&sql->mu);
 	free(sql->conns);
-	for (size_t i = 0; i < sql->nservers; i++)
-		free(sql->servers[i].conninfo);
 	pthread_cond_destroy(&sql->cv);
 	pthread_mutex_destroy(&sql->mu);
 	free(sql);
@@ -227,6 +449,7 @@ mavis_sql_get_stats(const struct mavis_sql *sql, struct mavis_sql_stats *out)
 	out->failures = atomic_load(&sql->failures);
 	out->connects = atomic_load(&sql->connects);
 	out->connect_failures = atomic_load(&sql->connect_failures);
+	out->reloads = atomic_load(&sql->reloads);
 }
 
 void
@@ -247,18 +470,18 @@ set_pg_error(struct mavis_error *err, const char *what, const char *msg)
 	mavis_error_set(err, MAVIS_ERR_SQL, "%s: %.*s", what, (int)len, msg ? msg : "");
 }
 
-/* Open a connection to server i; NULL with err set on failure. */
+/* Open a connection to server i of g; NULL with err set on failure. */
 static PGconn *
-open_one(struct mavis_sql *sql, size_t i, struct mavis_error *err)
+open_one(const struct sql_gen *g, size_t i, struct mavis_error *err)
 {
 	char ct[16], opt[64];
 	const char *keys[] = { "dbname", "connect_timeout", "options", "application_name", NULL };
-	const char *vals[] = { sql->servers[i].conninfo, ct, opt, "mavisd", NULL };
+	const char *vals[] = { g->servers[i].conninfo, ct, opt, "mavisd", NULL };
 
-	snprintf(ct, sizeof(ct), "%u", sql->connect_timeout_s);
+	snprintf(ct, sizeof(ct), "%u", g->connect_timeout_s);
 	/* statement_timeout for every statement of the session, set in the
 	   startup packet: no extra round trip per connection or query. */
-	snprintf(opt, sizeof(opt), "-c statement_timeout=%u", sql->timeout_ms);
+	snprintf(opt, sizeof(opt), "-c statement_timeout=%u", g->timeout_ms);
 	PGconn *pg = PQconnectdbParams(keys, vals, 1);
 
 	if (pg == NULL) {
@@ -273,7 +496,8 @@ open_one(struct mavis_sql *sql, size_t i, struct mavis_error *err)
 	return pg;
 }
 
-/* Connect c to the first server out of backoff, starting at the current one. */
+/* Connect c to the first server of the current generation out of backoff,
+   starting at the one that answered last. */
 static int
 conn_open(struct mavis_sql *sql, struct sql_conn *c, struct mavis_error *err)
 {
@@ -281,11 +505,14 @@ conn_open(struct mavis_sql *sql, struct sql_conn *c, struct mavis_error *err)
 	bool tried = false;
 
 	pthread_mutex_lock(&sql->mu);
-	size_t first = sql->current;
+	struct sql_gen *g = sql->gen;
+
+	g->refs++;	/* held by c when it connects, dropped below if not */
+	size_t first = g->current;
 	pthread_mutex_unlock(&sql->mu);
-	for (size_t k = 0; k < sql->nservers; k++) {
-		size_t i = (first + k) % sql->nservers;
-		struct sql_server *s = &sql->servers[i];
+	for (size_t k = 0; k < g->nservers; k++) {
+		size_t i = (first + k) % g->nservers;
+		struct sql_server *s = &g->servers[i];
 
 		pthread_mutex_lock(&sql->mu);
 		bool wait = s->backoff_ms > 0 && !passed(&s->retry_at);
@@ -293,15 +520,16 @@ conn_open(struct mavis_sql *sql, struct sql_conn *c, struct mavis_error *err)
 		if (wait)
 			continue;
 		tried = true;
-		PGconn *pg = open_one(sql, i, &last);
+		PGconn *pg = open_one(g, i, &last);
 
 		pthread_mutex_lock(&sql->mu);
 		if (pg != NULL) {
 			s->backoff_ms = 0;
-			sql->current = i;
+			g->current = i;
+			c->pg = pg;
+			c->gen = g;
 			pthread_mutex_unlock(&sql->mu);
 			atomic_fetch_add(&sql->connects, 1);
-			c->pg = pg;
 			c->prepared = 0;
 			c->fresh = true;
 			return 0;
@@ -314,6 +542,9 @@ conn_open(struct mavis_sql *sql, struct sql_conn *c, struct mavis_error *err)
 		pthread_mutex_unlock(&sql->mu);
 		atomic_fetch_add(&sql->connect_failures, 1);
 	}
+	pthread_mutex_lock(&sql->mu);
+	gen_unref_locked(g);
+	pthread_mutex_unlock(&sql->mu);
 	if (!tried)
 		return mavis_error_set(err, MAVIS_ERR_SQL,
 				       "no database server reachable (all in reconnect backoff)");
@@ -357,11 +588,10 @@ sql_borrow(struct mavis_sql *sql, struct sql_conn **out, struct mavis_error *err
 	}
 	c->busy = true;
 	c->fresh = false;
+	/* Opened before a reload changed the settings, or dead: a new one. */
+	if (c->pg != NULL && (c->gen != sql->gen || PQstatus(c->pg) != CONNECTION_OK))
+		conn_close_locked(c);
 	pthread_mutex_unlock(&sql->mu);
-	if (c->pg != NULL && PQstatus(c->pg) != CONNECTION_OK) {
-		PQfinish(c->pg);
-		c->pg = NULL;
-	}
 	if (c->pg == NULL) {
 		int rc = conn_open(sql, c, err);
 
@@ -380,11 +610,10 @@ sql_return(struct mavis_sql *sql, struct sql_conn *c, bool broken)
 {
 	if (c == NULL)
 		return;
-	if (broken && c->pg != NULL) {
-		PQfinish(c->pg);
-		c->pg = NULL;
-	}
 	pthread_mutex_lock(&sql->mu);
+	/* broken, or of settings a reload replaced meanwhile: closed now */
+	if (c->pg != NULL && (broken || c->gen != sql->gen))
+		conn_close_locked(c);
 	c->busy = false;
 	pthread_cond_signal(&sql->cv);
 	pthread_mutex_unlock(&sql->mu);
@@ -429,9 +658,9 @@ sql_exec(struct mavis_sql *sql, struct sql_conn *c, enum sql_stmt st, int nparam
 
 	*broken = false;
 	if (!(c->prepared & (1u << st))) {
-		r = PQprepare(c->pg, stmts[st].name, stmts[st].text, 0, NULL);
+		r = PQprepare(c->pg, stmts[st].name, stmt_text(c, st), 0, NULL);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			set_pg_error(err, stmts[st].name, PQerrorMessage(c->pg));
+			set_pg_error(err, stmt_what(st), PQerrorMessage(c->pg));
 			PQclear(r);
 			*broken = conn_broken(c->pg);
 			return NULL;
@@ -456,9 +685,9 @@ sql_exec(struct mavis_sql *sql, struct sql_conn *c, enum sql_stmt st, int nparam
 		d = PQexec(c->pg, cmd);
 		PQclear(d);
 		c->prepared &= ~(1u << st);
-		r = PQprepare(c->pg, stmts[st].name, stmts[st].text, 0, NULL);
+		r = PQprepare(c->pg, stmts[st].name, stmt_text(c, st), 0, NULL);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			set_pg_error(err, stmts[st].name, PQerrorMessage(c->pg));
+			set_pg_error(err, stmt_what(st), PQerrorMessage(c->pg));
 			PQclear(r);
 			*broken = conn_broken(c->pg);
 			return NULL;

@@ -41,8 +41,52 @@ enum sql_stmt {
    suffixes plus "@." (amavisd's make_query_keys bound). */
 #define SQL_KEYS_MAX 26
 
-/* A borrowed connection. */
+/* amavisd's lookup clause placeholders (Amavis/Lookup/SQL.pm lookup_sql):
+   %k the key list, %a the address as given, %l its localpart, %u the
+   user (lowercased localpart without extension), %e the extension, %d the
+   domain, %L 1/0 for local, ? the next extra argument (sel_wblist: the
+   recipient's users.id). */
+enum sql_arg {
+	SQL_ARG_KEY, SQL_ARG_ADDR, SQL_ARG_LOCALPART, SQL_ARG_USER, SQL_ARG_EXT,
+	SQL_ARG_DOMAIN, SQL_ARG_IS_LOCAL, SQL_ARG_EXTRA
+};
+#define SQL_CLAUSE_KEYLISTS_MAX 4
+#define SQL_CLAUSE_PARAMS_MAX (SQL_CLAUSE_KEYLISTS_MAX * SQL_KEYS_MAX + 32)
+#define SQL_CLAUSE_TEXT_MAX 4096
+
+/* A lookup clause turned into a statement with $1..$n. */
+struct sql_clause {
+	char text[SQL_CLAUSE_TEXT_MAX + SQL_CLAUSE_PARAMS_MAX * 5];
+	unsigned nparams;
+	unsigned char arg[SQL_CLAUSE_PARAMS_MAX];	/* enum sql_arg of $i+1 */
+	unsigned char slot[SQL_CLAUSE_PARAMS_MAX];	/* SQL_ARG_KEY: which key */
+};
+
+/* Compile amavisd clause src of config key keyname: each %k becomes
+   SQL_KEYS_MAX parameters (unused ones repeat the first key), every other
+   placeholder one. nextra = how many ? the caller binds (amavisd hands
+   the rest undef). 0, or MAVIS_ERR_CONFIG: empty, longer than
+   SQL_CLAUSE_TEXT_MAX, not a SELECT, no %k, more than
+   SQL_CLAUSE_KEYLISTS_MAX %k or SQL_CLAUSE_PARAMS_MAX parameters, more ?
+   than nextra. */
+SQL_INTERNAL int sql_clause_compile(const char *src, const char *keyname, unsigned nextra,
+				    struct sql_clause *out, struct mavis_error *err);
+
+/* The values of cl's parameters: keys[0..nkeys) for %k, rhs (the five
+   strings of mavis_addr_rhs, domain in its A-label form) for %a %l %u %e %d,
+   is_local for %L, extra for ?. Address values are bytea-binary (users.email
+   is bytea; a varchar column takes the same bytes), %L and ? text. */
+SQL_INTERNAL void sql_clause_bind(const struct sql_clause *cl, const char *const *keys,
+				  size_t nkeys, const char *const rhs[5], bool is_local,
+				  const char *extra, const char **v, int *l, int *f);
+
+/* The compiled lookup clause (SQL_ST_SEL_POLICY, _WBLIST) of the settings
+   the borrowed connection c was opened with (a reload may have changed the
+   pool's since). */
 struct sql_conn;
+SQL_INTERNAL const struct sql_clause *sql_conn_clause(const struct sql_conn *c, enum sql_stmt st);
+
+/* A borrowed connection: see sql_conn_clause above. */
 
 /* Borrow a connected connection (connecting when needed, within the
    backoff rules), or MAVIS_ERR_SQL. */
@@ -81,16 +125,25 @@ SQL_INTERNAL void sql_count_failure(struct mavis_sql *sql);
 /* ---- values from mail (fuzz/fuzz_sql_values.c) ---- */
 
 struct mavis_map_opts;
-/* amavisd's make_query_keys for SQL: addr, user+ext@dom, user@dom, @dom,
-   @.dom, @.parent, ..., @. (the null address: "", "@", "@."); no bare-user
-   keys. At most SQL_KEYS_MAX, duplicates removed; arena copies. */
+/* amavisd's make_query_keys for SQL: addr (as given), user+ext@dom,
+   user@dom, for a local address user+ext and user, then @dom, @.dom,
+   @.parent, ..., @. (the null address: "", "@", "@."). The localpart is
+   lowercased unless opts say it is case sensitive, the domain lowercased
+   and, when not ASCII, in its IDNA A-label form (xn--...). At most
+   SQL_KEYS_MAX, duplicates removed; arena copies. */
 SQL_INTERNAL size_t sql_query_keys(const char *addr, const struct mavis_map_opts *opts,
-				   struct mavis_arena *a, const char *keys[SQL_KEYS_MAX]);
+				   bool is_local, struct mavis_arena *a,
+				   const char *keys[SQL_KEYS_MAX]);
+/* amavisd's idn_to_ascii: dom as is when all ASCII (the caller lowercased
+   it), else its IDNA A-label form lowercased (libidn2, TR46
+   non-transitional), or as is when it does not convert. */
+SQL_INTERNAL const char *sql_domain_ascii(struct mavis_arena *a, const char *dom);
 /* s cut to at most max UTF-8 characters (never inside a sequence). */
 SQL_INTERNAL const char *sql_cut_utf8(struct mavis_arena *a, const char *s, size_t max);
 /* An arena copy of at most max bytes, every byte outside 0x20..0x7e as '?'. */
 SQL_INTERNAL const char *sql_printable(struct mavis_arena *a, const char *s, size_t max);
-/* maddr.email (lowercased, no trailing dots, <= 255 bytes) and in
+/* maddr.email (lowercased, no trailing dots, the domain in its A-label
+   form as amavisd find_or_save_addr writes it, <= 255 bytes) and in
    *domain_r the domain's labels reversed (<= 255 bytes). */
 SQL_INTERNAL const char *sql_norm_addr(struct mavis_arena *a, const char *addr,
 				       const char **domain_r);

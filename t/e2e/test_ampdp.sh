@@ -183,6 +183,12 @@ pdp request=release "mail_id=$sid" >"$T/nosecret.out"
 want_failure "$T/nosecret.out" "Secret_id is required, but missing"
 pdp request=release "mail_id=$unknown" "secret_id=$unknown_secret" >"$T/unknown.out"
 want_failure "$T/unknown.out" "no quarantined message $unknown"
+# request=report (amavisd-report, an ARF report): refused with the reason,
+# after the secret_id check, and nothing is sent.
+pdp request=report "mail_id=$sid" "secret_id=$secret" "recipient=<abuse@example.org>" >"$T/report.out"
+want_failure "$T/report.out" "request=report (an ARF abuse report) is not supported"
+grep -q "release: report $sid from 127.0.0.1 refused: request=report" "$MAVISD_LOG" ||
+	fail "refused report not logged: $(tail -n 3 "$MAVISD_LOG")"
 # A client outside release_clients gets a failure before any request.
 pdp --source 127.0.0.2 request=release "mail_id=$sid" "secret_id=$secret" >"$T/denied.out"
 want_failure "$T/denied.out" "client not allowed"

@@ -163,6 +163,25 @@ pf_smtpsend "$T" --from x@example.org --to alice@example.com "$T/m6.eml" --expec
 grep -q "RCPT TO <alice@example.com>:.*policy lookup of <alice@example.com>" "$MAVISD_LOG" ||
 	fail "no log line with the cause: $(tail -n 5 "$MAVISD_LOG")"
 pf_sink_none "$T" || fail "something was delivered while the database was down"
+# on_sql_failure = pass (mavis's choice, amavisd has none: it tempfails):
+# the failed pgsql: table is "not found", the next table of each list
+# decides (.example.com is local, the static levels), with a log line per
+# failed query and the pass counted.
+cp "$T/mavisd.conf" "$T/mavisd.conf.tempfail"
+{ cat "$T/mavisd.conf.tempfail"; echo "on_sql_failure = pass"; } >"$T/mavisd.conf.new"
+mv -f "$T/mavisd.conf.new" "$T/mavisd.conf"
+mavisd_e2e_reload "$T" || fail "reload with on_sql_failure = pass: $(tail -n 3 "$MAVISD_LOG")"
+msg m6p x@example.org alice@example.com "pass while the database is down" "hello"
+pf_smtpsend "$T" --from x@example.org --to alice@example.com "$T/m6p.eml" --expect 250 >"$T/m6p.smtp" ||
+	fail "on_sql_failure = pass, database down: want 250, got $(cat "$T/m6p.smtp")"
+grep -q "RCPT <alice@example.com>: on_sql_failure = pass, looked up as not found.*policy lookup of <alice@example.com>" \
+	"$MAVISD_LOG" || fail "pass: no log line with the cause: $(tail -n 5 "$MAVISD_LOG")"
+pf_sink_new "$T" 1 30 >"$T/m6p.sink" || fail "on_sql_failure = pass: m6p not delivered"
+passed=$("$MAVISCTL" stats -c "$T/mavisd.conf" 2>/dev/null | sed -n 's/^sql_lookups_passed  *\([0-9]*\)$/\1/p')
+[ "${passed:-0}" -ge 1 ] || fail "pass: mavisctl stats has no sql_lookups_passed count: $("$MAVISCTL" stats -c "$T/mavisd.conf" 2>&1 | grep sql_)"
+mv -f "$T/mavisd.conf.tempfail" "$T/mavisd.conf"
+mavisd_e2e_reload "$T" || fail "reload back to tempfail"
+echo "database down, on_sql_failure = pass: delivered on the static tables, logged (sql_lookups_passed $passed)"
 $PGSQL restart "$T/pg" || fail "cannot restart PostgreSQL"
 # The pool waits out its backoff (at most 10 s), then serves again.
 i=0
@@ -178,6 +197,10 @@ while [ "$(q "SELECT count(*) FROM msgs WHERE content IS NOT NULL AND message_id
 	[ $i -lt 100 ] || fail "m6 not in the SQL log after recovery"
 	pf_sleep 0.1
 done
+# As amavisd: the msgs row is written once the message is in (size known at
+# insert), so the transactions refused at RCPT left none (content NULL).
+[ "$(q "SELECT count(*) FROM msgs WHERE content IS NULL OR size <= 0")" = 0 ] ||
+	fail "msgs rows of refused transactions: $(q "SELECT am_id, size, content FROM msgs WHERE content IS NULL")"
 echo "database outage: 451 with the cause in the log, delivered once it was back"
 
 # ---- a database restart under load: every message is delivered or gets a
@@ -211,6 +234,31 @@ until pf_smtpsend "$T" --from x@example.org --to alice@example.com "$T/m7.eml" -
 done
 pf_wait_delivered "$T" $((before + ok + 1)) 60 || fail "m7 not delivered after the restart"
 echo "database restart under load: $ok accepted and delivered, $tf tempfailed, none lost; then served again"
+
+# ---- sql_dsn on reload: a second database where alice has the site's
+# levels; after SIGUSR1 her GTUBE is refused and logged there.
+q "CREATE DATABASE amavisd2" >/dev/null || fail "cannot create amavisd2"
+DSN2="$DSN dbname=amavisd2"
+psql2() { psql "$DSN2" -qAt -v ON_ERROR_STOP=1 -F '|' "$@"; }
+psql2 -f "$MAVIS_SOURCE_DIR/contrib/sql/amavisd-pg.sql" >/dev/null || fail "cannot load the schema into amavisd2"
+psql2 <<'EOF2' || fail "cannot load the amavisd2 rows"
+INSERT INTO policy (id, policy_name, spam_tag_level, spam_tag2_level, spam_kill_level) VALUES
+  (1, '@.', 2.0, 6.31, 6.31);
+INSERT INTO users (id, priority, policy_id, email) VALUES (1, 0, 1, '@.'), (2, 10, 1, 'alice@example.com');
+EOF2
+sed "s|^sql_dsn = .*|sql_dsn = $DSN2|" "$T/mavisd.conf" >"$T/mavisd.conf.new"
+mv -f "$T/mavisd.conf.new" "$T/mavisd.conf"
+mavisd_e2e_reload "$T" || fail "reload with a new sql_dsn: $(tail -n 3 "$MAVISD_LOG")"
+grep -q "reload: new database settings" "$MAVISD_LOG" || fail "the new sql_dsn was not taken: $(tail -n 3 "$MAVISD_LOG")"
+pf_smtpsend "$T" --from x@example.org --to alice@example.com "$T/m1.eml" --expect 554 >"$T/m1b.smtp" ||
+	fail "after the reload alice's row in amavisd2 should refuse GTUBE: $(cat "$T/m1b.smtp")"
+i=0
+while [ "$(echo "SELECT count(*) FROM msgs WHERE content = 'S'" | psql2)" != 1 ]; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || fail "amavisd2 has no msgs row for the message after the reload"
+	pf_sleep 0.1
+done
+echo "sql_dsn on reload: lookups and the log go to the new database"
 
 mavisd_e2e_stop "$T"
 mavisd_check_log

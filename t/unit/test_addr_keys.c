@@ -90,7 +90,8 @@ test_keys_table(void)
 
 	for (size_t i = 0; i < sizeof(keys_cases) / sizeof(keys_cases[0]); i++) {
 		const struct keys_case *c = &keys_cases[i];
-		struct mavis_map_opts o = { c->delim, c->case_sensitive };
+		struct mavis_map_opts o = { .recipient_delimiter = c->delim,
+					     .localpart_is_case_sensitive = c->case_sensitive };
 		const char **keys = NULL;
 		size_t n, want = 0;
 

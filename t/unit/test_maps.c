@@ -171,7 +171,7 @@ test_acl(void)
 		{ "user@example.com", 0, NULL, NULL, NULL },
 		{ "User@EXAMPLE.com", 1, "1", NULL, NULL },
 	};
-	struct mavis_map_opts cs = { "+", true };
+	struct mavis_map_opts cs = { .recipient_delimiter = "+", .localpart_is_case_sensitive = true };
 	struct mavis_arena *a = mavis_arena_new(0);
 	struct mavis_maplist *ml;
 
@@ -233,7 +233,7 @@ test_hash_file(void)
 		{ "nobody@elsewhere.org", 0, NULL, NULL, NULL },
 		{ "", 0, NULL, NULL, NULL },
 	};
-	struct mavis_map_opts o = { "+", false };
+	struct mavis_map_opts o = { .recipient_delimiter = "+" };
 	struct mavis_arena *a = mavis_arena_new(0);
 	struct mavis_maplist *ml;
 
@@ -265,7 +265,7 @@ test_hash_expand(void)
 		{ "User+Foo@Sub.Example.COM", 1, "user+spam@sub.example.com", ".example.com", NULL },
 		{ "X+e@Y.org", 1, "X+e@Y.org|X+e|+e|||$x|$", "x@y.org", NULL },
 	};
-	struct mavis_map_opts o = { "+", false };
+	struct mavis_map_opts o = { .recipient_delimiter = "+" };
 	struct mavis_arena *a = mavis_arena_new(0);
 	struct mavis_maplist *ml;
 

@@ -10,16 +10,20 @@
 
 #include <libpq-fe.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include <mavis/config.h>
 #include <mavis/maps.h>
 #include <mavis/sql.h>
+#include <mavis/stats.h>
 
 #include "harness.h"
+#include "sql/sql_int.h"
 
 static char pgdir[600];
 static char dsn[1024];
@@ -167,6 +171,84 @@ run(const struct mavis_maplist *ml, const char *what, const struct lk *c, size_t
 	}
 }
 
+/* amavisd's make_query_keys($addr, 0, $is_local) (Amavis/rfc2821_2822_Tools.pm
+   2.13: its own examples, and the A-labels Net::LibIDN2's idn2_lookup_u8
+   gives, which amavisd's idn_to_ascii calls). */
+static void
+test_keys(void)
+{
+	static const struct {
+		const char *addr, *delim;
+		bool local;
+		const char *want;	/* keys joined by " | " */
+	} c[] = {
+		{ "User+Foo@Sub.Example.COM", "+", true,
+		  "User+Foo@Sub.Example.COM | user+foo@sub.example.com | user@sub.example.com | "
+		  "user+foo | user | @sub.example.com | @.sub.example.com | @.example.com | @.com | @." },
+		{ "User+Foo@Sub.Example.COM", "+", false,
+		  "User+Foo@Sub.Example.COM | user+foo@sub.example.com | user@sub.example.com | "
+		  "@sub.example.com | @.sub.example.com | @.example.com | @.com | @." },
+		{ "user@example.com", "", true, "user@example.com | user | @example.com | "
+		  "@.example.com | @.com | @." },
+		/* amavisd's IDN example (its comment drops the wrong label for
+		   the third domain key; the code drops the first) */
+		{ "Ping\xc3\xbcino@P\xc3\xa1jaro.Ni\xc3\xb1o.exAMPLE.COM", "+", true,
+		  "Ping\xc3\xbcino@P\xc3\xa1jaro.Ni\xc3\xb1o.exAMPLE.COM | "
+		  "ping\xc3\xbcino@xn--pjaro-xqa.xn--nio-8ma.example.com | ping\xc3\xbcino | "
+		  "@xn--pjaro-xqa.xn--nio-8ma.example.com | @.xn--pjaro-xqa.xn--nio-8ma.example.com | "
+		  "@.xn--nio-8ma.example.com | @.example.com | @.com | @." },
+		/* TR46 non-transitional: the sharp s stays (xn--strae-oqa) */
+		{ "a@Stra\xc3\x9f" "e.DE", "+", false,
+		  "a@Stra\xc3\x9f" "e.DE | a@xn--strae-oqa.de | @xn--strae-oqa.de | @.xn--strae-oqa.de | "
+		  "@.de | @." },
+		/* not UTF-8: no A-label, the bytes as they are */
+		{ "a@\xff.example", "+", false,
+		  "a@\xff.example | @\xff.example | @.\xff.example | @.example | @." },
+		{ "", "+", true, " | @ | @." },
+		{ "x@[192.0.2.1]", "+", true, "x@[192.0.2.1] | x | @[192.0.2.1] | @." },
+		/* amavisd split_localpart keeps only the whole name "postmaster" */
+		{ "postmaster+x@example.com", "+", true,
+		  "postmaster+x@example.com | postmaster@example.com | postmaster+x | postmaster | "
+		  "@example.com | @.example.com | @.com | @." },
+		{ "u@example.com.", "+", false, "u@example.com. | u@example.com | @example.com | "
+		  "@.example.com | @.com | @." },
+		/* 22 labels: the 20 last suffix keys (amavisd's sanity limit) */
+		{ "u@a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v", "+", false,
+		  "u@a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v | @a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v | "
+		  "@.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v | @.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v | "
+		  "@.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v | @.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v | "
+		  "@.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v | @.i.j.k.l.m.n.o.p.q.r.s.t.u.v | "
+		  "@.j.k.l.m.n.o.p.q.r.s.t.u.v | @.k.l.m.n.o.p.q.r.s.t.u.v | @.l.m.n.o.p.q.r.s.t.u.v | "
+		  "@.m.n.o.p.q.r.s.t.u.v | @.n.o.p.q.r.s.t.u.v | @.o.p.q.r.s.t.u.v | @.p.q.r.s.t.u.v | "
+		  "@.q.r.s.t.u.v | @.r.s.t.u.v | @.s.t.u.v | @.t.u.v | @.u.v | @.v | @." },
+	};
+	struct mavis_arena *a = mavis_arena_new(0);
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct mavis_map_opts o = { .recipient_delimiter = c[i].delim };
+		const char *keys[SQL_KEYS_MAX];
+		size_t n = sql_query_keys(c[i].addr, &o, c[i].local, a, keys);
+		char got[2048] = "";
+		size_t off = 0;
+
+		for (size_t k = 0; k < n && off < sizeof(got); k++)
+			off += (size_t)snprintf(got + off, sizeof(got) - off, "%s%s", k ? " | " : "",
+						keys[k]);
+		if (strcmp(got, c[i].want) != 0)
+			test_fail(__FILE__, __LINE__, "keys of \"%s\"%s:\n got  %s\n want %s",
+				  c[i].addr, c[i].local ? " (local)" : "", got, c[i].want);
+	}
+	/* maddr.email as find_or_save_addr writes it: the domain's A-label */
+	const char *dom, *email = sql_norm_addr(a, "J\xc3\xbcrgen@B\xc3\xbc" "cher.Example.", &dom);
+
+	CHECK_STR(email, "j\xc3\xbcrgen@xn--bcher-kva.example");
+	CHECK_STR(dom, "example.xn--bcher-kva");
+	email = sql_norm_addr(a, "Bob@Mail.Example.COM", &dom);
+	CHECK_STR(email, "bob@mail.example.com");
+	CHECK_STR(dom, "com.example.mail");
+	mavis_arena_free(&a);
+}
+
 static void
 test_config_errors(void)
 {
@@ -308,10 +390,68 @@ test_policy(void)
 	mavis_sql_free(&sql);
 }
 
+/* The keys reach the database: a bare-user row for local recipients only,
+   an IDN domain row in its A-label form, a "@.dom" row for the domain and
+   its subdomains (users rows as iRedMail and README.lookups write them). */
 static void
-test_wblist(void)
+test_keys_db(void)
 {
 	struct mavis_sql *sql = pool_new(2, 2000);
+	struct mavis_arena *cfg = mavis_arena_new(0), *msg = mavis_arena_new(0);
+
+	mavis_sql_set_global(sql);
+	exec_sql("INSERT INTO users (id, priority, policy_id, email) VALUES"
+		 " (100, 6, 2, 'dave'), (101, 5, 2, '@xn--pjaro-xqa.example'),"
+		 " (102, 3, 2, '@.corp.example'), (103, 7, 2, 'eve+list')");
+	struct mavis_maplist *tag2 = parse_in("spam_tag2_level_maps", "pgsql:policy, 6.31",
+					      MAVIS_MAPVAL_FLOAT, cfg);
+	struct mavis_maplist *local = parse_in("local_domains_maps", "pgsql:policy, .example.com",
+					       MAVIS_MAPVAL_BOOL, cfg);
+	struct mavis_map_opts opts = { .recipient_delimiter = "+", .local_domains = local };
+	static const struct lk c[] = {
+		{ "dave@example.com", 1, "3" },		/* local: "dave" is a key */
+		{ "Dave+x@sub.example.com", 1, "3" },
+		{ "dave@other.org", 1, "6" },		/* not local: only "@." */
+		{ "eve+list@example.com", 1, "3" },	/* "user+ext" */
+		{ "eve@example.com", 1, "5.5" },		/* not "eve+list": @example.com */
+		{ "x@P\xc3\xa1jaro.example", 1, "3" },	/* @xn--pjaro-xqa.example */
+		{ "x@P\xc3\xa1jaro.other", 1, "6" },
+		{ "u@corp.example", 1, "3" },		/* "@.corp.example": the domain */
+		{ "u@a.b.corp.example", 1, "3" },	/* and its subdomains */
+		{ "u@notcorp.example", 1, "6" },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct mavis_map_result res = { 0 };
+		struct mavis_error err = { 0 };
+		int rc = mavis_maplist_lookup(tag2, c[i].addr, &opts, msg, &res, &err);
+
+		if (rc != c[i].rc || (rc == 1 && strcmp(res.value, c[i].value) != 0))
+			test_fail(__FILE__, __LINE__, "tag2(%s) = %d \"%s\" (%s), want %d \"%s\"",
+				  c[i].addr, rc, rc == 1 ? res.value : "", err.text, c[i].rc,
+				  c[i].value);
+	}
+	/* Without the local tables (no opts.local_domains) "dave" is no key. */
+	struct mavis_map_opts bare = { .recipient_delimiter = "+" };
+	struct mavis_map_result res;
+	struct mavis_error err = { 0 };
+
+	mavis_arena_reset(msg);
+	CHECK_INT(mavis_maplist_lookup(tag2, "dave@example.com", &bare, msg, &res, &err), 1);
+	CHECK_STR(res.value, "5.5");
+	exec_sql("DELETE FROM users WHERE id >= 100 AND id <= 103");
+	mavis_maplist_free(&tag2);
+	mavis_maplist_free(&local);
+	mavis_arena_free(&msg);
+	mavis_arena_free(&cfg);
+	mavis_sql_set_global(NULL);
+	mavis_sql_free(&sql);
+}
+
+/* The wblist cases on sql (freed here). */
+static void
+wblist_with(struct mavis_sql *sql)
+{
 	struct mavis_arena *cfg = mavis_arena_new(0), *msg = mavis_arena_new(0);
 
 	mavis_sql_set_global(sql);
@@ -356,6 +496,274 @@ test_wblist(void)
 	mavis_arena_free(&cfg);
 	mavis_sql_set_global(NULL);
 	mavis_sql_free(&sql);
+}
+
+static void
+test_wblist(void)
+{
+	wblist_with(pool_new(2, 2000));
+}
+
+static struct mavis_sql *
+pool_with(const char *sel_policy, const char *sel_wblist)
+{
+	struct mavis_sql_opts o = { .dsn = dsn, .pool_size = 2, .timeout_ms = 2000,
+				    .backoff_max_ms = 400, .select_policy = sel_policy,
+				    .select_wblist = sel_wblist };
+	struct mavis_sql *sql = NULL;
+	struct mavis_error err = { 0 };
+
+	if (mavis_sql_new(&o, &sql, &err) < 0)
+		test_fail(__FILE__, __LINE__, "mavis_sql_new: %s", err.text);
+	return sql;
+}
+
+struct slow_lookup {
+	const struct mavis_maplist *ml;
+	int rc;
+	char value[32], error[MAVIS_ERROR_MAX];
+};
+
+static void *
+slow_lookup_run(void *arg)
+{
+	struct slow_lookup *sl = arg;
+	struct mavis_arena *a = mavis_arena_new(0);
+	struct mavis_map_result res;
+	struct mavis_error err = { 0 };
+
+	sl->rc = mavis_maplist_lookup(sl->ml, "alice@example.com", NULL, a, &res, &err);
+	snprintf(sl->value, sizeof(sl->value), "%s", sl->rc == 1 ? res.value : "");
+	snprintf(sl->error, sizeof(sl->error), "%s", err.text);
+	mavis_arena_free(&a);
+	return NULL;
+}
+
+/* sql_dsn on reload: a second database with other rows; a lookup in flight
+   (a clause that sleeps) finishes on the old database with the old clause,
+   the next one asks the new database. */
+static void
+test_reconfigure(void)
+{
+	char dsn2[1100];
+	struct mavis_error err = { 0 };
+	bool changed = false;
+
+	exec_sql("CREATE DATABASE amavisd2");
+	snprintf(dsn2, sizeof(dsn2), "%s dbname=amavisd2", dsn);
+	{
+		char path[700];
+		const char *src = getenv("MAVIS_SOURCE_DIR");
+		snprintf(path, sizeof(path), "%s/contrib/sql/amavisd-pg.sql", src ? src : ".");
+		size_t slen = 0;
+		char *schema = test_slurp(path, &slen);
+		PGconn *c = PQconnectdb(dsn2);
+		PGresult *r = PQexec(c, schema);
+
+		CHECK_INT(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+		r = PQexec(c, "INSERT INTO policy (id, policy_name, spam_tag2_level) VALUES (1, 'x', 42);"
+			      "INSERT INTO users (id, priority, policy_id, email) VALUES (1, 10, 1, 'alice@example.com')");
+		CHECK_INT(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+		PQfinish(c);
+		free(schema);
+	}
+	struct mavis_sql *sql = pool_with(
+		"SELECT users.*, policy.*, users.id FROM users LEFT JOIN policy ON "
+		"users.policy_id=policy.id WHERE users.email IN (%k) AND "
+		"(SELECT 1 FROM pg_sleep(0.8)) = 1 ORDER BY users.priority DESC", NULL);
+	struct mavis_arena *cfg = mavis_arena_new(0), *msg = mavis_arena_new(0);
+	struct mavis_map_result res;
+
+	mavis_sql_set_global(sql);
+	struct mavis_maplist *tag2 = parse_in("spam_tag2_level_maps", "pgsql:policy, 6.31",
+					      MAVIS_MAPVAL_FLOAT, cfg);
+	struct slow_lookup sl = { .ml = tag2 };
+	pthread_t t;
+	struct timespec ts = { 0, 300 * 1000 * 1000 };
+
+	CHECK_INT(pthread_create(&t, NULL, slow_lookup_run, &sl), 0);
+	nanosleep(&ts, NULL);	/* the query is running */
+	struct mavis_sql_opts o2 = { .dsn = dsn2, .pool_size = 2, .timeout_ms = 2000,
+				     .backoff_max_ms = 400 };
+
+	CHECK_INT(mavis_sql_reconfigure(sql, &o2, &changed, &err), 0);
+	CHECK(changed);
+	/* A new call meanwhile: the new database, at once. */
+	CHECK_INT(mavis_maplist_lookup(tag2, "alice@example.com", NULL, msg, &res, &err), 1);
+	CHECK_STR(res.value, "42");
+	mavis_arena_reset(msg);
+	pthread_join(t, NULL);
+	if (sl.rc != 1 || strcmp(sl.value, "3") != 0)
+		test_fail(__FILE__, __LINE__, "lookup in flight on reload: %d \"%s\" (%s), want the old 3",
+			  sl.rc, sl.value, sl.error);
+	/* The same settings again: nothing changes; bad ones: refused, kept. */
+	CHECK_INT(mavis_sql_reconfigure(sql, &o2, &changed, &err), 0);
+	CHECK(!changed);
+	struct mavis_sql_opts bad = o2;
+
+	bad.select_policy = "SELECT 1";
+	CHECK_INT(mavis_sql_reconfigure(sql, &bad, &changed, &err), MAVIS_ERR_CONFIG);
+	CHECK(!changed);
+	bad = o2;
+	bad.dsn = "host=/tmp dbname";
+	CHECK_INT(mavis_sql_reconfigure(sql, &bad, &changed, &err), MAVIS_ERR_CONFIG);
+	CHECK_INT(mavis_maplist_lookup(tag2, "alice@example.com", NULL, msg, &res, &err), 1);
+	CHECK_STR(res.value, "42");
+	mavis_arena_reset(msg);
+	struct mavis_sql_stats st;
+
+	mavis_sql_get_stats(sql, &st);
+	CHECK_INT(st.reloads, 1);
+	CHECK_INT(st.failures, 0);
+	/* And back to the first database. */
+	struct mavis_sql_opts o1 = o2;
+
+	o1.dsn = dsn;
+	CHECK_INT(mavis_sql_reconfigure(sql, &o1, &changed, &err), 0);
+	CHECK_INT(mavis_maplist_lookup(tag2, "alice@example.com", NULL, msg, &res, &err), 1);
+	CHECK_STR(res.value, "3");
+	mavis_arena_reset(msg);
+	mavis_maplist_free(&tag2);
+	mavis_arena_free(&msg);
+	mavis_arena_free(&cfg);
+	mavis_sql_set_global(NULL);
+	mavis_sql_free(&sql);
+}
+
+/* amavisd's clauses and their %k expansion; what is refused at start. */
+static void
+test_clauses(void)
+{
+	struct sql_clause cl;
+	struct mavis_error err = { 0 };
+	struct mavis_config *cfg = NULL;
+
+	CHECK_INT(sql_clause_compile(MAVIS_SQL_SELECT_POLICY_DEFAULT, "p", 0, &cl, &err), 0);
+	CHECK_INT(cl.nparams, SQL_KEYS_MAX);
+	CHECK(strstr(cl.text, "WHERE users.email IN ($1,$2,$3,") != NULL);
+	CHECK(strstr(cl.text, ",$26) ORDER BY users.priority DESC") != NULL);
+	CHECK_INT(sql_clause_compile(MAVIS_SQL_SELECT_WBLIST_DEFAULT, "w", 1, &cl, &err), 0);
+	CHECK_INT(cl.nparams, SQL_KEYS_MAX + 1);
+	CHECK(strstr(cl.text, "wblist.rid=$1 AND mailaddr.email IN ($2,$3,") != NULL);
+	CHECK_INT(cl.arg[0], SQL_ARG_EXTRA);
+	CHECK_INT(cl.arg[1], SQL_ARG_KEY);
+	CHECK_INT(cl.slot[26], 25);
+	CHECK_INT(sql_clause_compile("select * from users where email in (%k) or email = %d "
+				     "or %L or %a = %l or %u = %e", "p", 0, &cl, &err), 0);
+	CHECK_INT(cl.nparams, SQL_KEYS_MAX + 6);
+	CHECK(strstr(cl.text, "email = $27 or $28 or $29 = $30 or $31 = $32") != NULL);
+	CHECK_INT(cl.arg[26], SQL_ARG_DOMAIN);
+	CHECK_INT(cl.arg[27], SQL_ARG_IS_LOCAL);
+	static const struct {
+		const char *src;
+		unsigned nextra;
+		const char *why;
+	} bad[] = {
+		{ "UPDATE users SET priority = 0 WHERE email IN (%k)", 0, "not a SELECT" },
+		{ "SELECT * FROM users", 0, "no %k" },
+		{ "SELECT * FROM users WHERE id = ? AND email IN (%k)", 0, "has no value" },
+		{ "SELECT wb FROM wblist WHERE rid = ? AND sid = ? AND x IN (%k)", 1, "more than one" },
+		{ "SELECT 1 WHERE 'a' IN (%k) OR 'b' IN (%k) OR 'c' IN (%k) OR 'd' IN (%k) OR 'e' IN (%k)",
+		  0, "more than 4 %k" },
+		{ "", 0, "not a SELECT" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err.text[0] = '\0';
+		if (sql_clause_compile(bad[i].src, "sql_select_policy", bad[i].nextra, &cl, &err) !=
+			    MAVIS_ERR_CONFIG ||
+		    strstr(err.text, bad[i].why) == NULL)
+			test_fail(__FILE__, __LINE__, "clause \"%s\": %s, want \"%s\"", bad[i].src,
+				  err.text, bad[i].why);
+	}
+	char big[SQL_CLAUSE_TEXT_MAX + 64];
+
+	snprintf(big, sizeof(big), "SELECT * FROM users WHERE email IN (%%k) %*s", SQL_CLAUSE_TEXT_MAX, "");
+	CHECK_INT(sql_clause_compile(big, "p", 0, &cl, &err), MAVIS_ERR_CONFIG);
+	/* A bad clause stops the pool from being made: the start fails. */
+	struct mavis_sql_opts o = { .dsn = "dbname=x", .select_wblist = "SELECT wb FROM wblist" };
+	struct mavis_sql *sql = NULL;
+
+	CHECK_INT(mavis_sql_new(&o, &sql, &err), MAVIS_ERR_CONFIG);
+	CHECK(strstr(err.text, "sql_select_white_black_list: no %k") != NULL);
+	CHECK(sql == NULL);
+	/* The config keys' defaults are amavisd's clauses. */
+	CHECK_INT(mavis_config_load_string("", "empty", NULL, &cfg, &err), 0);
+	CHECK_STR(mavis_config_get(cfg, MAVIS_KEY_SQL_SELECT_POLICY)->u.s,
+		  MAVIS_SQL_SELECT_POLICY_DEFAULT);
+	CHECK_STR(mavis_config_get(cfg, MAVIS_KEY_SQL_SELECT_WHITE_BLACK_LIST)->u.s,
+		  MAVIS_SQL_SELECT_WBLIST_DEFAULT);
+	mavis_config_unref(&cfg);
+}
+
+/* Clauses other than the defaults against the database: the pre-2.7 form
+   (a plain join, as older iRedMail and README.lookups write it), one with %d
+   (a users row keyed by the bare domain), and one that does not prepare. */
+static void
+test_clauses_db(void)
+{
+	struct mavis_sql *sql = pool_with(
+		"SELECT *,users.id FROM users,policy WHERE (users.policy_id=policy.id) AND "
+		"(users.email IN (%k)) ORDER BY users.priority DESC", NULL);
+	struct mavis_arena *cfg = mavis_arena_new(0), *msg = mavis_arena_new(0);
+	struct mavis_error err = { 0 };
+	struct mavis_map_result res;
+
+	mavis_sql_set_global(sql);
+	struct mavis_maplist *tag2 = parse_in("spam_tag2_level_maps", "pgsql:policy, 6.31",
+					      MAVIS_MAPVAL_FLOAT, cfg);
+	static const struct lk c_tag2[] = {
+		{ "alice@example.com", 1, "3" },
+		{ "Alice+news@Example.COM", 1, "3" },
+		{ "bob@example.com", 1, "5.5" },
+		{ "carol@other.org", 1, "6" },
+	};
+	run(tag2, "tag2, old clause", c_tag2, 4, msg);
+	mavis_arena_reset(msg);
+	mavis_sql_set_global(NULL);
+	mavis_sql_free(&sql);
+
+	exec_sql("INSERT INTO users (id, priority, policy_id, email) VALUES (110, 4, 2, 'example.net')");
+	sql = pool_with("SELECT users.*, policy.*, users.id FROM users LEFT JOIN policy ON "
+			"users.policy_id=policy.id WHERE users.email IN (%k) OR users.email = %d "
+			"ORDER BY users.priority DESC", NULL);
+	mavis_sql_set_global(sql);
+	static const struct lk c_dom[] = {
+		{ "x@Example.NET", 1, "3" },	/* %d = example.net */
+		{ "x@sub.example.net", 1, "6" },
+	};
+	run(tag2, "tag2, %d clause", c_dom, 2, msg);
+	mavis_arena_reset(msg);
+	mavis_sql_set_global(NULL);
+	mavis_sql_free(&sql);
+	exec_sql("DELETE FROM users WHERE id = 110");
+
+	/* amavisd's pre-2.7 wblist clause (a plain join) */
+	wblist_with(pool_with(NULL, "SELECT wb FROM wblist,mailaddr WHERE (wblist.rid=?) AND "
+				    "(wblist.sid=mailaddr.id) AND (mailaddr.email IN (%k)) "
+				    "ORDER BY mailaddr.priority DESC"));
+
+	/* A clause the server refuses: each lookup fails and says why (the
+	   log line of on_sql_failure), mavisctl sql check names it. */
+	sql = pool_with("SELECT nosuch FROM users WHERE users.email IN (%k)", NULL);
+	mavis_sql_set_global(sql);
+	CHECK_INT(mavis_maplist_lookup(tag2, "alice@example.com", NULL, msg, &res, &err),
+		  MAVIS_ERR_SQL);
+	CHECK(strstr(err.text, "sql_select_policy does not prepare") != NULL);
+	CHECK(strstr(err.text, "nosuch") != NULL);
+	struct mavis_buf rep = { 0 };
+
+	CHECK_INT(mavis_sql_check(sql, &rep, &err), 1);
+	CHECK(strstr(mavis_buf_str(&rep), "sql_select_policy does not prepare: column \"nosuch\" does not exist\n") != NULL);
+	CHECK(strstr(mavis_buf_str(&rep), "schema: amavisd-new 2.13: incomplete") != NULL);
+	mavis_buf_free(&rep);
+	mavis_arena_reset(msg);
+	mavis_sql_set_global(NULL);
+	mavis_sql_free(&sql);
+	mavis_maplist_free(&tag2);
+	mavis_arena_free(&msg);
+	mavis_arena_free(&cfg);
 }
 
 static void
@@ -484,10 +892,44 @@ test_outage(void)
 		CHECK(strstr(err.text, "policy lookup of <alice@example.com>") != NULL);
 		mavis_arena_reset(msg);
 	}
-	struct mavis_sql_stats st;
+	struct mavis_sql_stats st, st2;
 
 	mavis_sql_get_stats(sql, &st);
 	CHECK(st.failures >= 3);
+	/* on_sql_failure = pass: the failed table is "not found", the next one
+	   (6.31) answers; the failure is handed out once for the log, and the
+	   other lookups of the message do not ask again. */
+	struct mavis_map_opts pass = { .recipient_delimiter = "+", .sql_failure_pass = true };
+	struct mavis_maplist *wl = parse_in("whitelist_sender_maps", "pgsql:wblist, static:0",
+					    MAVIS_MAPVAL_BOOL, cfg);
+	const char *why[4];
+
+	CHECK_INT(mavis_maplist_lookup(tag2, "alice@example.com", &pass, msg, &res, &err), 1);
+	CHECK_STR(res.value, "6.31");
+	CHECK_INT(mavis_sql_passed_failures(msg, why, 4), 1);
+	CHECK(strstr(why[0], "policy lookup of <alice@example.com>") != NULL);
+	mavis_sql_get_stats(sql, &st);
+	CHECK_INT(mavis_maplist_lookup(tag2, "alice@example.com", &pass, msg, &res, &err), 1);
+	mavis_map_set_recipient("alice@example.com");
+	CHECK_INT(mavis_maplist_lookup(wl, "spammer@bad.example", &pass, msg, &res, &err), 1);
+	CHECK_STR(res.value, "0");
+	mavis_map_set_recipient(NULL);
+	CHECK_INT(mavis_sql_passed_failures(msg, why, 4), 0);
+	mavis_sql_get_stats(sql, &st2);
+	CHECK(st2.failures == st.failures);
+	/* The same message in tempfail mode: the kept failure, no new query. */
+	CHECK_INT(mavis_maplist_lookup(tag2, "alice@example.com", &opts, msg, &res, &err),
+		  MAVIS_ERR_SQL);
+	CHECK(strstr(err.text, "policy lookup of <alice@example.com>") != NULL);
+	mavis_sql_get_stats(sql, &st2);
+	CHECK(st2.failures == st.failures);
+	/* A second recipient: its own query, its own failure. */
+	CHECK_INT(mavis_maplist_lookup(tag2, "bob@example.com", &pass, msg, &res, &err), 1);
+	CHECK_INT(mavis_sql_passed_failures(msg, why, 4), 1);
+	CHECK(strstr(why[0], "<bob@example.com>") != NULL);
+	mavis_arena_reset(msg);
+	CHECK_INT(mavis_sql_passed_failures(msg, why, 4), 0);
+	mavis_maplist_free(&wl);
 	CHECK_INT(pgsql("restart"), 0);
 	pg_running = true;
 	/* Back: after at most the backoff (400 ms here) lookups work again. */
@@ -577,14 +1019,14 @@ log_message(struct mavis_sql_log *l, const char *mail_id, const char *sender, in
 	struct mavis_sql_log_begin b = {
 		.partition_tag = 0, .mail_id = mail_id, .secret_id = "sEcReT-12345",
 		.am_id = "4711-01", .rx_time = t, .sender = sender, .policy = "MYNETS",
-		.client_addr = "192.0.2.7", .host = "mx1.example.com",
+		.client_addr = "192.0.2.7", .size = 2048, .host = "mx1.example.com",
 	};
 	struct mavis_sql_log_end e = {
 		.partition_tag = 0, .mail_id = mail_id, .content = 'S', .quar_type = 'Q',
 		.quar_loc = mail_id, .dsn_sent = 'N', .has_spam_level = true, .spam_level = 7.25,
 		.message_id = "<m1@example.org>", .from_addr = "J\xc3\xbcrgen <j@example.org>",
 		.subject = "Gr\xc3\xbc\xc3\x9f\xc3\xa9 \x01 test", .client_addr = "192.0.2.7",
-		.originating = false, .size = 2048, .rcpts = log_rcpts, .nrcpts = 2,
+		.originating = false, .rcpts = log_rcpts, .nrcpts = 2,
 	};
 
 	int r1 = mavis_sql_log_begin(l, &b), r2 = mavis_sql_log_end(l, &e);
@@ -773,35 +1215,61 @@ test_latency(void)
 	struct mavis_sql *sql = pool_new(1, 2000);
 	struct mavis_arena *cfg = mavis_arena_new(0), *msg = mavis_arena_new(0);
 	struct mavis_map_opts opts = { .recipient_delimiter = "+" };
-	static double t[N];
+	static double t[N], tw[N];
 
 	mavis_sql_set_global(sql);
 	struct mavis_maplist *tag2 = parse_in("spam_tag2_level_maps", "pgsql:policy, 6.31",
 					      MAVIS_MAPVAL_FLOAT, cfg);
 	struct mavis_maplist *kill = parse_in("spam_kill_level_maps", "pgsql:policy, 6.31",
 					      MAVIS_MAPVAL_FLOAT, cfg);
+	struct mavis_maplist *wl = parse_in("whitelist_sender_maps", "pgsql:wblist",
+					    MAVIS_MAPVAL_BOOL, cfg);
+	struct mavis_maplist *bl = parse_in("blacklist_sender_maps", "pgsql:wblist",
+					    MAVIS_MAPVAL_BOOL, cfg);
 	exec_sql("INSERT INTO users (priority, policy_id, email) "
-		 "SELECT 10, 2, ('user' || g || '@bulk.example')::bytea FROM generate_series(1, 5000) g; ANALYZE users");
+		 "SELECT 10, 2, ('user' || g || '@bulk.example')::bytea FROM generate_series(1, 5000) g; "
+		 "INSERT INTO wblist (rid, sid, wb) SELECT id, 2, 'W' FROM users "
+		 "WHERE encode(email, 'escape') LIKE 'user%@bulk.example'; ANALYZE users; ANALYZE wblist");
 	for (int i = 0; i < N; i++) {
 		char addr[64];
 		struct mavis_map_result res;
 		struct mavis_error err = { 0 };
 		struct timespec t0;
 
-		snprintf(addr, sizeof(addr), "user%d+x@sub.bulk.example", i % 5000 + 1);
+		snprintf(addr, sizeof(addr), "user%d+x@bulk.example", i % 5000 + 1);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		int r1 = mavis_maplist_lookup(tag2, addr, &opts, msg, &res, &err);
 		int r2 = mavis_maplist_lookup(kill, addr, &opts, msg, &res, &err);
 
 		t[i] = ms_since(&t0);
-		if (r1 != 1 || r2 != 1)
+		if (r1 != 1 || r2 != 1 || strcmp(res.value, "5") != 0)	/* the user's row */
 			test_fail(__FILE__, __LINE__, "lookup %s: %d %d %s", addr, r1, r2, err.text);
+		/* and the sender's white/blacklist entry for this recipient:
+		   one more query, both lists answer from it */
+		char snd[64];
+
+		snprintf(snd, sizeof(snd), "s%d@friend.example", i);
+		mavis_map_set_recipient(addr);
+		int r3 = mavis_maplist_lookup(wl, snd, &opts, msg, &res, &err);
+		const char *wv = r3 == 1 ? res.value : "";
+		int r4 = mavis_maplist_lookup(bl, snd, &opts, msg, &res, &err);
+
+		mavis_map_set_recipient(NULL);
+		tw[i] = ms_since(&t0);
+		if (r3 != 1 || strcmp(wv, "1") != 0 || r4 != 1)
+			test_fail(__FILE__, __LINE__, "wblist %s for %s: %d %s %d %s", snd, addr, r3, wv,
+				  r4, err.text);
 		mavis_arena_reset(msg);
 	}
 	qsort(t, N, sizeof(t[0]), cmp_double);
+	qsort(tw, N, sizeof(tw[0]), cmp_double);
 	printf("pgsql:policy lookup per recipient (two keys, one query, %d recipients): "
 	       "p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", N, t[N / 2], t[N * 99 / 100], t[N - 1]);
+	printf("pgsql:policy + pgsql:wblist per recipient (four keys, two queries): "
+	       "p50 %.3f ms, p99 %.3f ms, max %.3f ms\n", tw[N / 2], tw[N * 99 / 100], tw[N - 1]);
 	CHECK(t[N / 2] < 50);
+	mavis_maplist_free(&wl);
+	mavis_maplist_free(&bl);
 	mavis_maplist_free(&tag2);
 	mavis_maplist_free(&kill);
 	mavis_arena_free(&msg);
@@ -815,11 +1283,16 @@ main(void)
 {
 	CHECK_INT(mavis_sql_register_maps(), 0);
 	CHECK_INT(mavis_sql_register_maps(), 0);	/* again: a no-op */
+	TEST_RUN(test_keys);
+	TEST_RUN(test_clauses);
 	TEST_RUN(test_config_errors);
 	pg_start();
 	exec_sql(rows_sql);
 	TEST_RUN(test_policy);
+	TEST_RUN(test_keys_db);
 	TEST_RUN(test_wblist);
+	TEST_RUN(test_clauses_db);
+	TEST_RUN(test_reconfigure);
 	TEST_RUN(test_quarantine);
 	TEST_RUN(test_outage);
 	TEST_RUN(test_latency);

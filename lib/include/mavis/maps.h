@@ -75,6 +75,18 @@ struct mavis_maplist;
 struct mavis_map_opts {
 	const char *recipient_delimiter;	/* "" or NULL: no extension split */
 	bool localpart_is_case_sensitive;
+	/* on_sql_failure = pass: a database table (pgsql:) whose query failed
+	   answers "not found" (the next table decides) and records the failure
+	   for the caller's log (mavis_sql_passed_failures); false: the lookup
+	   returns MAVIS_ERR_SQL. */
+	bool sql_failure_pass;
+	/* Skip the database tables (type: registered at run time): what
+	   amavisd consults to know whether an address is local before it makes
+	   the SQL keys (no SQL or LDAP, to avoid the recursion). */
+	bool memory_only;
+	/* The view's local_domains_maps, for database tables that make
+	   amavisd's bare-user keys for local addresses only; may be NULL. */
+	const struct mavis_maplist *local_domains;
 };
 
 struct mavis_map_result {

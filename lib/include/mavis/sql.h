@@ -49,16 +49,45 @@ struct mavis_sql_opts {
 	unsigned connect_timeout_s;	/* libpq connect_timeout; 0 = 5 */
 	unsigned wait_ms;	/* wait for a free connection; 0 = timeout_ms */
 	unsigned backoff_max_ms;	/* 0 = 10000 */
+	/* amavisd's $sql_select_policy and $sql_select_white_black_list
+	   (placeholders %k %a %l %u %e %d %L, and ? = users.id in the wblist
+	   one); NULL or "" = amavisd's default clause. */
+	const char *select_policy, *select_wblist;
 };
+
+/* amavisd-new 2.13's default clauses (Amavis/Conf.pm); also the defaults of
+   the config keys (t/unit/test_sql.c checks that they agree). */
+#define MAVIS_SQL_SELECT_POLICY_DEFAULT                                              \
+	"SELECT users.*, policy.*, users.id FROM users LEFT JOIN policy ON "         \
+	"users.policy_id=policy.id WHERE users.email IN (%k) ORDER BY users.priority DESC"
+#define MAVIS_SQL_SELECT_WBLIST_DEFAULT                                              \
+	"SELECT wb FROM wblist JOIN mailaddr ON wblist.sid=mailaddr.id WHERE "       \
+	"wblist.rid=? AND mailaddr.email IN (%k) ORDER BY mailaddr.priority DESC"
 
 /*
  * Make a pool. No connection is opened here (the database may be down at
  * start: the first call that needs one connects). Returns 0 with *out, or
  * MAVIS_ERR_CONFIG when the DSN list is empty, too long (MAVIS_SQL_DSN_MAX
- * bytes, MAVIS_SQL_DSNS_MAX entries) or not valid conninfo syntax.
+ * bytes, MAVIS_SQL_DSNS_MAX entries) or not valid conninfo syntax, or a
+ * select clause is not one mavisd can bind (not a SELECT, no %k, a ? in
+ * the policy clause, more than one in the wblist clause, over 4096 bytes).
+ * Whether a clause prepares is known at the first connection: until it
+ * does, every lookup fails with "sql_select_policy does not prepare: ...".
  */
 MAVIS_API int mavis_sql_new(const struct mavis_sql_opts *opts, struct mavis_sql **out,
 			    struct mavis_error *err);
+
+/*
+ * A reload: the settings of o (sql_dsn, the timeouts, the clauses; the
+ * pool size and backoff stay as made) replace the pool's, checked first as
+ * mavis_sql_new checks them. Calls in flight finish on the connections they
+ * have (the old server, the old statements); those connections are closed
+ * when given back and idle ones now, so every new call runs with the new
+ * settings. *changed tells whether anything differed (the same settings are
+ * a no-op). Returns 0, or MAVIS_ERR_CONFIG with the pool unchanged.
+ */
+MAVIS_API int mavis_sql_reconfigure(struct mavis_sql *sql, const struct mavis_sql_opts *o,
+				    bool *changed, struct mavis_error *err);
 
 /* Close every connection and free the pool; *sql = NULL. NULL-safe. No call
    may be running on it. */
@@ -81,12 +110,26 @@ MAVIS_API struct mavis_sql *mavis_sql_global(void);
  */
 MAVIS_API int mavis_sql_register_maps(void);
 
+/*
+ * on_sql_failure = pass (mavis_map_opts.sql_failure_pass): a pgsql: lookup
+ * whose query failed answers "not found", so the next table of the list (or
+ * the default) decides; the failure is counted (mavis_sql_errors_total and
+ * mavis_sql_lookups_passed_total) and kept with the message. This hands out
+ * the failures of the message whose arena is scratch not handed out before,
+ * oldest first, at most max: texts[i] (valid as long as the arena) for the
+ * caller's log line. Returns their number. A failed query is not asked again
+ * for the same message, whatever the mode.
+ */
+MAVIS_API size_t mavis_sql_passed_failures(struct mavis_arena *scratch, const char **texts,
+					   size_t max);
+
 /* Counters since the pool was made (atomics; for the log and tests). */
 struct mavis_sql_stats {
 	uint64_t queries;	/* statements run */
 	uint64_t failures;	/* calls that returned MAVIS_ERR_SQL */
 	uint64_t connects;	/* connections opened */
 	uint64_t connect_failures;
+	uint64_t reloads;	/* mavis_sql_reconfigure calls that changed something */
 };
 MAVIS_API void mavis_sql_get_stats(const struct mavis_sql *sql, struct mavis_sql_stats *out);
 
@@ -210,7 +253,8 @@ MAVIS_API void mavis_sql_log_free(struct mavis_sql_log **l, unsigned drain_ms);
 MAVIS_API void mavis_sql_log_set_global(struct mavis_sql_log *l);
 MAVIS_API struct mavis_sql_log *mavis_sql_log_global(void);
 
-/* msgs row at mail_id time (content NULL): amavisd's ins_msg. Strings are
+/* msgs row at mail_id time (content NULL): amavisd's ins_msg, queued when
+   the message is in (its size known), before the checks. Strings are
    copied; NULL reads as "". */
 struct mavis_sql_log_begin {
 	int partition_tag;
@@ -220,7 +264,7 @@ struct mavis_sql_log_begin {
 	const char *sender;	/* envelope, without <>; "" null sender */
 	const char *policy;	/* policy bank path */
 	const char *client_addr;
-	uint64_t size;
+	uint64_t size;		/* RFC 1870 size: amavisd writes it here, at insert */
 	const char *host;	/* myhostname */
 };
 
@@ -248,7 +292,6 @@ struct mavis_sql_log_end {
 	const char *message_id, *from_addr, *subject;	/* decoded, any length */
 	const char *client_addr;
 	bool originating;
-	uint64_t size;
 	const struct mavis_sql_log_rcpt *rcpts;
 	size_t nrcpts;
 };

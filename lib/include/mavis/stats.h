@@ -56,6 +56,7 @@ enum mavis_stats_event {
 	MAVIS_STATS_QUARANTINE_WRITE,	/* a quarantine copy stored */
 	MAVIS_STATS_QUARANTINE_FAILED,	/* a quarantine copy that could not be stored */
 	MAVIS_STATS_SQL_ERROR,	/* a failed SQL query or connection */
+	MAVIS_STATS_SQL_PASSED,	/* a failed SQL lookup taken as "not found" (on_sql_failure = pass) */
 	MAVIS_STATS_EVENT_COUNT
 };
 MAVIS_API void mavis_stats_count(enum mavis_stats_event ev);
