@@ -459,9 +459,8 @@ compile_one(struct sa_conf *c, struct sa_def *d, struct sa_rule *r, struct mavis
 		compile_regex_rule(r, text, a);
 		break;
 	case SA_T_URI:
+		/* over the message's URI list (sa_urilist.c), as body rules over lines */
 		compile_regex_rule(r, text, a);
-		if (r->unsupported == NULL)
-			r->unsupported = "needs URI extraction";
 		break;
 	default:
 		break;
@@ -469,6 +468,28 @@ compile_one(struct sa_conf *c, struct sa_def *d, struct sa_rule *r, struct mavis
 }
 
 /* ---- the set ------------------------------------------------------------- */
+
+/* RegistryBoundaries' lists and the redirector patterns, into the set. A
+   redirector_pattern PCRE2 refuses is left out (Conf.pm warns and skips). */
+static void
+build_registry(struct sa_conf *c, struct mavis_sa_rules *rs)
+{
+	for (int k = 0; k < 3; k++)
+		for (size_t i = 0; i < c->n_tlds[k]; i++)
+			(void)sa_strset_add(&rs->tlds[k], rs->a, mavis_arena_strdup(rs->a, c->tlds[k][i]));
+	rs->redirs = mavis_arena_calloc(rs->a, c->n_redirs ? c->n_redirs : 1, sizeof(*rs->redirs));
+	for (size_t i = 0; i < c->n_redirs; i++) {
+		struct mavis_error e = { 0 };
+		const char *pat, *flags, *end;
+		pcre2_code *re;
+
+		if (sa_regex_split(c->redirs[i], rs->a, &pat, &flags, &end) < 0)
+			continue;
+		re = sa_regex_compile(pat, flags, &e);
+		if (re != NULL)
+			rs->redirs[rs->n_redirs++] = re;
+	}
+}
 
 static int
 def_cmp(const void *x, const void *y)
@@ -555,6 +576,7 @@ sa_rules_build(struct sa_conf *c, struct mavis_sa_rules **out, struct mavis_erro
 	rs->n_freemail = c->n_freemail;
 	rs->trusted = c->trusted;
 	rs->internal = c->internal;
+	build_registry(c, rs);
 	c->trusted = c->internal = NULL;
 	rs->mctx = pcre2_match_context_create(NULL);
 	pcre2_set_match_limit(rs->mctx, SA_MATCH_LIMIT);
@@ -591,6 +613,8 @@ sa_rules_build(struct sa_conf *c, struct mavis_sa_rules **out, struct mavis_erro
 		r->unknown = r->unsupported != NULL && r->score != 0 && !r->no_sa_run;
 		if (r->unsupported != NULL)
 			rs->n_unsupported++;
+		if (r->run && (r->type == SA_T_URI || (r->is_eval && sa_eval_wants_uris(r->eval_id))))
+			rs->want_uris = true;
 	}
 	mavis_xfree(&v);
 	*out = rs;
@@ -609,6 +633,8 @@ mavis_sa_rules_free(struct mavis_sa_rules **rp)
 		pcre2_code_free(r->rules[i].arg_re);
 	}
 	sa_eval_fini(r);
+	for (size_t i = 0; i < r->n_redirs; i++)
+		pcre2_code_free(r->redirs[i]);
 	pcre2_match_context_free(r->mctx);
 	sa_netset_free(&r->trusted);
 	sa_netset_free(&r->internal);

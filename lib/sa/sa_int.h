@@ -15,6 +15,8 @@
 #include <mavis/error.h>
 #include <mavis/sa.h>
 
+#include "sa_parse_int.h"
+
 /* SpamAssassin's version as "if version" compares it (4.0.1). */
 #define SA_VERSION 4.000001
 #define SA_MAX_BODY_LINE 2048	/* Message.pm MAX_BODY_LINE_LENGTH */
@@ -59,6 +61,10 @@ struct sa_conf {
 	size_t n_plugins, cap_plugins;
 	char **freemail;	/* freemail_domains entries (lower case, may hold '*') */
 	size_t n_freemail, cap_freemail;
+	char **tlds[3];		/* util_rb_tld, util_rb_2tld, util_rb_3tld (lower case) */
+	size_t n_tlds[3], cap_tlds[3];
+	char **redirs;		/* redirector_pattern values, as written */
+	size_t n_redirs, cap_redirs;
 	double required_score;
 	struct sa_netset *trusted, *internal;	/* handed to the rule set */
 	/* if/ifplugin nesting while one file is read */
@@ -163,6 +169,11 @@ struct mavis_sa_rules {
 	char **freemail;
 	size_t n_freemail;
 	struct sa_netset *trusted, *internal;	/* trusted_networks, internal_networks */
+	/* RegistryBoundaries: valid_tlds, two_level_domains, three_level_domains */
+	struct sa_strset tlds[3];
+	pcre2_code **redirs;	/* redirector_pattern, compiled */
+	size_t n_redirs;
+	bool want_uris;		/* a uri rule or URI eval runs: build the URI list */
 };
 
 /* Build the rule set from parsed definitions (takes nothing from c). */
@@ -214,6 +225,11 @@ struct sa_msg {
 	size_t n_html_leaves, n_text_leaves;	/* text/html, other text parts (MIMEEval) */
 	bool mime_version;
 	const char *content_type;	/* top-level, lower case */
+	/* PerMsgStatus::get_uri_list: every canonical variant of the URIs of
+	   the text and HTML parts, unique (sa_urilist.c) */
+	const char **uris;
+	size_t n_uris;
+	bool uri_truncated;	/* a URI cut at MAX_URI_LENGTH, here or in HTML.pm */
 };
 
 int sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs,
@@ -222,6 +238,26 @@ int sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs,
    NULL when the message has none. */
 const char *sa_msg_get(const struct sa_msg *m, struct mavis_arena *a, const char *name,
 		       unsigned mods);
+
+/* ---- sa_urilist.c: the message's URIs ---------------------------------- */
+
+#define SA_MAX_URI_LENGTH 8192	/* Constants.pm MAX_URI_LENGTH */
+#define SA_MAX_URIS 2000	/* URIs taken from one message (text and HTML) */
+#define SA_MAX_URI_LIST 20000	/* canonical variants kept in m->uris */
+
+/* Fill m->uris as get_uri_list does, from m->body (the rendered text,
+   URIs found as _process_text_uri_list, kept only with a valid domain) and
+   m->html (HTML.pm's URIs), each canonicalised with the rules'
+   redirector_pattern. Bounded: at most SA_MAX_URIS URIs, SA_MAX_URI_LIST
+   variants. */
+void sa_uris_build(const struct mavis_sa_rules *rs, struct sa_msg *m, struct mavis_arena *a);
+/* RegistryBoundaries::uri_to_domain: the registered domain of uri (an IP
+   stays as it is), NULL when the host is not a valid name with a known
+   TLD. *host (may be NULL) gets the whole host name. */
+const char *sa_uri_to_domain(const struct mavis_sa_rules *rs, const char *uri,
+			     struct mavis_arena *a, const char **host);
+/* Is tld (n bytes, any case) one of util_rb_tld? */
+bool sa_rules_is_tld(const struct mavis_sa_rules *rs, const char *tld, size_t n);
 
 /* ---- sa_eval.c: eval functions --------------------------------------------- */
 
@@ -236,6 +272,8 @@ int sa_eval_prepare(struct sa_rule *x);
 /* The fixed patterns the evals use, compiled with the rule set. */
 int sa_eval_init(struct mavis_sa_rules *r, struct mavis_error *err);
 void sa_eval_fini(struct mavis_sa_rules *r);
+/* Does eval id read the message's URI list? */
+bool sa_eval_wants_uris(int id);
 /* 1 when eval id accepts fn with these arguments (checked at load). */
 bool sa_eval_args_ok(int id, const char *fn, const char *const *args, size_t nargs);
 
