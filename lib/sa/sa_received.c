@@ -6,9 +6,14 @@
  * normalised line (single spaces, no date) with a cursor, instead of a
  * regular expression: the forms are anchored at the start and need little
  * backtracking, and a matcher cannot go exponential on hostile lines.
+ * The exception is Received.pm's list of handovers it ignores on purpose
+ * (about thirty anchored patterns, asked only of a line no form parsed):
+ * those are PCRE2 patterns compiled once per process, run under a match
+ * limit.
  */
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,6 +24,9 @@
 
 #include "sa/sa_parse_int.h"
 #include "sa/sa_received.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #define SA_MAX_RECEIVED 1000
 
@@ -460,6 +468,102 @@ qmail_with(const char *p)
 			return true;
 	}
 	return false;
+}
+
+/* --- handovers Received.pm ignores ------------------------------------------ */
+
+/* Constants.pm LOCALHOST, the forms that occur in Received lines */
+#define LH "(?:localhost(?:\\.localdomain)?|\\b(?<!:)127\\.0\\.0\\.1\\b|(?:IPv6:)?::1\\b)"
+
+/* "return 0" forms of the "from " branch, over the line after "from " */
+static const char *const ignore_from_pat[] = {
+	"^mail pickup service by (\\S+) with Microsoft SMTPSVC$",
+	"^\\S+ by \\S+ with BSMTP",
+	"^\\S+ \\(\\S+\\) by \\S+ \\(Content Technologies ",
+	"^\\S+ \\([^\\s\\@]+\\@" LH "\\) by \\S+ \\(",
+	"^\\S+ \\S+ by \\S+ with local-e?smtp ",
+	"^127\\.0\\.0\\.1 \\(AVG SMTP \\S+ \\[\\S+\\]\\)",
+	"^\\S+\\@\\S+ by \\S+ ",
+	"^Unknown/Local \\(",
+	"^" LH " \\((?:\\S+\\@)?" LH "[\\)\\[]",
+	"^\\S+ \\((?:\\S+\\@)?" LH "\\) ",
+	"^\\S+ \\(\\S+\\@\\S+ \\[" LH "\\]\\) ",
+	"^\\(AUTH: \\S+\\) by \\S+ with ",
+	"^localhost \\(localhost \\[\\[UNIX: localhost\\]\\]\\) by ",
+	"^\\S+\\.amazon\\.com by \\S+\\.amazon\\.com with ESMTP \\(peer crosscheck: ",
+	"^[^.]+ by \\S+ with Novell_GroupWise",
+	"^no\\.name\\.available by \\S+ via smtpd \\(for ",
+	"^\\S+ by \\S+ \\(.{0,100}\\) with qmail-scanner",
+	"^\\S+ by \\S+ with local",
+	"^\\S+ \\(\\[unix socket\\]\\) by \\S+ \\(Cyrus v[0-9]*?\\.[0-9]*?\\.[0-9]*?\\) with LMTPA",
+	"^\\S+ by \\S+ (?:with|via|for|\\()",
+	"^\\S+ (?:(?:with|via|for) \\S+|\\(unverified\\)) by\\b",
+	"^\\S+ \\(unknown\\) by \\S+ \\(SG\\) with \\b",
+	"^\\S+ \\(\\S+ \\[local\\]\\) by \\S+ \\(OpenSMTPD\\) with \\b",
+	"\\(LSMTP for",
+	"^\\(\\[" LH "\\]\\) with MailEnable ",
+	"^facebook\\.com \\([^)]+\\) by facebook\\.com with Thrift id \\S+$",
+	"^\\S+ named \\S+ by gmailapi\\.google\\.com with HTTPREST$",
+	"^\\S+ id \\S+$",
+	"^\\[<.*? \\(Jetsend",
+	NULL
+};
+
+/* the same of the "(from " branch, after "(from " */
+static const char *const ignore_pfrom_pat[] = {
+	"^\\S+\\@localhost\\) by \\S+ ",
+	"^[^\\s\\@]+\\@[^)]+\\) by \\S+\\(jqueuemail\\) id [^\\s;]+",
+	NULL
+};
+
+#define N_IGNORE 40
+
+static struct {
+	pthread_once_t once;
+	pcre2_code *from[N_IGNORE], *pfrom[N_IGNORE];
+	pcre2_match_context *mctx;
+} ign = { .once = PTHREAD_ONCE_INIT };
+
+static void
+ignore_compile(const char *const *pats, pcre2_code **out)
+{
+	for (size_t i = 0; pats[i] != NULL && i < N_IGNORE; i++) {
+		int ec;
+		PCRE2_SIZE eo;
+
+		out[i] = pcre2_compile((PCRE2_SPTR)pats[i], PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
+		if (out[i] != NULL)
+			(void)pcre2_jit_compile(out[i], PCRE2_JIT_COMPLETE);
+	}
+}
+
+static void
+ignore_init(void)
+{
+	ignore_compile(ignore_from_pat, ign.from);
+	ignore_compile(ignore_pfrom_pat, ign.pfrom);
+	ign.mctx = pcre2_match_context_create(NULL);
+	if (ign.mctx != NULL)
+		pcre2_set_match_limit(ign.mctx, 100000);
+}
+
+/* Is the rest of a line (after "from " or "(from ") a handover SA ignores? */
+static bool
+ignored_handover(const char *rest, bool paren)
+{
+	pcre2_code *const *v;
+	pcre2_match_data *md;
+	bool hit = false;
+
+	pthread_once(&ign.once, ignore_init);
+	v = paren ? ign.pfrom : ign.from;
+	md = pcre2_match_data_create(1, NULL);
+	if (md == NULL)
+		return false;
+	for (size_t i = 0; i < N_IGNORE && v[i] != NULL && !hit; i++)
+		hit = pcre2_match(v[i], (PCRE2_SPTR)rest, strlen(rest), 0, 0, md, ign.mctx) >= 0;
+	pcre2_match_data_free(md);
+	return hit;
 }
 
 /*
@@ -952,6 +1056,9 @@ not_qmail:
 			}
 		}
 	}
+	/* Received.pm's "STUFF TO IGNORE": handovers without the facts needed */
+	if (ignored_handover(l, false))
+		return 0;
 	if (!*helo) {
 		/* ^(\S+)[^-A-Za-z0-9.]: the longest word start followed by such a char */
 		size_t n = strcspn(l, " ");
@@ -966,6 +1073,8 @@ not_qmail:
 			helo = mavis_arena_strndup(a, l, n);
 	}
 fallback:
+	if (!strncmp(s, "(from ", 6) && ignored_handover(s + 6, true))
+		return 0;
 	if (!*ipv) {
 		for (t = s; (t = strchr(t, '[')) != NULL; t++) {
 			size_t n = ip_len(t + 1);
