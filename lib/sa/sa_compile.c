@@ -430,14 +430,18 @@ compile_one(struct sa_conf *c, struct sa_def *d, struct sa_rule *r, struct mavis
 
 		r->maxhits = tflag(d->tflags, "maxhits", &v) && v ? (unsigned)atoi(v) : 0;
 	}
-	/* without network and Bayes SpamAssassin does not run these either */
-	if (tflag(d->tflags, "net", NULL))
-		r->unsupported = "network test", r->no_sa_run = true;
-	else if (tflag(d->tflags, "learn", NULL))
-		r->unsupported = "needs Bayes", r->no_sa_run = true;
-	if (r->unsupported != NULL)
-		return;
 	if (d->type != SA_T_META && strncmp(text, "eval:", 5) == 0) {
+		/* without network and Bayes SpamAssassin does not run these
+		   either: Check.pm skips net and learn evals in score set 0; a
+		   meta or regex rule with those tflags still runs */
+		if (tflag(d->tflags, "net", NULL)) {
+			r->unsupported = "network test", r->no_sa_run = true;
+			return;
+		}
+		if (tflag(d->tflags, "learn", NULL)) {
+			r->unsupported = "needs Bayes", r->no_sa_run = true;
+			return;
+		}
 		if (parse_eval(r, text, a) < 0)
 			r->unsupported = "malformed eval";
 		return;
