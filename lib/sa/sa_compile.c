@@ -585,7 +585,7 @@ sa_rules_build(struct sa_conf *c, struct mavis_sa_rules **out, struct mavis_erro
 	rs->mctx = pcre2_match_context_create(NULL);
 	pcre2_set_match_limit(rs->mctx, SA_MATCH_LIMIT);
 	pcre2_set_depth_limit(rs->mctx, SA_DEPTH_LIMIT);
-	if (sa_eval_init(rs, err) < 0) {
+	if (sa_eval_init(rs, err) < 0 || sa_evx_init(rs, err) < 0) {
 		mavis_xfree(&v);
 		mavis_sa_rules_free(&rs);
 		return MAVIS_ERR_INTERNAL;
@@ -637,6 +637,7 @@ mavis_sa_rules_free(struct mavis_sa_rules **rp)
 		pcre2_code_free(r->rules[i].arg_re);
 	}
 	sa_eval_fini(r);
+	sa_evx_fini(r);
 	for (size_t i = 0; i < r->n_redirs; i++)
 		pcre2_code_free(r->redirs[i]);
 	pcre2_match_context_free(r->mctx);

@@ -14,8 +14,7 @@
 
 enum {
 	EV_MISSING_TO, EV_OUTLOOK_MSGID, EV_EQUAL_FROM_DOMAINS, EV_SHIFTED_DATE, EV_FREEMAIL_FROM,
-	EV_FREEMAIL_HEADER, EV_HTML, EV_RELAY, EV_MIME_HTML_ONLY, EV_MIME_HTML, EV_URI_TRUNCATED,
-	EV_HTTP_REDIRECTOR, EV_N
+	EV_FREEMAIL_HEADER, EV_HTML, EV_RELAY, EV_MIME_HTML_ONLY, EV_MIME_HTML, EV_N
 };
 
 /* RelayEval functions sa_relay_eval() answers */
@@ -39,9 +38,6 @@ static const struct {
 	[EV_MIME_HTML_ONLY] = { "check_for_mime_html_only", SA_T_BODY, 0, 0 },
 	[EV_MIME_HTML] = { "check_for_mime_html", SA_T_BODY, 0, 0 },	/* HTMLEval: sa_html_eval() */
 	[EV_RELAY] = { "relay", SA_T_HEADER, 0, 8 },	/* RelayEval: sa_relay_eval() */
-	/* URIEval */
-	[EV_URI_TRUNCATED] = { "check_uri_truncated", SA_T_BODY, 0, 0 },
-	[EV_HTTP_REDIRECTOR] = { "check_for_http_redirector", SA_T_BODY, 0, 0 },
 };
 
 enum { AUX_OUTLOOK_RCVD, AUX_RCVD_DATE, AUX_LOCAL, AUX_QMAIL_LOCAL, AUX_FETCHMAIL, AUX_N };
@@ -144,7 +140,7 @@ sa_eval_lookup(enum sa_type type, const char *fn, size_t nargs)
 		if (evals[i].type == type && strcmp(evals[i].fn, fn) == 0 &&
 		    nargs >= evals[i].min_args && nargs <= evals[i].max_args)
 			return i;
-	return -1;
+	return sa_evx_lookup(type, fn, nargs);	/* sa_eval_local.c */
 }
 
 /* Util::parse_rfc822_date; 0 = unparsable */
@@ -394,81 +390,6 @@ freemail_in(const struct mavis_sa_rules *r, const char *addrs, const pcre2_code 
 	return hit;
 }
 
-bool
-sa_eval_wants_uris(int id)
-{
-	return id == EV_URI_TRUNCATED || id == EV_HTTP_REDIRECTOR;
-}
-
-/* URIEval check_for_http_redirector: a URI whose path holds another
-   http(s) URI of a different domain (each side by uri_to_domain, else as
-   written), peeled one redirect at a time. */
-static int
-ev_http_redirector(const struct mavis_sa_rules *r, const struct sa_msg *m, struct mavis_arena *a)
-{
-	for (size_t i = 0; i < m->n_uris; i++) {
-		const char *u = m->uris[i];
-
-		/* s{^https?://([^/:\?]+).+?(https?:/{0,2}?([^/:\?]+).*)$}{$2}i */
-		for (int hops = 0; hops < 16; hops++) {
-			size_t sl;
-
-			if (!strncasecmp(u, "http://", 7))
-				sl = 7;
-			else if (!strncasecmp(u, "https://", 8))
-				sl = 8;
-			else
-				break;
-			size_t hl = strcspn(u + sl, "/:?");
-
-			if (hl == 0)
-				break;
-			if (u[sl + hl] == '\0')
-				break;
-			const char *redir = mavis_arena_strndup(a, u + sl, hl);
-			const char *dest = NULL, *next = NULL;
-
-			/* .+? then the first https?: with a host after it */
-			for (const char *p = u + sl + hl + 1; *p; p++) {
-				size_t k;
-
-				if (!strncasecmp(p, "http:", 5))
-					k = 5;
-				else if (!strncasecmp(p, "https:", 6))
-					k = 6;
-				else
-					continue;
-				/* /{0,2}? is lazy: the fewest slashes that leave a host */
-				size_t j = k, dl = 0;
-
-				for (int sl2 = 0; sl2 <= 2; sl2++) {
-					if (sl2 > 0 && p[k + sl2 - 1] != '/')
-						break;
-					dl = strcspn(p + k + sl2, "/:?");
-					if (dl > 0) {
-						j = k + (size_t)sl2;
-						break;
-					}
-				}
-				if (dl == 0)
-					continue;
-				dest = mavis_arena_strndup(a, p + j, dl);
-				next = p;
-				break;
-			}
-			if (dest == NULL)
-				break;
-			const char *rd = sa_uri_to_domain(r, redir, a, NULL);
-			const char *dd = sa_uri_to_domain(r, dest, a, NULL);
-
-			if (strcmp(rd ? rd : redir, dd ? dd : dest) != 0)
-				return 1;
-			u = next;
-		}
-	}
-	return 0;
-}
-
 int
 sa_eval_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct sa_msg *m,
 	    struct mavis_arena *a)
@@ -492,10 +413,6 @@ sa_eval_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struc
 			return m->n_html_leaves > 0;
 		return m->n_html_leaves > 0 && m->n_text_leaves == 0;
 	}
-	case EV_URI_TRUNCATED:
-		return m->uri_truncated;
-	case EV_HTTP_REDIRECTOR:
-		return ev_http_redirector(r, m, a);
 	case EV_MISSING_TO: {
 		const char *to = sa_msg_get(m, a, "To", 0);
 
@@ -521,6 +438,6 @@ sa_eval_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struc
 		return freemail_in(r, sa_msg_get(m, a, name, SA_H_ADDR), x->arg_re, a);
 	}
 	default:
-		return 0;
+		return x->eval_id >= SA_EVX_BASE ? sa_evx_run(x, r, m, a) : 0;	/* sa_eval_local.c */
 	}
 }

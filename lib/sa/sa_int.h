@@ -22,6 +22,8 @@
 #define SA_MAX_BODY_LINE 2048	/* Message.pm MAX_BODY_LINE_LENGTH */
 #define SA_BODY_PART_SCAN_SIZE 50000
 #define SA_RAWBODY_PART_SCAN_SIZE 500000
+#define SA_EVX_BASE 1000	/* sa_eval_local.c's eval ids */
+#define SA_EVX_RE_MAX 16	/* its fixed patterns */
 
 enum sa_type {
 	SA_T_HEADER, SA_T_BODY, SA_T_RAWBODY, SA_T_URI, SA_T_FULL, SA_T_MIMEHEADER, SA_T_META,
@@ -165,6 +167,7 @@ struct mavis_sa_rules {
 	size_t n_meta;
 	pcre2_match_context *mctx;	/* match limits: bounded time per rule */
 	pcre2_code *aux[8];	/* sa_eval.c's fixed patterns */
+	pcre2_code *evx[SA_EVX_RE_MAX];	/* sa_eval_local.c's */
 	double required_score;
 	char **freemail;
 	size_t n_freemail;
@@ -274,6 +277,21 @@ int sa_eval_init(struct mavis_sa_rules *r, struct mavis_error *err);
 void sa_eval_fini(struct mavis_sa_rules *r);
 /* Does eval id read the message's URI list? */
 bool sa_eval_wants_uris(int id);
+
+/* ---- sa_eval_local.c: more local evals (URIEval, HeaderEval, WLBLEval,
+   MIMEEval parts), ids from SA_EVX_BASE ---------------------------------- */
+
+
+/* The id (>= SA_EVX_BASE) of an eval this file implements, or -1. */
+int sa_evx_lookup(enum sa_type type, const char *fn, size_t nargs);
+/* Run it: 1 hit, 0 no hit. */
+int sa_evx_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct sa_msg *m,
+	       struct mavis_arena *a);
+/* Its fixed patterns, compiled with the rule set; -1 with err set. */
+int sa_evx_init(struct mavis_sa_rules *r, struct mavis_error *err);
+void sa_evx_fini(struct mavis_sa_rules *r);
+/* RegistryBoundaries::trim_domain (sa_urilist.c) */
+const char *sa_trim_domain(const struct mavis_sa_rules *rs, const char *host, struct mavis_arena *a);
 /* 1 when eval id accepts fn with these arguments (checked at load). */
 bool sa_eval_args_ok(int id, const char *fn, const char *const *args, size_t nargs);
 

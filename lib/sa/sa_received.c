@@ -1248,6 +1248,28 @@ sa_relays_line(const struct sa_relays *r, size_t i)
 }
 
 size_t
+sa_relays_count(const struct sa_relays *r, int untrusted)
+{
+	if (r == NULL)
+		return 0;
+	return untrusted ? r->untrusted.n : r->trusted.n;
+}
+
+const char *
+sa_relays_rdns(const struct sa_relays *r, int untrusted, size_t i)
+{
+	if (r == NULL)
+		return NULL;
+	const struct sa_vec *v = untrusted ? &r->untrusted : &r->trusted;
+
+	if (i >= v->n)
+		return NULL;
+	const struct relay *x = v->v[i];
+
+	return x->rdns ? x->rdns : "";
+}
+
+size_t
 sa_relays_unparseable(const struct sa_relays *r)
 {
 	return r->unparseable;

@@ -57,6 +57,11 @@ const char *sa_relays_line(const struct sa_relays *r, size_t i);
 /* Lines counted unparseable (SA's num_relays_unparseable). */
 size_t sa_relays_unparseable(const struct sa_relays *r);
 
+/* The trusted (untrusted = 0) or untrusted relays: how many, and the rDNS
+   name relay i has (as written, "" when none; NULL past the end). */
+size_t sa_relays_count(const struct sa_relays *r, int untrusted);
+const char *sa_relays_rdns(const struct sa_relays *r, int untrusted, size_t i);
+
 /* RelayEval: check_all_trusted, check_no_relays, check_relays_unparseable,
    helo_ip_mismatch, check_for_numeric_helo (on the untrusted relays).
    Returns 1 hit, 0 no hit, -1 unknown. */

@@ -83,9 +83,10 @@ is_domain_valid(const struct mavis_sa_rules *rs, const char *d)
 }
 
 /* RegistryBoundaries::trim_domain (split_domain without the US-state
-   forms): the registered domain of a host */
-static const char *
-trim_domain(const struct mavis_sa_rules *rs, const char *host, struct mavis_arena *a)
+   forms): the registered domain of a host; dots doubled, leading or
+   trailing are dropped first */
+const char *
+sa_trim_domain(const struct mavis_sa_rules *rs, const char *host, struct mavis_arena *a)
 {
 	const char *parts[128];
 	size_t np = 0;
@@ -179,7 +180,7 @@ sa_uri_to_domain(const struct mavis_sa_rules *rs, const char *uri, struct mavis_
 		return u;
 	if (!is_fqdn_valid(u) || !is_domain_valid(rs, u))
 		return NULL;
-	return trim_domain(rs, u, a);
+	return sa_trim_domain(rs, u, a);
 }
 
 /* ---- the list ------------------------------------------------------------ */

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test_sa_evals.c - native SpamAssassin rules: the local evals of sa_eval_local.c */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <mavis/arena.h>
+#include <mavis/sa.h>
+
+#include "harness.h"
+#include "sa/sa_int.h"
+
+static const char rules_text[] =
+	"util_rb_tld com org net\n"
+	"header SUBJ_CAPS eval:subject_is_all_caps()\n"
+	"header GATED eval:gated_through_received_hdr_remover()\n"
+	"header RP_RCVD eval:check_mailfrom_matches_rcvd()\n"
+	"score SUBJ_CAPS 1\nscore GATED 1\nscore RP_RCVD 1\n";
+
+/* Which of the rules hit on msg? A bit set in rule order above. */
+static unsigned
+hits(const struct mavis_sa_rules *r, const char *msg)
+{
+	static const char *const names[] = { "SUBJ_CAPS", "GATED", "RP_RCVD", NULL };
+	struct mavis_arena *a = mavis_arena_new(0);
+	struct mavis_error err = { 0 };
+	struct mavis_spam_result res;
+	unsigned v = 0;
+
+	CHECK_INT(mavis_sa_check(r, msg, strlen(msg), a, &res, &err), 0);
+	for (size_t i = 0; i < res.n_tests; i++)
+		for (int k = 0; names[k]; k++)
+			if (strcmp(res.tests[i].name, names[k]) == 0)
+				v |= 1u << k;
+	mavis_arena_free(&a);
+	return v;
+}
+
+#define RCVD "Received: from mx.example.com (mx.example.com [203.0.113.7]) by mail.example.org " \
+	     "(Postfix) with ESMTP id 1; Thu, 3 Dec 2026 10:00:00 +0000\n"
+
+static void
+test_evals(void)
+{
+	static const struct {
+		const char *msg;
+		unsigned want;
+	} cases[] = {
+		{ RCVD "Subject: BUY NOW AND SAVE\n\nx\n", 1 },
+		{ RCVD "Subject: Re: FREE MONEY TODAY\n\nx\n", 1 },
+		{ RCVD "Subject: Buy now and save\n\nx\n", 0 },
+		{ RCVD "Subject: ONEWORDONLYHERE\n\nx\n", 0 },	/* one word */
+		{ RCVD "Subject: SHORT ONE\n\nx\n", 0 },		/* under 10 */
+		{ RCVD "Subject: =?koi8-r?B?8NLJ18XU?= HELLO THERE\n\nx\n", 0 },
+		{ "Subject: hello there\n\nx\n", 2 },			/* no Received at all */
+		{ RCVD "Received: from groups.msn.com (tkmsftngxs01.msn.com [1.2.3.4]) by x\n"
+		       "Subject: hi\n\nx\n", 2 },
+		/* the envelope sender's domain against the relay's rDNS */
+		{ "Return-Path: <bounce@lists.example.com>\n" RCVD "Subject: hi\n\nx\n", 4 },
+		{ "Return-Path: <bounce@other.example.net>\n" RCVD "Subject: hi\n\nx\n", 0 },
+	};
+	struct mavis_sa_rules *r = NULL;
+	struct mavis_error err = { 0 };
+
+	CHECK_INT(mavis_sa_rules_from_text(rules_text, strlen(rules_text), &r, &err), 0);
+	if (r == NULL) {
+		test_fail(__FILE__, __LINE__, "%s", err.text);
+		return;
+	}
+	CHECK_INT(r->n_unsupported, 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned got = hits(r, cases[i].msg);
+
+		if (got != cases[i].want)
+			test_fail(__FILE__, __LINE__, "case %zu: hits %#x, want %#x", i, got,
+				  cases[i].want);
+	}
+	mavis_sa_rules_free(&r);
+}
+
+int
+main(void)
+{
+	TEST_RUN(test_evals);
+	return test_exit();
+}
