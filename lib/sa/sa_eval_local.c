@@ -16,7 +16,8 @@
 
 enum {
 	X_URI_TRUNCATED = SA_EVX_BASE, X_HTTP_REDIRECTOR, X_SUBJ_ALL_CAPS, X_GATED_RCVD_REMOVER,
-	X_MAILFROM_MATCHES_RCVD, X_END
+	X_MAILFROM_MATCHES_RCVD, X_FORGED_YAHOO, X_FORGED_HOTMAIL, X_NO_HOTMAIL, X_NO_RDNS_DOTCOM_HELO,
+	X_END
 };
 
 static const struct {
@@ -29,9 +30,20 @@ static const struct {
 	[X_SUBJ_ALL_CAPS - SA_EVX_BASE] = { "subject_is_all_caps", SA_T_HEADER, 0, 0 },
 	[X_GATED_RCVD_REMOVER - SA_EVX_BASE] = { "gated_through_received_hdr_remover", SA_T_HEADER, 0, 0 },
 	[X_MAILFROM_MATCHES_RCVD - SA_EVX_BASE] = { "check_mailfrom_matches_rcvd", SA_T_HEADER, 0, 0 },
+	[X_FORGED_YAHOO - SA_EVX_BASE] = { "check_for_forged_yahoo_received_headers", SA_T_HEADER, 0, 0 },
+	[X_FORGED_HOTMAIL - SA_EVX_BASE] = { "check_for_forged_hotmail_received_headers", SA_T_HEADER, 0, 0 },
+	[X_NO_HOTMAIL - SA_EVX_BASE] = { "check_for_no_hotmail_received_headers", SA_T_HEADER, 0, 0 },
+	[X_NO_RDNS_DOTCOM_HELO - SA_EVX_BASE] = { "check_for_no_rdns_dotcom_helo", SA_T_HEADER, 0, 0 },
 };
 
-enum { XR_EZMLM, XR_EZMLM_DLTO, XR_EZMLM_QMAIL, XR_MSN_GROUPS, XR_CAPS_CHARSET, XR_N };
+enum {
+	XR_EZMLM, XR_EZMLM_DLTO, XR_EZMLM_QMAIL, XR_MSN_GROUPS, XR_CAPS_CHARSET, XR_YAHOO,
+	XR_YAHOO_OK, XR_YAHOO_BULK, XR_HOTMAIL_PICKUP, XR_HOTMAIL_IP, XR_HOTMAIL_ORIG, XR_HOTMAIL_OK_IP,
+	XR_HOTMAIL_OK_ORIG, XR_HOTMAIL_HELO, XR_DOTCOM_HELO, XR_N
+};
+
+/* Constants.pm IP_ADDRESS, loosely: IPv4 dotted quads and IPv6 forms */
+#define IPRE "(?:\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}|[0-9a-fA-F]*:[0-9a-fA-F:.]+)"
 
 static const struct {
 	const char *pat, *flags;
@@ -43,6 +55,31 @@ static const struct {
 	/* Constants.pm CHARSETS_LIKELY_TO_FP_AS_CAPS inside =?...? */
 	[XR_CAPS_CHARSET] = { "=\\?[-_a-z0-9]*(?:koi|jp|jis|euc|gb|big5|isoir|cp1251|windows-1251|"
 			      "georgianps|pt154|tis)[-_a-z0-9]*\\?", "i" },
+	/* HeaderEval check_for_forged_yahoo_received_headers */
+	[XR_YAHOO] = { "\\byahoo\\.com$", "i" },
+	[XR_YAHOO_OK] = { "by web\\S+\\.mail\\S*\\.yahoo\\.com via HTTP|"
+			  "by sonic\\S+\\.consmr\\.mail\\S*\\.yahoo\\.com with HTTP|"
+			  "by smtp\\S+\\.yahoo\\.com with SMTP|"
+			  "from \\[" IPRE "\\] by \\S+\\.(?:groups|scd|dcn)\\.yahoo\\.com with NNFMP|"
+			  "by \\w+\\.\\w+\\.yahoo\\.com \\(\\d+\\.\\d+\\.\\d+/\\d+\\.\\d+\\.\\d+\\)"
+			  "(?: with ESMTP)? id \\w+", "" },
+	[XR_YAHOO_BULK] = { "\\bmailer\\d+\\.bulk\\.scd\\.yahoo\\.com\\b", "" },
+	/* _check_for_forged_hotmail_received_headers */
+	[XR_HOTMAIL_PICKUP] = { "from mail pickup service by hotmail\\.com with Microsoft SMTPSVC;", "" },
+	[XR_HOTMAIL_IP] = { IPRE, "" },
+	[XR_HOTMAIL_ORIG] = { "hotmail\\.com|msonline\\-outlook", "" },
+	[XR_HOTMAIL_OK_IP] = { "from (?:\\S*\\.)?hotmail.com \\(\\S+\\.hotmail(?:\\.msn)?\\.com[ \\)]|"
+			       "from \\S*\\.hotmail.com \\(\\[" IPRE "\\][ \\):]|"
+			       "from \\S+ by \\S+\\.hotmail(?:\\.msn)?\\.com with HTTP\\;|"
+			       "from \\[66\\.218.\\S+\\] by \\S+\\.yahoo\\.com", "" },
+	[XR_HOTMAIL_OK_ORIG] = { "from \\S*\\.outbound\\.protection\\.outlook\\.com "
+				 "\\(\\S+\\.outbound\\.protection\\.outlook\\.com[ \\)]|"
+				 "from \\S*\\.(?:eur|nam)prd\\d+\\.prod\\.outlook\\.com \\(" IPRE "\\)", "" },
+	[XR_HOTMAIL_HELO] = { "(?:from |HELO |helo=)\\S*hotmail\\.com\\b", "" },
+	/* RelayEval _check_received_helos */
+	[XR_DOTCOM_HELO] = { "(?:\\.|^)(lycos\\.com|lycos\\.co\\.uk|hotmail\\.com|localhost\\.com|"
+			     "excite\\.com|caramail\\.com|cs\\.com|aol\\.com|msn\\.com|yahoo\\.com|"
+			     "drizzle\\.com)$", "i" },
 };
 
 int
@@ -264,11 +301,11 @@ ev_mailfrom_matches_rcvd(const struct mavis_sa_rules *r, const struct sa_msg *m,
 	size_t n = untrusted ? 1 : sa_relays_count(m->relays, 0);
 
 	for (size_t i = 0; i < n; i++) {
-		const char *rd = sa_relays_rdns(m->relays, untrusted, i);
+		struct sa_relay_info ri;
 
-		if (rd == NULL || *rd == '\0')
+		if (!sa_relays_get(m->relays, untrusted, i, &ri) || *ri.rdns == '\0')
 			continue;
-		char *l = mavis_arena_strdup(a, rd);
+		char *l = mavis_arena_strdup(a, ri.rdns);
 
 		for (char *p = l; *p; p++)
 			*p = (char)sa_lower((unsigned char)*p);
@@ -276,6 +313,143 @@ ev_mailfrom_matches_rcvd(const struct mavis_sa_rules *r, const struct sa_msg *m,
 			return 1;
 	}
 	return 0;
+}
+
+/* a header's value with runs of white space as one space; "" when none */
+static const char *
+hdr_ws(const struct sa_msg *m, struct mavis_arena *a, const char *name)
+{
+	const char *v = sa_msg_get(m, a, name, 0);
+	struct sa_sb b = { 0 };
+
+	sa_sb_add(&b, a, "", 0);
+	for (const char *p = v ? v : ""; *p; p++) {
+		if (sa_isspace((unsigned char)*p)) {
+			if (b.len == 0 || b.p[b.len - 1] != ' ')
+				sa_sb_addc(&b, a, ' ');
+		} else {
+			sa_sb_addc(&b, a, *p);
+		}
+	}
+	return sa_sb_str(&b);
+}
+
+/* $pms->get('X:addr') in scalar context: the first address */
+static const char *
+first_addr(const struct sa_msg *m, struct mavis_arena *a, const char *name)
+{
+	const char *v = sa_msg_get(m, a, name, SA_H_ADDR);
+
+	return v ? mavis_arena_strndup(a, v, strcspn(v, "\n")) : "";
+}
+
+static bool
+nonempty(const char *v)
+{
+	return v != NULL && *v != '\0' && strcmp(v, "\n") != 0;
+}
+
+/* HeaderEval check_for_forged_yahoo_received_headers: From @yahoo.com
+   without the Received lines Yahoo writes */
+static int
+ev_forged_yahoo(const struct mavis_sa_rules *r, const struct sa_msg *m, struct mavis_arena *a)
+{
+	const char *from = first_addr(m, a, "From");
+
+	if (!re_hit(r->evx[XR_YAHOO], from))
+		return 0;
+	const char *rcvd = hdr_ws(m, a, "Received");
+
+	if (nonempty(sa_msg_get(m, a, "Resent-From", 0)) && nonempty(sa_msg_get(m, a, "Resent-To", 0))) {
+		const char *x = hdr_ws(m, a, "X-Received");
+
+		if (*x)
+			rcvd = x;
+	}
+	if (ev_gated_rcvd_remover(r, m, a))
+		return 0;
+	/* bug 3740: a Yahoo! bounce, when the rDNS shows it */
+	const char *ts = sa_msg_get(m, a, "X-Spam-Relays-Trusted", 0);
+	const char *us = sa_msg_get(m, a, "X-Spam-Relays-Untrusted", 0);
+
+	if (ts != NULL) {
+		for (const char *p = ts; (p = strstr(p, " rdns=")) != NULL; p++) {
+			size_t n = strcspn(p + 6, " ");
+
+			if (n > 10 && p[6 + n] == ' ' && strncasecmp(p + 6 + n - 10, ".yahoo.com", 10) == 0)
+				return 0;
+		}
+	}
+	if (us != NULL) {
+		/* ^[^\]]+ rdns=\S+\.yahoo\.com : in the first relay */
+		const char *end = strchr(us, ']'), *p = strstr(us, " rdns=");
+
+		if (p != NULL && (end == NULL || p < end)) {
+			size_t n = strcspn(p + 6, " ]");
+
+			if (n > 10 && p[6 + n] == ' ' && strncasecmp(p + 6 + n - 10, ".yahoo.com", 10) == 0)
+				return 0;
+		}
+	}
+	if (re_hit(r->evx[XR_YAHOO_OK], rcvd))
+		return 0;
+	if (re_hit(r->evx[XR_YAHOO_BULK], rcvd)) {
+		size_t n = strlen(from);
+
+		if (n >= 16 && strcasecmp(from + n - 16, "@reply.yahoo.com") == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* HeaderEval _check_for_forged_hotmail_received_headers: 1 forged (a
+   hotmail.com HELO that is not Hotmail), 2 From @hotmail.com without
+   Hotmail's Received lines, 0 neither. MSN Groups' own lines (rare since
+   2005) are not recognised. */
+static int
+hotmail_state(const struct mavis_sa_rules *r, const struct sa_msg *m, struct mavis_arena *a)
+{
+	const char *rcvd = hdr_ws(m, a, "Received");
+
+	if (re_hit(r->evx[XR_HOTMAIL_PICKUP], rcvd))
+		return 0;
+	const char *ipv = sa_msg_get(m, a, "X-Originating-Ip", 0);
+	const char *orig = sa_msg_get(m, a, "X-OriginatorOrg", 0);
+	bool ip = ipv != NULL && re_hit(r->evx[XR_HOTMAIL_IP], ipv);
+	bool org = orig != NULL && re_hit(r->evx[XR_HOTMAIL_ORIG], orig);
+
+	if (ev_gated_rcvd_remover(r, m, a))
+		return 0;
+	if ((ip && re_hit(r->evx[XR_HOTMAIL_OK_IP], rcvd)) ||
+	    (org && re_hit(r->evx[XR_HOTMAIL_OK_ORIG], rcvd)))
+		return 0;
+	if (re_hit(r->evx[XR_HOTMAIL_HELO], rcvd))
+		return 1;
+	const char *from = first_addr(m, a, "From");
+	size_t n = strlen(from);
+
+	/* \bhotmail\.com$ */
+	if (n >= 11 && strcasecmp(from + n - 11, "hotmail.com") == 0 &&
+	    (n == 11 || !sa_isword((unsigned char)from[n - 12])))
+		return 2;
+	return 0;
+}
+
+/* RelayEval _check_received_helos: a big-dotcom HELO from a host without
+   rDNS. As in the Perl, the flag is reset for each untrusted relay with a
+   public address, so the last one decides. */
+static int
+ev_no_rdns_dotcom_helo(const struct mavis_sa_rules *r, const struct sa_msg *m)
+{
+	struct sa_relay_info ri;
+	int hit = 0;
+
+	for (size_t i = 0; sa_relays_get(m->relays, 1, i, &ri); i++) {
+		if (ri.ip_private)
+			continue;
+		hit = re_hit(r->evx[XR_DOTCOM_HELO], ri.helo) && ri.no_rdns;
+	}
+	return hit;
 }
 
 int
@@ -293,6 +467,14 @@ sa_evx_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct
 		return ev_gated_rcvd_remover(r, m, a);
 	case X_MAILFROM_MATCHES_RCVD:
 		return ev_mailfrom_matches_rcvd(r, m, a);
+	case X_FORGED_YAHOO:
+		return ev_forged_yahoo(r, m, a);
+	case X_FORGED_HOTMAIL:
+		return hotmail_state(r, m, a) == 1;
+	case X_NO_HOTMAIL:
+		return hotmail_state(r, m, a) == 2;
+	case X_NO_RDNS_DOTCOM_HELO:
+		return ev_no_rdns_dotcom_helo(r, m);
 	default:
 		return 0;
 	}

@@ -188,7 +188,7 @@ sa_netset_free(struct sa_netset **set)
 
 struct relay {
 	char *ip, *rdns, *helo, *by, *ident, *envfrom, *id, *auth;
-	bool internal, msa, ip_private;
+	bool internal, msa, ip_private, no_rdns;
 	const char *as_string;
 };
 
@@ -1137,7 +1137,8 @@ enough:
 		strip_chars(e);
 		envfrom = e;
 	}
-	(void)looked_up;
+	/* the MTA always looks names up: an empty rDNS means there is none */
+	r->no_rdns = *rdns == '\0' && looked_up;
 	r->ip = ipv;
 	r->rdns = rdns;
 	r->helo = helo;
@@ -1255,18 +1256,24 @@ sa_relays_count(const struct sa_relays *r, int untrusted)
 	return untrusted ? r->untrusted.n : r->trusted.n;
 }
 
-const char *
-sa_relays_rdns(const struct sa_relays *r, int untrusted, size_t i)
+bool
+sa_relays_get(const struct sa_relays *r, int untrusted, size_t i, struct sa_relay_info *out)
 {
 	if (r == NULL)
-		return NULL;
+		return false;
 	const struct sa_vec *v = untrusted ? &r->untrusted : &r->trusted;
 
 	if (i >= v->n)
-		return NULL;
+		return false;
 	const struct relay *x = v->v[i];
 
-	return x->rdns ? x->rdns : "";
+	out->ip = x->ip ? x->ip : "";
+	out->rdns = x->rdns ? x->rdns : "";
+	out->helo = x->helo ? x->helo : "";
+	out->by = x->by ? x->by : "";
+	out->ip_private = x->ip_private;
+	out->no_rdns = x->no_rdns;
+	return true;
 }
 
 size_t

@@ -15,13 +15,19 @@ static const char rules_text[] =
 	"header SUBJ_CAPS eval:subject_is_all_caps()\n"
 	"header GATED eval:gated_through_received_hdr_remover()\n"
 	"header RP_RCVD eval:check_mailfrom_matches_rcvd()\n"
-	"score SUBJ_CAPS 1\nscore GATED 1\nscore RP_RCVD 1\n";
+	"header YAHOO eval:check_for_forged_yahoo_received_headers()\n"
+	"header HOTMAIL_FORGED eval:check_for_forged_hotmail_received_headers()\n"
+	"header HOTMAIL_NONE eval:check_for_no_hotmail_received_headers()\n"
+	"header DOTCOM_HELO eval:check_for_no_rdns_dotcom_helo()\n"
+	"score SUBJ_CAPS 1\nscore GATED 1\nscore RP_RCVD 1\nscore YAHOO 1\n"
+	"score HOTMAIL_FORGED 1\nscore HOTMAIL_NONE 1\nscore DOTCOM_HELO 1\n";
 
 /* Which of the rules hit on msg? A bit set in rule order above. */
 static unsigned
 hits(const struct mavis_sa_rules *r, const char *msg)
 {
-	static const char *const names[] = { "SUBJ_CAPS", "GATED", "RP_RCVD", NULL };
+	static const char *const names[] = { "SUBJ_CAPS", "GATED", "RP_RCVD", "YAHOO",
+					     "HOTMAIL_FORGED", "HOTMAIL_NONE", "DOTCOM_HELO", NULL };
 	struct mavis_arena *a = mavis_arena_new(0);
 	struct mavis_error err = { 0 };
 	struct mavis_spam_result res;
@@ -58,6 +64,20 @@ test_evals(void)
 		/* the envelope sender's domain against the relay's rDNS */
 		{ "Return-Path: <bounce@lists.example.com>\n" RCVD "Subject: hi\n\nx\n", 4 },
 		{ "Return-Path: <bounce@other.example.net>\n" RCVD "Subject: hi\n\nx\n", 0 },
+		/* From @yahoo.com without Yahoo's lines; with them */
+		{ RCVD "From: a@yahoo.com\nSubject: hi\n\nx\n", 8 },
+		{ "Received: from [1.2.3.4] by web1.mail.mud.yahoo.com via HTTP; Thu, 3 Dec 2026\n"
+		  RCVD "From: a@yahoo.com\nSubject: hi\n\nx\n", 0 },
+		/* From @hotmail.com: no Hotmail lines; a hotmail HELO that is not Hotmail */
+		{ RCVD "From: a@hotmail.com\nSubject: hi\n\nx\n", 32 },
+		{ "Received: from hotmail.com (spam.example.net [198.51.100.4]) by mail.example.org "
+		  "(Postfix) with SMTP id 2\n" RCVD "From: a@hotmail.com\nSubject: hi\n\nx\n", 16 },
+		{ "Received: from hotmail.com (f1.law8.hotmail.com [216.33.241.135]) by x.example.org "
+		  "(Postfix) with SMTP id 3\nX-Originating-Ip: [192.0.2.9]\n"
+		  "From: a@hotmail.com\nSubject: hi\n\nx\n", 0 },
+		/* HELO aol.com, no rDNS (sendmail looked it up) */
+		{ "Received: from mx.aol.com ([198.51.100.8]) by mail.example.org (8.12.6/8.12.6) "
+		  "with ESMTP id g1; Thu, 3 Dec 2026 10:00:00 +0000\nSubject: hi\n\nx\n", 64 },
 	};
 	struct mavis_sa_rules *r = NULL;
 	struct mavis_error err = { 0 };
