@@ -113,6 +113,8 @@ sa_eval_prepare(struct sa_rule *x)
 bool
 sa_eval_args_ok(int id, const char *fn, const char *const *args, size_t nargs)
 {
+	if (id >= SA_EVX_BASE)
+		return sa_evx_args_ok(id, args, nargs);	/* sa_eval_local.c */
 	if (id == EV_HTML)
 		return sa_html_eval(NULL, 0, NULL, fn, args, nargs) >= 0;
 	if (id == EV_RELAY) {

@@ -8,6 +8,7 @@
  * comment); fixed patterns are compiled once with the rule set.
  */
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -17,7 +18,8 @@
 enum {
 	X_URI_TRUNCATED = SA_EVX_BASE, X_HTTP_REDIRECTOR, X_SUBJ_ALL_CAPS, X_GATED_RCVD_REMOVER,
 	X_MAILFROM_MATCHES_RCVD, X_FORGED_YAHOO, X_FORGED_HOTMAIL, X_NO_HOTMAIL, X_NO_RDNS_DOTCOM_HELO,
-	X_END
+	X_MIME, X_MIME_B, X_ASCII_TEXT_ILLEGAL, X_UNICODE_RATIO, X_MULTIPART_RATIO, X_QP_RATIO,
+	X_BASE64_LENGTH, X_PARSE_FLAGS, X_PARSE_FLAGS_H, X_END
 };
 
 static const struct {
@@ -34,7 +36,49 @@ static const struct {
 	[X_FORGED_HOTMAIL - SA_EVX_BASE] = { "check_for_forged_hotmail_received_headers", SA_T_HEADER, 0, 0 },
 	[X_NO_HOTMAIL - SA_EVX_BASE] = { "check_for_no_hotmail_received_headers", SA_T_HEADER, 0, 0 },
 	[X_NO_RDNS_DOTCOM_HELO - SA_EVX_BASE] = { "check_for_no_rdns_dotcom_helo", SA_T_HEADER, 0, 0 },
+	/* MIMEEval, over sa_mime.c's facts */
+	[X_MIME - SA_EVX_BASE] = { "check_for_mime", SA_T_RAWBODY, 1, 1 },
+	[X_MIME_B - SA_EVX_BASE] = { "check_for_mime", SA_T_BODY, 1, 1 },
+	[X_ASCII_TEXT_ILLEGAL - SA_EVX_BASE] = { "check_for_ascii_text_illegal", SA_T_BODY, 0, 0 },
+	[X_UNICODE_RATIO - SA_EVX_BASE] = { "check_abundant_unicode_ratio", SA_T_BODY, 1, 1 },
+	[X_MULTIPART_RATIO - SA_EVX_BASE] = { "check_mime_multipart_ratio", SA_T_BODY, 2, 2 },
+	[X_QP_RATIO - SA_EVX_BASE] = { "check_qp_ratio", SA_T_BODY, 1, 1 },
+	[X_BASE64_LENGTH - SA_EVX_BASE] = { "check_base64_length", SA_T_BODY, 1, 2 },
+	[X_PARSE_FLAGS - SA_EVX_BASE] = { "check_msg_parse_flags", SA_T_BODY, 1, 1 },
+	[X_PARSE_FLAGS_H - SA_EVX_BASE] = { "check_msg_parse_flags", SA_T_HEADER, 1, 1 },
 };
+
+/* check_for_mime's keys that _check_attachments sets; the others are
+   left unsupported */
+static const char *const mime_keys[] = {
+	"mime_base64_count", "mime_qp_count", "mime_base64_encoded_text", "mime_qp_long_line",
+	"mime_faraway_charset", "mime_bad_iso_charset", "mime_attachment", NULL
+};
+
+static int
+mime_key(const char *k)
+{
+	for (int i = 0; mime_keys[i]; i++)
+		if (strcmp(k, mime_keys[i]) == 0)
+			return i;
+	return -1;
+}
+
+bool
+sa_evx_args_ok(int id, const char *const *args, size_t nargs)
+{
+	switch (id) {
+	case X_MIME:
+	case X_MIME_B:
+		return nargs == 1 && mime_key(args[0]) >= 0;
+	case X_PARSE_FLAGS:
+	case X_PARSE_FLAGS_H:
+		/* the parser flags sa_mime.c knows */
+		return nargs == 1 && strcmp(args[0], "mime_epilogue_exists") == 0;
+	default:
+		return true;
+	}
+}
 
 enum {
 	XR_EZMLM, XR_EZMLM_DLTO, XR_EZMLM_QMAIL, XR_MSN_GROUPS, XR_CAPS_CHARSET, XR_YAHOO,
@@ -452,6 +496,28 @@ ev_no_rdns_dotcom_helo(const struct mavis_sa_rules *r, const struct sa_msg *m)
 	return hit;
 }
 
+static int
+ev_mime(const struct sa_mime *f, const char *key)
+{
+	switch (mime_key(key)) {
+	case 0:
+		return f->base64_count > 0;
+	case 1:
+		return f->qp_count > 0;
+	case 2:
+		return f->base64_encoded_text;
+	case 3:
+		return f->qp_long_line;
+	case 5:
+		return f->bad_iso_charset;
+	case 6:
+		return f->attachment > 0;
+	default:
+		/* mime_faraway_charset: ok_locales is "all" (SA's default) */
+		return 0;
+	}
+}
+
 int
 sa_evx_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct sa_msg *m,
 	   struct mavis_arena *a)
@@ -475,6 +541,33 @@ sa_evx_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct
 		return hotmail_state(r, m, a) == 2;
 	case X_NO_RDNS_DOTCOM_HELO:
 		return ev_no_rdns_dotcom_helo(r, m);
+	case X_MIME:
+	case X_MIME_B:
+		return ev_mime(&m->mime, x->args[0]);
+	case X_ASCII_TEXT_ILLEGAL:
+		return m->mime.ascii_text_illegal > 0;
+	case X_UNICODE_RATIO: {
+		/* the ratio must look like /^\d{0,3}\.\d{1,3}$/ */
+		const char *q = x->args[0], *dot = strchr(q, '.');
+
+		if (dot == NULL || dot - q > 3 || strlen(dot + 1) < 1 || strlen(dot + 1) > 3 ||
+		    strspn(q, "0123456789") != (size_t)(dot - q) ||
+		    strspn(dot + 1, "0123456789") != strlen(dot + 1))
+			return 0;
+		return m->mime.text_unicode_ratio >= strtod(q, NULL);
+	}
+	case X_MULTIPART_RATIO:
+		return m->mime.multipart_ratio >= strtod(x->args[0], NULL) &&
+		       m->mime.multipart_ratio < strtod(x->args[1], NULL);
+	case X_QP_RATIO:
+		return m->mime.has_qp_ratio && m->mime.qp_ratio >= strtod(x->args[0], NULL);
+	case X_BASE64_LENGTH:
+		if (x->nargs == 2 && (double)m->mime.base64_length > strtod(x->args[1], NULL))
+			return 0;
+		return (double)m->mime.base64_length >= strtod(x->args[0], NULL);
+	case X_PARSE_FLAGS:
+	case X_PARSE_FLAGS_H:
+		return m->mime.epilogue_exists;
 	default:
 		return 0;
 	}

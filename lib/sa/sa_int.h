@@ -203,6 +203,18 @@ struct sa_hdr {
 	const char *dec;	/* unfolded, MIME words decoded, ends in "\n" */
 };
 
+/* MIMEEval's facts (_check_attachments, _check_base64_length) and the
+   parser's mime_epilogue_exists, from sa_mime.c */
+struct sa_mime {
+	unsigned base64_count, qp_count, attachment, ascii_text_illegal;
+	unsigned body_html_count, body_text_count;
+	bool base64_encoded_text, bad_iso_charset, qp_long_line, multipart_alternative;
+	bool epilogue_exists;
+	bool has_qp_ratio;
+	double multipart_ratio, qp_ratio, text_unicode_ratio;
+	size_t base64_length;	/* the longest raw line of a base64 part */
+};
+
 struct sa_part_hdrs {
 	struct sa_hdr *h;
 	size_t n;
@@ -233,6 +245,7 @@ struct sa_msg {
 	const char **uris;
 	size_t n_uris;
 	bool uri_truncated;	/* a URI cut at MAX_URI_LENGTH, here or in HTML.pm */
+	struct sa_mime mime;
 };
 
 int sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs,
@@ -241,6 +254,13 @@ int sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs,
    NULL when the message has none. */
 const char *sa_msg_get(const struct sa_msg *m, struct mavis_arena *a, const char *name,
 		       unsigned mods);
+
+/* ---- sa_mime.c --------------------------------------------------------- */
+
+/* Fill f from the MIME tree under root (a GMimeObject *): every part in
+   order, containers first, the raw (undecoded) lines of each leaf. At most
+   1,000 parts, 4 MiB of each leaf. */
+void sa_mime_scan(void *root, struct mavis_arena *a, struct sa_mime *f);
 
 /* ---- sa_urilist.c: the message's URIs ---------------------------------- */
 
@@ -284,6 +304,8 @@ bool sa_eval_wants_uris(int id);
 
 /* The id (>= SA_EVX_BASE) of an eval this file implements, or -1. */
 int sa_evx_lookup(enum sa_type type, const char *fn, size_t nargs);
+/* Does it take these arguments (checked at load)? */
+bool sa_evx_args_ok(int id, const char *const *args, size_t nargs);
 /* Run it: 1 hit, 0 no hit. */
 int sa_evx_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct sa_msg *m,
 	       struct mavis_arena *a);

@@ -469,7 +469,10 @@ sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs, struc
 	g_object_unref(pa);
 	if (gm != NULL) {
 		walk(&w, g_mime_message_get_mime_part(gm), 0);
+		sa_mime_scan(g_mime_message_get_mime_part(gm), a, &out->mime);
 		g_object_unref(gm);
+	} else {
+		sa_mime_scan(NULL, a, &out->mime);
 	}
 	out->parts = w.parts;
 	out->n_parts = w.n_parts;

@@ -98,9 +98,51 @@ test_evals(void)
 	mavis_sa_rules_free(&r);
 }
 
+/* MIMEEval's facts (sa_mime.c) */
+static void
+test_mime(void)
+{
+	static const char msg[] =
+		"Subject: m\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+		"--b\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\naGVsbG8K\n"
+		"--b\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n"
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"
+		"=41=42 \xe9t\xe9\n"
+		"--b\nContent-Type: application/octet-stream\nContent-Disposition: attachment\n\nx\n"
+		"--b--\nepilogue text\n";
+	struct mavis_sa_rules *r = NULL;
+	struct mavis_error err = { 0 };
+	struct mavis_arena *a = mavis_arena_new(0);
+	struct sa_msg m;
+	static const char rules[] = "body X /x/\n";
+
+	CHECK_INT(mavis_sa_rules_from_text(rules, strlen(rules), &r, &err), 0);
+	if (r == NULL) {
+		mavis_arena_free(&a);
+		return;
+	}
+	CHECK_INT(sa_msg_build(msg, strlen(msg), r, a, &m, &err), 0);
+	CHECK_INT(m.mime.base64_count, 1);
+	CHECK_INT(m.mime.qp_count, 1);
+	CHECK_INT(m.mime.attachment, 1);
+	CHECK(m.mime.base64_encoded_text);
+	CHECK(m.mime.qp_long_line);
+	CHECK_INT(m.mime.ascii_text_illegal, 1);	/* the QP part's raw 8-bit line */
+	CHECK(m.mime.has_qp_ratio && m.mime.qp_ratio > 0);	/* =41=42 need no encoding */
+	CHECK(m.mime.epilogue_exists);
+	CHECK_INT(m.mime.base64_length, 8);	/* the newline before a boundary is the boundary's */
+	CHECK(!m.mime.multipart_alternative);
+	mavis_arena_reset(a);
+	CHECK_INT(sa_msg_build("Subject: plain\n\nhi\n", 18, r, a, &m, &err), 0);
+	CHECK(!m.mime.epilogue_exists && m.mime.base64_count == 0 && m.mime.multipart_ratio == 1.0);
+	mavis_sa_rules_free(&r);
+	mavis_arena_free(&a);
+}
+
 int
 main(void)
 {
 	TEST_RUN(test_evals);
+	TEST_RUN(test_mime);
 	return test_exit();
 }
