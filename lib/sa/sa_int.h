@@ -185,6 +185,10 @@ int sa_rules_build(struct sa_conf *c, struct mavis_sa_rules **out, struct mavis_
 /* Perl pattern and flags -> pcre2 code (8-bit, no UTF, JIT). NULL with err
    set when PCRE2 refuses it. */
 pcre2_code *sa_regex_compile(const char *pat, const char *flags, struct mavis_error *err);
+/* The same pattern with big bounded repeats as subroutine calls
+   (sa_shrink.c), for one that is too large for PCRE2 as written; malloc'd,
+   NULL when it cannot be rewritten. */
+char *sa_regex_shrink(const char *pat, const char *flags);
 /* Parse "/re/flags" or "m{re}flags" at s: pattern and flags in a; *end
    after the flags. Returns 0 or -1. */
 int sa_regex_split(const char *s, struct mavis_arena *a, const char **pat, const char **flags,
