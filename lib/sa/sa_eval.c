@@ -443,3 +443,10 @@ sa_eval_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struc
 		return x->eval_id >= SA_EVX_BASE ? sa_evx_run(x, r, m, a) : 0;	/* sa_eval_local.c */
 	}
 }
+
+/* FreeMail _is_freemail for sa_eval_local.c */
+bool
+sa_eval_is_freemail(const struct mavis_sa_rules *r, const char *email)
+{
+	return is_freemail(r, email);
+}

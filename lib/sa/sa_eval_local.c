@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sa_html.h"
 #include "sa_int.h"
 #include "sa_received.h"
 
@@ -19,7 +20,8 @@ enum {
 	X_URI_TRUNCATED = SA_EVX_BASE, X_HTTP_REDIRECTOR, X_SUBJ_ALL_CAPS, X_GATED_RCVD_REMOVER,
 	X_MAILFROM_MATCHES_RCVD, X_FORGED_YAHOO, X_FORGED_HOTMAIL, X_NO_HOTMAIL, X_NO_RDNS_DOTCOM_HELO,
 	X_MIME, X_MIME_B, X_ASCII_TEXT_ILLEGAL, X_UNICODE_RATIO, X_MULTIPART_RATIO, X_QP_RATIO,
-	X_BASE64_LENGTH, X_PARSE_FLAGS, X_PARSE_FLAGS_H, X_END
+	X_BASE64_LENGTH, X_PARSE_FLAGS, X_PARSE_FLAGS_H, X_SIMILAR_RECIPS, X_SORTED_RECIPS,
+	X_DKIM_DEPENDABLE, X_FREEMAIL_REPLYTO, X_END
 };
 
 static const struct {
@@ -46,6 +48,10 @@ static const struct {
 	[X_BASE64_LENGTH - SA_EVX_BASE] = { "check_base64_length", SA_T_BODY, 1, 2 },
 	[X_PARSE_FLAGS - SA_EVX_BASE] = { "check_msg_parse_flags", SA_T_BODY, 1, 1 },
 	[X_PARSE_FLAGS_H - SA_EVX_BASE] = { "check_msg_parse_flags", SA_T_HEADER, 1, 1 },
+	[X_SIMILAR_RECIPS - SA_EVX_BASE] = { "similar_recipients", SA_T_HEADER, 2, 2 },
+	[X_SORTED_RECIPS - SA_EVX_BASE] = { "sorted_recipients", SA_T_HEADER, 0, 0 },
+	[X_DKIM_DEPENDABLE - SA_EVX_BASE] = { "check_dkim_dependable", SA_T_FULL, 0, 0 },
+	[X_FREEMAIL_REPLYTO - SA_EVX_BASE] = { "check_freemail_replyto", SA_T_HEADER, 0, 1 },
 };
 
 /* check_for_mime's keys that _check_attachments sets; the others are
@@ -75,6 +81,8 @@ sa_evx_args_ok(int id, const char *const *args, size_t nargs)
 	case X_PARSE_FLAGS_H:
 		/* the parser flags sa_mime.c knows */
 		return nargs == 1 && strcmp(args[0], "mime_epilogue_exists") == 0;
+	case X_FREEMAIL_REPLYTO:
+		return nargs == 0 || strcmp(args[0], "replyto") == 0 || strcmp(args[0], "reply") == 0;
 	default:
 		return true;
 	}
@@ -83,7 +91,8 @@ sa_evx_args_ok(int id, const char *const *args, size_t nargs)
 enum {
 	XR_EZMLM, XR_EZMLM_DLTO, XR_EZMLM_QMAIL, XR_MSN_GROUPS, XR_CAPS_CHARSET, XR_YAHOO,
 	XR_YAHOO_OK, XR_YAHOO_BULK, XR_HOTMAIL_PICKUP, XR_HOTMAIL_IP, XR_HOTMAIL_ORIG, XR_HOTMAIL_OK_IP,
-	XR_HOTMAIL_OK_ORIG, XR_HOTMAIL_HELO, XR_DOTCOM_HELO, XR_N
+	XR_HOTMAIL_OK_ORIG, XR_HOTMAIL_HELO, XR_DOTCOM_HELO, XR_BULK_ENVFROM, XR_FM_EMAIL,
+	XR_FM_URL_AT, XR_FM_QUOTED, XR_N
 };
 
 /* Constants.pm IP_ADDRESS, loosely: IPv4 dotted quads and IPv6 forms */
@@ -124,7 +133,22 @@ static const struct {
 	[XR_DOTCOM_HELO] = { "(?:\\.|^)(lycos\\.com|lycos\\.co\\.uk|hotmail\\.com|localhost\\.com|"
 			     "excite\\.com|caramail\\.com|cs\\.com|aol\\.com|msn\\.com|yahoo\\.com|"
 			     "drizzle\\.com)$", "i" },
+	/* FreeMail $skip_replyto_envfrom */
+	[XR_BULK_ENVFROM] = { "(?:^(?:post|host|domain)master|^double-bounce|"
+			      "^(?:sentto|owner|return|(?:gr)?bounced?)-.+|-(?:request|bounces?|admin|owner)|"
+			      "\\b(?:do[._-t]?)?no[._-t]?repl(?:y|ies)|.+=.+)\\@", "i" },
+	/* FreeMail email_regex without the TLD list: the TLD is checked after */
+	[XR_FM_EMAIL] = { "(?=.{0,64}\\@)(?<![a-z0-9!#$%&'*+/=?^_`{|}~-])([a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+			  "(?:\\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*\\@(?:[a-z0-9](?:[a-z0-9-]{0,59}[a-z0-9])?\\.){1,4}"
+			  "([a-z]{2,63}))(?![a-z0-9])", "i" },
+	[XR_FM_URL_AT] = { "<?https?://\\S{0,255}(?:\\@|%40)\\S{0,255}", "i" },
+	[XR_FM_QUOTED] = { "<?(?<!mailto:)(?=.{0,64}\\@)(?<![a-z0-9!#$%&'*+/=?^_`{|}~-])"
+			   "[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*\\@"
+			   "(?:[a-z0-9](?:[a-z0-9-]{0,59}[a-z0-9])?\\.){1,4}[a-z]{2,63}"
+			   "(?:>|\\s{1,10}(?!(?:fa(?:x|csi)|tel|phone|e?-?mail))[a-z]{2,11}:)", "i" },
 };
+
+_Static_assert(XR_N <= SA_EVX_RE_MAX, "raise SA_EVX_RE_MAX");
 
 int
 sa_evx_init(struct mavis_sa_rules *r, struct mavis_error *err)
@@ -518,6 +542,226 @@ ev_mime(const struct sa_mime *f, const char *key)
 	}
 }
 
+/* the addresses of a header, lower case, one per entry */
+static size_t
+addr_list(const struct sa_msg *m, struct mavis_arena *a, const char *name, const char **v,
+	  size_t cap, size_t n)
+{
+	const char *s = sa_msg_get(m, a, name, SA_H_ADDR);
+
+	for (const char *p = s; p && *p && n < cap;) {
+		size_t l = strcspn(p, "\n");
+		char *x = mavis_arena_strndup(a, p, l);
+
+		for (char *q = x; *q; q++)
+			*q = (char)sa_lower((unsigned char)*q);
+		if (*x)
+			v[n++] = x;
+		p += l;
+		if (*p == '\n')
+			p++;
+	}
+	return n;
+}
+
+static int
+str_cmp(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+static bool
+pre2eq(const char *x, const char *y)
+{
+	size_t lx = strlen(x) < 2 ? strlen(x) : 2, ly = strlen(y) < 2 ? strlen(y) : 2;
+
+	return lx == ly && strncmp(x, y, lx) == 0;
+}
+
+/* HeaderEval _check_recipients: 0 = tocc_similar, 1 = tocc_sorted */
+static double
+recipients(const struct sa_msg *m, struct mavis_arena *a, int which)
+{
+	const char *in[600];
+	size_t n = 0;
+
+	/* ToCc:addr, then Bcc:addr when that gave fewer than five */
+	n = addr_list(m, a, "To", in, 256, n);
+	n = addr_list(m, a, "Cc", in, 512, n);
+	if (n < 5)
+		n = addr_list(m, a, "Bcc", in, 600, n);
+	const char *ad[256];
+	size_t na = 0;
+	const char *prev = "";
+
+	/* duplicates only when next to each other (the Perl compares lc) */
+	for (size_t i = 0; i < n && na < 256; i++)
+		if (strcasecmp(in[i], prev) != 0)
+			ad[na++] = prev = in[i];
+	if (which == 1) {
+		if (na < 7)
+			return 0;
+		const char **s = mavis_arena_calloc(a, na, sizeof(*s));
+
+		memcpy(s, ad, na * sizeof(*s));
+		qsort(s, na, sizeof(*s), str_cmp);
+		for (size_t i = 0; i < na; i++)
+			if (strcmp(s[i], ad[i]) != 0)
+				return 0;
+		return 1;
+	}
+	if (na < 5)
+		return 0;
+	double hits = 0, comb = 0;
+
+	for (size_t i = 0; i < na; i++) {
+		const char *fi = strchr(ad[i], '@');
+
+		fi = fi ? fi + 1 : "";
+		for (size_t j = i + 1; j < na; j++) {
+			const char *fj = strchr(ad[j], '@');
+
+			fj = fj ? fj + 1 : "";
+			/* substr($_, 0, 2) of the user and of the host */
+			hits += pre2eq(ad[i], ad[j]);
+			hits += pre2eq(fi, fj) && strcmp(fi, fj) != 0;
+			comb++;
+		}
+	}
+	return hits / comb;
+}
+
+/* FreeMail _parse_body: the freemail addresses of the body (HTML mailto:
+   links and addresses in the rendered text, quoted or "wrote:" ones left
+   out); -1 when there are too many to judge (freemail_max_body_emails 5,
+   freemail_max_body_freemails 3) */
+static int
+body_freemails(const struct mavis_sa_rules *r, const struct sa_msg *m, struct mavis_arena *a,
+	       const char ***out)
+{
+	const char *emails[48];
+	size_t n = 0;
+	struct sa_strset seen = { 0 };
+	pcre2_match_data *md = pcre2_match_data_create(4, NULL);
+
+	if (md == NULL)
+		return 0;
+	for (size_t h = 0; h < m->n_html && n < 20; h++) {
+		const char *const *hu;
+		size_t k = sa_html_uris(m->html[h], &hu);
+
+		for (size_t i = 0; i < k && n < 20; i++) {
+			if (strncasecmp(hu[i], "mailto:", 7) != 0)
+				continue;
+			const char *e = hu[i] + 7;
+
+			if (pcre2_match(r->evx[XR_FM_EMAIL], (PCRE2_SPTR)e, strlen(e), 0, PCRE2_ANCHORED, md,
+					NULL) < 0)
+				continue;
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+
+			if (!sa_rules_is_tld(r, e + ov[4], ov[5] - ov[4]))
+				continue;
+			char *x = mavis_arena_strndup(a, e + ov[2], ov[3] - ov[2]);
+
+			for (char *q = x; *q; q++)
+				*q = (char)sa_lower((unsigned char)*q);
+			if (sa_strset_add(&seen, a, x))
+				emails[n++] = x;
+		}
+	}
+	for (size_t li = 0; li < m->n_body && n < 40; li++) {
+		/* blank out URLs holding an @ and quoted or "wrote:" addresses */
+		char *l = mavis_arena_strdup(a, m->body[li]);
+		size_t ll = strlen(l);
+
+		for (int k = XR_FM_URL_AT; k <= XR_FM_QUOTED; k++) {
+			PCRE2_SIZE off = 0;
+
+			while (off <= ll && pcre2_match(r->evx[k], (PCRE2_SPTR)l, ll, off, 0, md, NULL) >= 0) {
+				PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+
+				for (PCRE2_SIZE q = ov[0]; q < ov[1]; q++)
+					l[q] = ' ';
+				off = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+			}
+		}
+		PCRE2_SIZE off = 0;
+
+		while (n < 40 && off <= ll &&
+		       pcre2_match(r->evx[XR_FM_EMAIL], (PCRE2_SPTR)l, ll, off, 0, md, NULL) >= 0) {
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+
+			off = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+			if (!sa_rules_is_tld(r, l + ov[4], ov[5] - ov[4]))
+				continue;
+			char *x = mavis_arena_strndup(a, l + ov[2], ov[3] - ov[2]);
+
+			for (char *q = x; *q; q++)
+				*q = (char)sa_lower((unsigned char)*q);
+			if (sa_strset_add(&seen, a, x))
+				emails[n++] = x;
+		}
+	}
+	pcre2_match_data_free(md);
+	const char **fm = mavis_arena_calloc(a, n + 1, sizeof(*fm));
+	size_t nf = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (i + 1 == 5)
+			return -1;	/* freemail_skip_when_over_max */
+		if (!sa_eval_is_freemail(r, emails[i]))
+			continue;
+		if (++nf == 3)
+			return -1;
+		fm[nf - 1] = emails[i];
+	}
+	*out = fm;
+	return (int)nf;
+}
+
+/* FreeMail check_freemail_replyto('replyto' | 'reply') */
+static int
+ev_freemail_replyto(const struct mavis_sa_rules *r, const struct sa_msg *m, struct mavis_arena *a,
+		    const char *what)
+{
+	bool replyto = what == NULL || strcmp(what, "replyto") == 0;
+	const char *ef = sa_msg_get(m, a, "EnvelopeFrom", 0);
+
+	if (ef != NULL && re_hit(r->evx[XR_BULK_ENVFROM], ef))
+		return 0;
+	const char *from[64], *rt[64];
+	size_t nf = addr_list(m, a, "From", from, 64, 0);
+	size_t nr = addr_list(m, a, "Reply-To", rt, 64, 0);
+	bool from_fm = false, rt_fm = false, from_not_in_rt = true;
+
+	for (size_t i = 0; i < nf; i++)
+		from_fm |= sa_eval_is_freemail(r, from[i]);
+	for (size_t i = 0; i < nr; i++)
+		rt_fm |= sa_eval_is_freemail(r, rt[i]);
+	for (size_t i = 0; i < nf; i++)
+		for (size_t j = 0; j < nr; j++)
+			if (strcmp(from[i], rt[j]) == 0)
+				from_not_in_rt = false;
+	if (from_fm && rt_fm && from_not_in_rt)
+		return 1;
+	if (replyto ? !rt_fm : ((nr > 0 && !rt_fm) || (nr == 0 && !from_fm)))
+		return 0;
+	const char **body;
+	int nb = body_freemails(r, m, a, &body);
+
+	if (nb <= 0)
+		return 0;
+	const char *const *reply = replyto || rt_fm ? rt : from;
+	size_t nrep = replyto || rt_fm ? nr : nf;
+
+	for (int b = 0; b < nb; b++)
+		for (size_t i = 0; i < nrep; i++)
+			if (strcmp(body[b], reply[i]) != 0)
+				return 1;
+	return 0;
+}
+
 int
 sa_evx_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct sa_msg *m,
 	   struct mavis_arena *a)
@@ -568,6 +812,20 @@ sa_evx_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct
 	case X_PARSE_FLAGS:
 	case X_PARSE_FLAGS_H:
 		return m->mime.epilogue_exists;
+	case X_SIMILAR_RECIPS: {
+		double v = recipients(m, a, 0);
+
+		return (strcmp(x->args[0], "undef") == 0 || v >= strtod(x->args[0], NULL)) &&
+		       (strcmp(x->args[1], "undef") == 0 || v < strtod(x->args[1], NULL));
+	}
+	case X_SORTED_RECIPS:
+		return recipients(m, a, 1) != 0;
+	case X_DKIM_DEPENDABLE:
+		/* DKIM.pm: signatures count as dependable only once verified,
+		   and without DNS (score set 0) nothing is verified */
+		return 0;
+	case X_FREEMAIL_REPLYTO:
+		return ev_freemail_replyto(r, m, a, x->nargs ? x->args[0] : NULL);
 	default:
 		return 0;
 	}

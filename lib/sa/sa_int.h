@@ -23,7 +23,7 @@
 #define SA_BODY_PART_SCAN_SIZE 50000
 #define SA_RAWBODY_PART_SCAN_SIZE 500000
 #define SA_EVX_BASE 1000	/* sa_eval_local.c's eval ids */
-#define SA_EVX_RE_MAX 16	/* its fixed patterns */
+#define SA_EVX_RE_MAX 32	/* its fixed patterns */
 
 enum sa_type {
 	SA_T_HEADER, SA_T_BODY, SA_T_RAWBODY, SA_T_URI, SA_T_FULL, SA_T_MIMEHEADER, SA_T_META,
@@ -299,6 +299,9 @@ int sa_eval_prepare(struct sa_rule *x);
 /* The fixed patterns the evals use, compiled with the rule set. */
 int sa_eval_init(struct mavis_sa_rules *r, struct mavis_error *err);
 void sa_eval_fini(struct mavis_sa_rules *r);
+/* FreeMail's test of one lower-case address (freemail_domains, the
+   built-in welcome list) */
+bool sa_eval_is_freemail(const struct mavis_sa_rules *r, const char *email);
 /* Does eval id read the message's URI list? */
 bool sa_eval_wants_uris(int id);
 

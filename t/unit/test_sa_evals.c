@@ -19,6 +19,11 @@ static const char rules_text[] =
 	"header HOTMAIL_FORGED eval:check_for_forged_hotmail_received_headers()\n"
 	"header HOTMAIL_NONE eval:check_for_no_hotmail_received_headers()\n"
 	"header DOTCOM_HELO eval:check_for_no_rdns_dotcom_helo()\n"
+	"header SIMILAR eval:similar_recipients('0.65','undef')\n"
+	"header FM_REPLYTO eval:check_freemail_replyto('replyto')\n"
+	"full DKIM_DEP eval:check_dkim_dependable()\n"
+	"freemail_domains gmail.com yahoo.com\n"
+	"score SIMILAR 1\nscore FM_REPLYTO 1\nscore DKIM_DEP 1\n"
 	"score SUBJ_CAPS 1\nscore GATED 1\nscore RP_RCVD 1\nscore YAHOO 1\n"
 	"score HOTMAIL_FORGED 1\nscore HOTMAIL_NONE 1\nscore DOTCOM_HELO 1\n";
 
@@ -27,7 +32,8 @@ static unsigned
 hits(const struct mavis_sa_rules *r, const char *msg)
 {
 	static const char *const names[] = { "SUBJ_CAPS", "GATED", "RP_RCVD", "YAHOO",
-					     "HOTMAIL_FORGED", "HOTMAIL_NONE", "DOTCOM_HELO", NULL };
+					     "HOTMAIL_FORGED", "HOTMAIL_NONE", "DOTCOM_HELO", "SIMILAR",
+					     "FM_REPLYTO", "DKIM_DEP", NULL };
 	struct mavis_arena *a = mavis_arena_new(0);
 	struct mavis_error err = { 0 };
 	struct mavis_spam_result res;
@@ -78,6 +84,17 @@ test_evals(void)
 		/* HELO aol.com, no rDNS (sendmail looked it up) */
 		{ "Received: from mx.aol.com ([198.51.100.8]) by mail.example.org (8.12.6/8.12.6) "
 		  "with ESMTP id g1; Thu, 3 Dec 2026 10:00:00 +0000\nSubject: hi\n\nx\n", 64 },
+		/* five recipients alike in their first two bytes */
+		{ RCVD "To: aa1@example.com, aa2@example.com, aa3@example.com\n"
+		       "Cc: aa4@example.com, aa5@example.com\nSubject: hi\n\nx\n", 128 },
+		{ RCVD "To: ann@example.com, bob@example.net, cy@example.org, dan@foo.example, "
+		       "eve@bar.example\nSubject: hi\n\nx\n", 0 },
+		/* From and Reply-To two different freemail addresses */
+		{ RCVD "From: a@gmail.com\nReply-To: b@yahoo.com\nSubject: hi\n\nx\n", 256 },
+		{ RCVD "From: a@gmail.com\nReply-To: a@gmail.com\nSubject: hi\n\nx\n", 0 },
+		/* a freemail Reply-To and another freemail address in the body */
+		{ RCVD "From: a@example.com\nReply-To: b@yahoo.com\nSubject: hi\n\n"
+		       "write to c@gmail.com now\n", 256 },
 	};
 	struct mavis_sa_rules *r = NULL;
 	struct mavis_error err = { 0 };
