@@ -402,6 +402,9 @@ header_unsupported(const char *h)
 	if (strcasecmp(h, "X-Spam-Relays-Trusted") == 0 || strcasecmp(h, "X-Spam-Relays-Untrusted") == 0 ||
 	    strcasecmp(h, "X-Spam-Relays-Internal") == 0 || strcasecmp(h, "X-Spam-Relays-External") == 0)
 		return NULL;
+	if (strcmp(h, "ALL-TRUSTED") == 0 || strcmp(h, "ALL-INTERNAL") == 0 ||
+	    strcmp(h, "ALL-UNTRUSTED") == 0 || strcmp(h, "ALL-EXTERNAL") == 0)
+		return NULL;
 	if (strncasecmp(h, "X-Spam-Relays-", 14) == 0 || strncasecmp(h, "ALL-", 4) == 0)
 		return "pseudo-header not provided";
 	if (strcasecmp(h, "X-Spam-DKIM") == 0 || strncasecmp(h, "X-Spam-", 7) == 0)

@@ -672,6 +672,45 @@ envelope_from(const struct sa_msg *m, struct mavis_arena *a)
 	return NULL;
 }
 
+/* ALL-TRUSTED, ALL-INTERNAL, ALL-UNTRUSTED, ALL-EXTERNAL:
+   PerMsgStatus::get_all_hdrs_in_rcvd_index_range over the header fields,
+   cut at the Received field of the last trusted (internal) hop + 1 */
+static const char *
+all_range(const struct sa_msg *m, struct mavis_arena *a, const char *which, bool raw)
+{
+	bool upto;
+	int internal;
+
+	if (strcmp(which, "TRUSTED") == 0)
+		upto = true, internal = 0;
+	else if (strcmp(which, "INTERNAL") == 0)
+		upto = true, internal = 1;
+	else if (strcmp(which, "UNTRUSTED") == 0)
+		upto = false, internal = 0;
+	else if (strcmp(which, "EXTERNAL") == 0)
+		upto = false, internal = 1;
+	else
+		return NULL;
+	long edge = sa_relays_last_index(m->relays, internal) + 1, cur = -1;
+	struct mavis_buf b = { 0 };
+
+	for (size_t i = 0; i < m->n_h; i++) {
+		bool rcvd = strcasecmp(m->h[i].name, "Received") == 0;
+
+		cur += rcvd;
+		if (upto ? cur < edge : cur >= edge)
+			mavis_buf_printf(&b, "%s: %s", m->h[i].name, raw ? m->h[i].raw : m->h[i].dec);
+		else if (upto && cur == edge) {
+			mavis_buf_printf(&b, "%s: %s", m->h[i].name, raw ? m->h[i].raw : m->h[i].dec);
+			break;
+		}
+	}
+	const char *r = b.len ? mavis_arena_strdup(a, mavis_buf_str(&b)) : NULL;
+
+	mavis_buf_free(&b);
+	return r;
+}
+
 const char *
 sa_msg_get(const struct sa_msg *m, struct mavis_arena *a, const char *name, unsigned mods)
 {
@@ -717,6 +756,8 @@ sa_msg_get(const struct sa_msg *m, struct mavis_arena *a, const char *name, unsi
 	}
 	if (strcmp(name, "EnvelopeFrom") == 0)
 		return envelope_from(m, a);
+	if (strncmp(name, "ALL-", 4) == 0)
+		return all_range(m, a, name + 4, (mods & SA_H_RAW) != 0);
 	if (strncmp(name, "X-Spam-Relays-", 14) == 0 && m->relays != NULL) {
 		const char *v = sa_relays_pseudo(m->relays, name);
 

@@ -195,6 +195,10 @@ struct relay {
 struct sa_relays {
 	struct sa_vec all, trusted, untrusted, internal, external;	/* struct relay * */
 	size_t unparseable;
+	/* Received.pm last_trusted_relay_index, last_internal_relay_index:
+	   counted over every line, the own one included */
+	long last_trusted, last_internal;
+	bool has_own;
 	const char *str[4];
 };
 
@@ -1187,6 +1191,8 @@ sa_relays_build(const char *const *received_values, size_t n, const char *own_re
 	bool in_trusted = true, in_internal = true;
 	size_t total = n + (own_received ? 1 : 0);
 
+	rs->last_trusted = rs->last_internal = -1;
+	rs->has_own = own_received != NULL;
 	if (!trusted)
 		trusted = internal;
 	if (!internal)
@@ -1204,8 +1210,11 @@ sa_relays_build(const char *const *received_values, size_t n, const char *own_re
 		rc = parse_line(v ? v : "", a, &r);
 		if (rc < 0)
 			rs->unparseable++;
-		if (rc <= 0)
+		if (rc <= 0) {
+			rs->last_trusted += in_trusted;
+			rs->last_internal += in_internal;
 			continue;
+		}
 		if (in_trusted) {
 			if (!configured) {
 				if (!r->ip_private && !*r->auth)
@@ -1217,6 +1226,8 @@ sa_relays_build(const char *const *received_values, size_t n, const char *own_re
 			}
 		}
 		r->internal = in_internal;
+		rs->last_trusted += in_trusted;
+		rs->last_internal += in_internal;
 		r->as_string = as_string(a, r);
 		sa_vec_push(&rs->all, a, r);
 		sa_vec_push(in_trusted ? &rs->trusted : &rs->untrusted, a, r);
@@ -1254,6 +1265,15 @@ sa_relays_count(const struct sa_relays *r, int untrusted)
 	if (r == NULL)
 		return 0;
 	return untrusted ? r->untrusted.n : r->trusted.n;
+}
+
+long
+sa_relays_last_index(const struct sa_relays *r, int internal)
+{
+	if (r == NULL)
+		return -1;
+	/* the own line is no field of the message: its index is not counted */
+	return (internal ? r->last_internal : r->last_trusted) - (r->has_own ? 1 : 0);
 }
 
 bool

@@ -69,6 +69,11 @@ struct sa_relay_info {
 /* The trusted (untrusted = 0) or untrusted relays: how many, and relay i
    top first (false past the end). */
 size_t sa_relays_count(const struct sa_relays *r, int untrusted);
+/* Received.pm's last_trusted_relay_index (internal = 0) or
+   last_internal_relay_index: the index, among the message's Received
+   fields from the top, of the last one added by a trusted (internal) hop;
+   -1 when none. For ALL-TRUSTED, ALL-EXTERNAL, ... */
+long sa_relays_last_index(const struct sa_relays *r, int internal);
 bool sa_relays_get(const struct sa_relays *r, int untrusted, size_t i, struct sa_relay_info *out);
 
 /* RelayEval: check_all_trusted, check_no_relays, check_relays_unparseable,

@@ -156,9 +156,52 @@ test_mime(void)
 	mavis_arena_free(&a);
 }
 
+/* ALL-TRUSTED / ALL-EXTERNAL: the fields the trusted (internal) hops
+   could have added, up to and with the last such Received */
+static void
+test_all_pseudo(void)
+{
+	static const char rules[] = "body X /x/\n";
+	static const char msg[] =
+		"Received: from localhost (localhost [127.0.0.1]) by mx.example.org (Postfix) "
+		"with ESMTP id 1\n"
+		"X-Top: 1\n"
+		"Received: from out.example.net (out.example.net [203.0.113.9]) by "
+		"mx.example.org (Postfix) with ESMTP id 2\n"
+		"X-Mid: 2\n"
+		"Received: from pc (pc.example.net [198.51.100.2]) by out.example.net "
+		"(Postfix) with ESMTP id 3\n"
+		"Subject: s\n\nx\n";
+	struct mavis_sa_rules *r = NULL;
+	struct mavis_error err = { 0 };
+	struct mavis_arena *a = mavis_arena_new(0);
+	struct sa_msg m;
+
+	CHECK_INT(mavis_sa_rules_from_text(rules, strlen(rules), &r, &err), 0);
+	if (r == NULL) {
+		mavis_arena_free(&a);
+		return;
+	}
+	CHECK_INT(sa_msg_build(msg, strlen(msg), r, a, &m, &err), 0);
+	/* the localhost hop is trusted, the public one is not: trusted up to
+	   Received #1 (index 0 + 1), external from there on */
+	const char *t = sa_msg_get(&m, a, "ALL-TRUSTED", 0);
+	const char *e = sa_msg_get(&m, a, "ALL-EXTERNAL", 0);
+
+	CHECK(t != NULL && strstr(t, "X-Top: 1") != NULL && strstr(t, "id 2") != NULL &&
+	      strstr(t, "X-Mid") == NULL);
+	CHECK(e != NULL && strncmp(e, "Received: from out.example.net", 30) == 0 &&
+	      strstr(e, "X-Mid: 2") != NULL && strstr(e, "Subject: s") != NULL &&
+	      strstr(e, "X-Top") == NULL);
+	CHECK(sa_msg_get(&m, a, "ALL-BOGUS", 0) == NULL);
+	mavis_sa_rules_free(&r);
+	mavis_arena_free(&a);
+}
+
 int
 main(void)
 {
+	TEST_RUN(test_all_pseudo);
 	TEST_RUN(test_evals);
 	TEST_RUN(test_mime);
 	return test_exit();
