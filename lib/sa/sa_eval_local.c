@@ -8,6 +8,7 @@
  * comment); fixed patterns are compiled once with the rule set.
  */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,7 +22,7 @@ enum {
 	X_MAILFROM_MATCHES_RCVD, X_FORGED_YAHOO, X_FORGED_HOTMAIL, X_NO_HOTMAIL, X_NO_RDNS_DOTCOM_HELO,
 	X_MIME, X_MIME_B, X_ASCII_TEXT_ILLEGAL, X_UNICODE_RATIO, X_MULTIPART_RATIO, X_QP_RATIO,
 	X_BASE64_LENGTH, X_PARSE_FLAGS, X_PARSE_FLAGS_H, X_SIMILAR_RECIPS, X_SORTED_RECIPS,
-	X_DKIM_DEPENDABLE, X_FREEMAIL_REPLYTO, X_END
+	X_DKIM_DEPENDABLE, X_FREEMAIL_REPLYTO, X_ILLEGAL_CHARS, X_VERTICAL_WORDS, X_MADIFF, X_END
 };
 
 static const struct {
@@ -52,6 +53,9 @@ static const struct {
 	[X_SORTED_RECIPS - SA_EVX_BASE] = { "sorted_recipients", SA_T_HEADER, 0, 0 },
 	[X_DKIM_DEPENDABLE - SA_EVX_BASE] = { "check_dkim_dependable", SA_T_FULL, 0, 0 },
 	[X_FREEMAIL_REPLYTO - SA_EVX_BASE] = { "check_freemail_replyto", SA_T_HEADER, 0, 1 },
+	[X_ILLEGAL_CHARS - SA_EVX_BASE] = { "check_illegal_chars", SA_T_HEADER, 3, 3 },
+	[X_VERTICAL_WORDS - SA_EVX_BASE] = { "tvd_vertical_words", SA_T_BODY, 2, 2 },
+	[X_MADIFF - SA_EVX_BASE] = { "multipart_alternative_difference", SA_T_BODY, 2, 2 },
 };
 
 /* check_for_mime's keys that _check_attachments sets; the others are
@@ -762,6 +766,112 @@ ev_freemail_replyto(const struct mavis_sa_rules *r, const struct sa_msg *m, stru
 	return 0;
 }
 
+/* Util::is_valid_utf_8 */
+static bool
+valid_utf8(const unsigned char *p)
+{
+	while (*p) {
+		unsigned char c = *p;
+		size_t n;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3;
+		else
+			return false;
+		unsigned char lo = 0x80, hi = 0xbf;
+
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+		else if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		if (p[1] < lo || p[1] > hi)
+			return false;
+		for (size_t k = 2; k <= n; k++)
+			if (p[k] < 0x80 || p[k] > 0xbf)
+				return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* HeaderEval check_illegal_chars(header, ratio, count) over the raw value */
+static int
+ev_illegal_chars(const struct sa_rule *x, const struct sa_msg *m, struct mavis_arena *a)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "%s", x->args[0]);
+	char *c = strstr(name, ":raw");
+
+	if (c != NULL && c[4] == '\0')
+		*c = '\0';
+	const char *v = sa_msg_get(m, a, name, SA_H_RAW);
+
+	if (v == NULL)
+		return 0;
+	const unsigned char *u = (const unsigned char *)v;
+	bool nonspace = false, high = false, ctl = false;
+	size_t illegal = 0, exempt = 0, len = strlen(v);
+
+	for (size_t i = 0; i < len; i++) {
+		nonspace |= !sa_isspace(u[i]);
+		high |= u[i] >= 0x80;
+		ctl |= u[i] <= 0x08 || u[i] == 0x0b || u[i] == 0x0c || (u[i] >= 0x0e && u[i] <= 0x1f);
+		illegal += u[i] <= 0x08 || u[i] == 0x0b || u[i] == 0x0c ||
+			   (u[i] >= 0x0e && u[i] <= 0x1f) || u[i] >= 0x7f;
+		exempt += u[i] == 0xa2 || u[i] == 0xa3 || u[i] == 0xae;
+	}
+	if (!nonspace)
+		return 0;
+	/* valid UTF-8 without controls is legal */
+	if (high && valid_utf8(u) && !ctl)
+		return 0;
+	if (illegal > 0 && strcasecmp(name, "Subject") == 0 && exempt == 1)
+		illegal--;
+	if (len == 0)
+		return 0;
+	return (double)illegal / (double)len >= strtod(x->args[1], NULL) &&
+	       (double)illegal >= strtod(x->args[2], NULL);
+}
+
+/* BodyEval tvd_vertical_words(min, max): the highest share of spaces to
+   other characters in a body line over 5 bytes */
+static int
+ev_vertical_words(const struct sa_rule *x, const struct sa_msg *m)
+{
+	double mn = strtod(x->args[0], NULL), mx = strtod(x->args[1], NULL);
+	long best = -1;
+
+	if (mx >= 100)
+		mx = 101;
+	for (size_t i = 0; i < m->n_body; i++) {
+		size_t l = strlen(m->body[i]), sp = 0;
+
+		if (l <= 5)
+			continue;
+		for (size_t k = 0; k < l; k++)
+			sp += m->body[i][k] == ' ';
+		size_t non = l - sp;
+		long pct = sp > non || non == 0 ? 100 : (long)(100 * sp / non);
+
+		if (pct > best)
+			best = pct;
+	}
+	return (double)best >= mn && (double)best < mx;
+}
+
 int
 sa_evx_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct sa_msg *m,
 	   struct mavis_arena *a)
@@ -826,6 +936,16 @@ sa_evx_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct
 		return 0;
 	case X_FREEMAIL_REPLYTO:
 		return ev_freemail_replyto(r, m, a, x->nargs ? x->args[0] : NULL);
+	case X_ILLEGAL_CHARS:
+		return ev_illegal_chars(x, m, a);
+	case X_VERTICAL_WORDS:
+		return ev_vertical_words(x, m);
+	case X_MADIFF: {
+		double mn = strtod(x->args[0], NULL);
+
+		return (mn == 0 || m->mime.madiff > mn) &&
+		       (strcmp(x->args[1], "undef") == 0 || m->mime.madiff <= strtod(x->args[1], NULL));
+	}
 	default:
 		return 0;
 	}

@@ -217,6 +217,7 @@ struct sa_mime {
 	bool has_qp_ratio;
 	double multipart_ratio, qp_ratio, text_unicode_ratio;
 	size_t base64_length;	/* the longest raw line of a base64 part */
+	double madiff;		/* BodyEval multipart_alternative_difference */
 };
 
 struct sa_part_hdrs {

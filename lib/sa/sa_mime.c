@@ -6,6 +6,7 @@
 
 #include <gmime/gmime.h>
 
+#include "sa_html.h"
 #include "sa_int.h"
 
 #define SA_MIME_SCAN_MAX (4u << 20)	/* raw bytes read per part */
@@ -18,6 +19,7 @@ struct mscan {
 	/* the last text/plain and text/html leaves' bytes (multipart ratio) */
 	double text_bytes, html_bytes;
 	bool have_text, have_html;
+	size_t n_ma;	/* multipart/alternative parts seen */
 };
 
 static char *
@@ -211,6 +213,173 @@ scan_leaf_raw(struct mscan *s, GMimePart *part, const char *ctype, const char *c
 	g_object_unref(mem);
 }
 
+/* whitespace-separated words that hold a word character, counted: an
+   open-addressing table in the arena (at most 20,000 distinct words) */
+struct words {
+	const char **w;
+	size_t *wl;
+	unsigned *c;
+	size_t n, cap;
+};
+
+static size_t
+whash(const char *t, size_t n)
+{
+	size_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)t[i]) * 1099511628211ULL;
+	return h;
+}
+
+static size_t
+wslot(const struct words *ws, const char *t, size_t n)
+{
+	size_t i = whash(t, n) & (ws->cap - 1);
+
+	while (ws->w[i] != NULL && !(ws->wl[i] == n && memcmp(ws->w[i], t, n) == 0))
+		i = (i + 1) & (ws->cap - 1);
+	return i;
+}
+
+static void
+words_grow(struct words *ws, struct mavis_arena *a)
+{
+	struct words nw = { .cap = ws->cap ? ws->cap * 2 : 256, .n = ws->n };
+
+	nw.w = mavis_arena_calloc(a, nw.cap, sizeof(*nw.w));
+	nw.wl = mavis_arena_calloc(a, nw.cap, sizeof(*nw.wl));
+	nw.c = mavis_arena_calloc(a, nw.cap, sizeof(*nw.c));
+	for (size_t i = 0; i < ws->cap; i++) {
+		if (ws->w[i] == NULL)
+			continue;
+		size_t k = wslot(&nw, ws->w[i], ws->wl[i]);
+
+		nw.w[k] = ws->w[i], nw.wl[k] = ws->wl[i], nw.c[k] = ws->c[i];
+	}
+	*ws = nw;
+}
+
+static unsigned
+words_count(const struct words *ws, const char *t, size_t n)
+{
+	if (ws->cap == 0)
+		return 0;
+	size_t k = wslot(ws, t, n);
+
+	return ws->w[k] ? ws->c[k] : 0;
+}
+
+static void
+words_add(struct words *ws, struct mavis_arena *a, const char *t, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		while (i < len && sa_isspace((unsigned char)t[i]))
+			i++;
+		size_t st = i;
+		bool wc = false;
+
+		while (i < len && !sa_isspace((unsigned char)t[i]))
+			wc |= sa_isword((unsigned char)t[i++]) != 0;
+		if (i == st || !wc)
+			continue;
+		if ((ws->n + 1) * 2 > ws->cap) {
+			if (ws->n >= 20000)
+				continue;
+			words_grow(ws, a);
+		}
+		size_t k = wslot(ws, t + st, i - st);
+
+		if (ws->w[k] == NULL) {
+			ws->w[k] = mavis_arena_strndup(a, t + st, i - st);
+			ws->wl[k] = i - st;
+			ws->n++;
+		}
+		ws->c[k]++;
+	}
+}
+
+/* the text leaves under obj, rendered, into html and text words */
+static void
+madiff_collect(struct mscan *s, GMimeObject *obj, unsigned depth, struct words *html,
+	       struct words *text, bool *img)
+{
+	if (obj == NULL || depth > 30)
+		return;
+	if (GMIME_IS_MULTIPART(obj)) {
+		int n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+
+		for (int i = 0; i < n; i++)
+			madiff_collect(s, g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), depth + 1,
+				       html, text, img);
+		return;
+	}
+	if (!GMIME_IS_PART(obj))
+		return;
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	const char *type = ct ? g_mime_content_type_get_media_type(ct) : "text";
+	const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : "plain";
+
+	if (type == NULL || strcasecmp(type, "text") != 0)
+		return;
+	GMimeDataWrapper *wr = g_mime_part_get_content(GMIME_PART(obj));
+
+	if (wr == NULL)
+		return;
+	GMimeStream *mem = g_mime_stream_mem_new();
+
+	(void)g_mime_data_wrapper_write_to_stream(wr, mem);
+	GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	size_t len = ba->len < SA_MIME_SCAN_MAX ? ba->len : SA_MIME_SCAN_MAX;
+
+	if (sub != NULL && strcasecmp(sub, "html") == 0) {
+		struct sa_html *h = NULL;
+
+		if (sa_html_parse((const char *)ba->data, len, s->a, &h) == 0 && h != NULL) {
+			size_t rl = 0;
+			const char *rt = sa_html_rendered(h, &rl);
+			long v;
+
+			words_add(html, s->a, rt, rl);
+			if (html->n == 0 && sa_html_inside(h, "img", &v))
+				*img = true;
+		}
+	} else {
+		words_add(text, s->a, (const char *)ba->data, len);
+	}
+	g_object_unref(mem);
+}
+
+/* BodyEval _multipart_alternative_difference for one multipart/alternative:
+   the share of its HTML words the text part does not have as often */
+static void
+madiff(struct mscan *s, GMimeObject *obj)
+{
+	struct words html = { 0 }, text = { 0 };
+	bool img = false;
+
+	madiff_collect(s, obj, 0, &html, &text, &img);
+	size_t orig = html.n + (html.n == 0 && img);
+
+	if (orig == 0)
+		return;
+	size_t left = html.n == 0 ? 1 : 0;
+
+	for (size_t i = 0; i < html.cap; i++) {
+		if (html.w[i] == NULL)
+			continue;
+		unsigned tc = words_count(&text, html.w[i], html.wl[i]);
+
+		/* deleted when html - text < 1 */
+		if ((long)html.c[i] - (long)tc >= 1)
+			left++;
+	}
+	double diff = (double)left / (double)orig * 100;
+
+	if (diff > s->f->madiff)
+		s->f->madiff = diff;
+}
+
 static bool
 epilogue_text(const char *e)
 {
@@ -237,8 +406,12 @@ scan(struct mscan *s, GMimeObject *obj, unsigned depth)
 	g_free(mt);
 	while (*cte == ' ' || *cte == '\t')
 		cte++;
-	if (strcmp(ctype, "multipart/alternative") == 0)
+	if (strcmp(ctype, "multipart/alternative") == 0) {
 		s->f->multipart_alternative = true;
+		s->n_ma++;
+		if (GMIME_IS_MULTIPART(obj) && s->n_ma <= 8)
+			madiff(s, obj);
+	}
 	mime_header(s, ctype, cte, cd, cs);
 	if (GMIME_IS_MULTIPART(obj)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(obj);
@@ -284,6 +457,21 @@ sa_mime_scan(void *root, struct mavis_arena *a, struct sa_mime *f)
 	}
 	if (s.normal_chars > 0)
 		f->text_unicode_ratio = s.unicode_chars / s.normal_chars;
+	/* Exchange meeting requests (multipart/alternative of text/html and
+	   text/calendar) are left out of the difference */
+	if (root != NULL && GMIME_IS_MULTIPART(root) &&
+	    g_mime_multipart_get_count(GMIME_MULTIPART(root)) == 2) {
+		GMimeObject *p0 = g_mime_multipart_get_part(GMIME_MULTIPART(root), 0);
+		GMimeObject *p1 = g_mime_multipart_get_part(GMIME_MULTIPART(root), 1);
+		GMimeContentType *c0 = g_mime_object_get_content_type(root);
+		GMimeContentType *c1 = p0 ? g_mime_object_get_content_type(p0) : NULL;
+		GMimeContentType *c2 = p1 ? g_mime_object_get_content_type(p1) : NULL;
+
+		if (c0 && c1 && c2 && g_mime_content_type_is_type(c0, "multipart", "alternative") &&
+		    g_mime_content_type_is_type(c1, "text", "html") &&
+		    g_mime_content_type_is_type(c2, "text", "calendar"))
+			f->madiff = 0;
+	}
 	if (f->multipart_alternative && s.have_text && s.have_html && s.html_bytes > 0)
 		f->multipart_ratio = s.text_bytes / s.html_bytes;
 }

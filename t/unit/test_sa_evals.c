@@ -24,6 +24,10 @@ static const char rules_text[] =
 	"full DKIM_DEP eval:check_dkim_dependable()\n"
 	"freemail_domains gmail.com yahoo.com\n"
 	"score SIMILAR 1\nscore FM_REPLYTO 1\nscore DKIM_DEP 1\n"
+	"header SUBJ_ILLEGAL eval:check_illegal_chars('Subject','0.00','2')\n"
+	"body VERTICAL eval:tvd_vertical_words('50','100')\n"
+	"body MADIFF eval:multipart_alternative_difference('99', '100')\n"
+	"score SUBJ_ILLEGAL 1\nscore VERTICAL 1\nscore MADIFF 1\n"
 	"score SUBJ_CAPS 1\nscore GATED 1\nscore RP_RCVD 1\nscore YAHOO 1\n"
 	"score HOTMAIL_FORGED 1\nscore HOTMAIL_NONE 1\nscore DOTCOM_HELO 1\n";
 
@@ -33,7 +37,8 @@ hits(const struct mavis_sa_rules *r, const char *msg)
 {
 	static const char *const names[] = { "SUBJ_CAPS", "GATED", "RP_RCVD", "YAHOO",
 					     "HOTMAIL_FORGED", "HOTMAIL_NONE", "DOTCOM_HELO", "SIMILAR",
-					     "FM_REPLYTO", "DKIM_DEP", NULL };
+					     "FM_REPLYTO", "DKIM_DEP", "SUBJ_ILLEGAL", "VERTICAL",
+					     "MADIFF", NULL };
 	struct mavis_arena *a = mavis_arena_new(0);
 	struct mavis_error err = { 0 };
 	struct mavis_spam_result res;
@@ -95,6 +100,20 @@ test_evals(void)
 		/* a freemail Reply-To and another freemail address in the body */
 		{ RCVD "From: a@example.com\nReply-To: b@yahoo.com\nSubject: hi\n\n"
 		       "write to c@gmail.com now\n", 256 },
+		/* 8-bit bytes in Subject that are no UTF-8; valid UTF-8 is legal */
+		{ RCVD "Subject: caf\xe9 cr\xe8me\n\nx\n", 1024 },
+		{ RCVD "Subject: caf\xc3\xa9 cr\xc3\xa8me\n\nx\n", 0 },
+		/* v e r t i c a l   w o r d s */
+		{ RCVD "Subject: hi\n\nb u y   n o w   c h e a p\n", 2048 },
+		/* the HTML part's words are not in the text part */
+		{ RCVD "Subject: hi\nMIME-Version: 1.0\n"
+		       "Content-Type: multipart/alternative; boundary=\"b\"\n\n"
+		       "--b\nContent-Type: text/plain\n\nhello there\n"
+		       "--b\nContent-Type: text/html\n\n<p>totally other words</p>\n--b--\n", 4096 },
+		{ RCVD "Subject: hi\nMIME-Version: 1.0\n"
+		       "Content-Type: multipart/alternative; boundary=\"b\"\n\n"
+		       "--b\nContent-Type: text/plain\n\nsame words here\n"
+		       "--b\nContent-Type: text/html\n\n<p>same words here</p>\n--b--\n", 0 },
 	};
 	struct mavis_sa_rules *r = NULL;
 	struct mavis_error err = { 0 };
