@@ -439,7 +439,9 @@ canon_one(struct out *o, struct sa_vec *work, const char *in)
 					break;
 				q += m + 1;
 			}
-			if (k == 4 && !q[cl[3]] && !strchr(c[3], '.')) {
+			/* exactly four: the fourth chunk ends the host (q has moved
+			   past it when a fifth follows) */
+			if (k == 4 && c[3][cl[3]] == '\0') {
 				bool ok = true;
 
 				for (int i = 0; i < 4; i++)
