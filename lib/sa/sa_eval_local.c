@@ -22,7 +22,9 @@ enum {
 	X_MAILFROM_MATCHES_RCVD, X_FORGED_YAHOO, X_FORGED_HOTMAIL, X_NO_HOTMAIL, X_NO_RDNS_DOTCOM_HELO,
 	X_MIME, X_MIME_B, X_ASCII_TEXT_ILLEGAL, X_UNICODE_RATIO, X_MULTIPART_RATIO, X_QP_RATIO,
 	X_BASE64_LENGTH, X_PARSE_FLAGS, X_PARSE_FLAGS_H, X_SIMILAR_RECIPS, X_SORTED_RECIPS,
-	X_DKIM_DEPENDABLE, X_FREEMAIL_REPLYTO, X_ILLEGAL_CHARS, X_VERTICAL_WORDS, X_MADIFF, X_END
+	X_DKIM_DEPENDABLE, X_FREEMAIL_REPLYTO, X_ILLEGAL_CHARS, X_VERTICAL_WORDS, X_MADIFF,
+	X_MADIFF_COUNT, X_UPPERCASE, X_BODY_LENGTH, X_UNRESOLVED_TEMPLATE, X_FARAWAY, X_FARAWAY_H,
+	X_END
 };
 
 static const struct {
@@ -56,6 +58,13 @@ static const struct {
 	[X_ILLEGAL_CHARS - SA_EVX_BASE] = { "check_illegal_chars", SA_T_HEADER, 3, 3 },
 	[X_VERTICAL_WORDS - SA_EVX_BASE] = { "tvd_vertical_words", SA_T_BODY, 2, 2 },
 	[X_MADIFF - SA_EVX_BASE] = { "multipart_alternative_difference", SA_T_BODY, 2, 2 },
+	[X_MADIFF_COUNT - SA_EVX_BASE] = { "multipart_alternative_difference_count", SA_T_BODY, 2, 2 },
+	[X_UPPERCASE - SA_EVX_BASE] = { "check_for_uppercase", SA_T_BODY, 2, 2 },
+	[X_BODY_LENGTH - SA_EVX_BASE] = { "check_body_length", SA_T_BODY, 1, 1 },
+	[X_UNRESOLVED_TEMPLATE - SA_EVX_BASE] = { "check_unresolved_template", SA_T_HEADER, 0, 0 },
+	/* with ok_locales "all" (the default) no charset is far away */
+	[X_FARAWAY - SA_EVX_BASE] = { "check_for_faraway_charset", SA_T_BODY, 0, 0 },
+	[X_FARAWAY_H - SA_EVX_BASE] = { "check_for_faraway_charset_in_headers", SA_T_HEADER, 0, 0 },
 };
 
 /* check_for_mime's keys that _check_attachments sets; the others are
@@ -96,7 +105,7 @@ enum {
 	XR_EZMLM, XR_EZMLM_DLTO, XR_EZMLM_QMAIL, XR_MSN_GROUPS, XR_CAPS_CHARSET, XR_YAHOO,
 	XR_YAHOO_OK, XR_YAHOO_BULK, XR_HOTMAIL_PICKUP, XR_HOTMAIL_IP, XR_HOTMAIL_ORIG, XR_HOTMAIL_OK_IP,
 	XR_HOTMAIL_OK_ORIG, XR_HOTMAIL_HELO, XR_DOTCOM_HELO, XR_BULK_ENVFROM, XR_FM_EMAIL,
-	XR_FM_URL_AT, XR_FM_QUOTED, XR_N
+	XR_FM_URL_AT, XR_FM_QUOTED, XR_CAPS_FP_CHARSET, XR_TEMPLATE, XR_TEMPLATE_OK, XR_N
 };
 
 /* Constants.pm IP_ADDRESS, loosely: IPv4 dotted quads and IPv6 forms */
@@ -150,6 +159,13 @@ static const struct {
 			   "[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*\\@"
 			   "(?:[a-z0-9](?:[a-z0-9-]{0,59}[a-z0-9])?\\.){1,4}[a-z]{2,63}"
 			   "(?:>|\\s{1,10}(?!(?:fa(?:x|csi)|tel|phone|e?-?mail))[a-z]{2,11}:)", "i" },
+	/* ^CHARSETS_LIKELY_TO_FP_AS_CAPS$ */
+	[XR_CAPS_FP_CHARSET] = { "^[-_a-z0-9]*(?:koi|jp|jis|euc|gb|big5|isoir|cp1251|windows-1251|"
+				 "georgianps|pt154|tis)[-_a-z0-9]*$", "i" },
+	/* HeaderEval check_unresolved_template */
+	[XR_TEMPLATE] = { "%[A-Z][A-Z_-]", "" },
+	[XR_TEMPLATE_OK] = { "^(?:X-VMS-To|X-UIDL|X-Face|To|Cc|From|Subject|References|In-Reply-To|"
+			     "(?:X-|Resent-|X-Original-)?Message-Id):", "i" },
 };
 
 _Static_assert(XR_N <= SA_EVX_RE_MAX, "raise SA_EVX_RE_MAX");
@@ -872,6 +888,126 @@ ev_vertical_words(const struct sa_rule *x, const struct sa_msg *m)
 	return (double)best >= mn && (double)best < mx;
 }
 
+/* MIMEEval get_charset_from_ct_line: the charset parameter, unquoted */
+static const char *
+ct_charset(const char *ct, struct mavis_arena *a)
+{
+	const char *p = ct ? strcasestr(ct, "charset") : NULL;
+
+	if (p == NULL)
+		return NULL;
+	p += 7;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '=')
+		return NULL;
+	p++;
+	while (*p == ' ' || *p == '\t' || *p == '"' || *p == '\'')
+		p++;
+	size_t n = strcspn(p, "\"'; \t\r\n");
+
+	return mavis_arena_strndup(a, p, n);
+}
+
+/* MIMEEval check_for_uppercase(min, max): upper-case share of the letters
+   and digits of the body lines with an inner space, 200 bytes at least */
+static int
+ev_uppercase(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct sa_msg *m,
+	     struct mavis_arena *a)
+{
+	double mn = strtod(x->args[0], NULL), mx = strtod(x->args[1], NULL);
+	/* body_charset_is_likely_to_fp */
+	const char *cs = ct_charset(sa_msg_get(m, a, "Content-Type", 0), a);
+
+	if (cs != NULL && re_hit(r->evx[XR_CAPS_FP_CHARSET], cs))
+		return 0;
+	if (m->mime.charsets != NULL) {
+		char *all = mavis_arena_strdup(a, m->mime.charsets);
+
+		for (char *save = NULL, *t = strtok_r(all, " ", &save); t; t = strtok_r(NULL, " ", &save))
+			if (re_hit(r->evx[XR_CAPS_FP_CHARSET], t))
+				return 0;
+	}
+	double len = 0, lower = 0, upper = 0;
+
+	for (size_t i = 0; i < m->n_body; i++) {
+		const char *l = m->body[i];
+		size_t n = strlen(l);
+		bool inner = false;
+
+		/* /\S\s+\S/ */
+		for (size_t k = 1; k + 1 < n && !inner; k++)
+			if (sa_isspace((unsigned char)l[k]) && !sa_isspace((unsigned char)l[k - 1])) {
+				size_t e = k;
+
+				while (e < n && sa_isspace((unsigned char)l[e]))
+					e++;
+				inner = e < n;
+			}
+		if (!inner)
+			continue;
+		/* /^(?:[A-Za-z0-9+\/=]{60,76} ){2}/: lingering base64 */
+		{
+			size_t p = 0;
+			int words = 0;
+
+			while (words < 2) {
+				size_t k = p;
+
+				while (k < n && (sa_isalnum((unsigned char)l[k]) || l[k] == '+' || l[k] == '/' ||
+						 l[k] == '='))
+					k++;
+				if (k - p < 60 || k - p > 76 || k >= n || l[k] != ' ')
+					break;
+				p = k + 1;
+				words++;
+			}
+			if (words == 2)
+				continue;
+		}
+		/* the shift-JIS escapes s/\x1b\$B.*\x1b\(B//gs are dropped first */
+		const char *js = strstr(l, "\x1b$B");
+		const char *je = js ? strstr(js, "\x1b(B") : NULL;
+		size_t cut = 0;
+
+		if (js && je) {
+			const char *last = je, *q;
+
+			while ((q = strstr(last + 3, "\x1b(B")) != NULL)
+				last = q;
+			cut = (size_t)(last + 3 - js);
+		}
+		len += (double)(n - cut);
+		for (size_t k = 0; k < n; k++) {
+			if (js && je && l + k >= js && l + k < js + cut)
+				continue;
+			char c = l[k];
+
+			lower += (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+			upper += c >= 'A' && c <= 'Z';
+		}
+	}
+	if (len < 200 || upper + lower == 0)
+		return 0 > mn && 0 <= mx;
+	double pct = upper / (upper + lower) * 100;
+
+	return pct > mn && pct <= mx;
+}
+
+static int
+ev_unresolved_template(const struct mavis_sa_rules *r, const struct sa_msg *m,
+		       struct mavis_arena *a)
+{
+	for (size_t i = 0; i < m->n_h; i++) {
+		/* each line of "Name: value" (values unfolded) */
+		const char *line = mavis_arena_printf(a, "%s: %s", m->h[i].name, m->h[i].dec);
+
+		if (re_hit(r->evx[XR_TEMPLATE], line) && !re_hit(r->evx[XR_TEMPLATE_OK], line))
+			return 1;
+	}
+	return 0;
+}
+
 int
 sa_evx_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct sa_msg *m,
 	   struct mavis_arena *a)
@@ -940,6 +1076,19 @@ sa_evx_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct
 		return ev_illegal_chars(x, m, a);
 	case X_VERTICAL_WORDS:
 		return ev_vertical_words(x, m);
+	case X_MADIFF_COUNT:
+		if (!(m->mime.madiff_html > strtod(x->args[1], NULL)))
+			return 0;
+		return m->mime.madiff_text / m->mime.madiff_html > strtod(x->args[0], NULL);
+	case X_UPPERCASE:
+		return ev_uppercase(x, r, m, a);
+	case X_BODY_LENGTH:
+		return (double)m->body_len <= strtod(x->args[0], NULL);
+	case X_UNRESOLVED_TEMPLATE:
+		return ev_unresolved_template(r, m, a);
+	case X_FARAWAY:
+	case X_FARAWAY_H:
+		return 0;
 	case X_MADIFF: {
 		double mn = strtod(x->args[0], NULL);
 

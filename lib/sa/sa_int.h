@@ -218,6 +218,8 @@ struct sa_mime {
 	double multipart_ratio, qp_ratio, text_unicode_ratio;
 	size_t base64_length;	/* the longest raw line of a base64 part */
 	double madiff;		/* BodyEval multipart_alternative_difference */
+	double madiff_html, madiff_text;	/* its word counts (the last part) */
+	const char *charsets;	/* mime_html_charsets: every part's, space-separated */
 };
 
 struct sa_part_hdrs {
@@ -251,6 +253,7 @@ struct sa_msg {
 	size_t n_uris;
 	bool uri_truncated;	/* a URI cut at MAX_URI_LENGTH, here or in HTML.pm */
 	struct sa_mime mime;
+	size_t body_len;	/* pristine_body_length: bytes after the header section */
 };
 
 int sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs,

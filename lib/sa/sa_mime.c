@@ -77,6 +77,13 @@ mime_header(struct mscan *s, const char *ctype, const char *cte, const char *cd,
 	if (iso != NULL && strchr(iso + 4, '-') != NULL && strncmp(iso, "iso-8859-", 9) != 0 &&
 	    strncmp(iso, "iso-2022-jp", 11) != 0 && strncmp(iso, "iso-2022-kr", 11) != 0)
 		f->bad_iso_charset = true;
+	bool letter = false;
+
+	for (const char *p = cs; *p; p++)
+		letter |= sa_isalpha((unsigned char)*p) != 0;
+	if (letter)
+		f->charsets = f->charsets ? mavis_arena_printf(s->a, "%s %s", f->charsets, cs)
+					  : mavis_arena_strdup(s->a, cs);
 }
 
 /* QP bytes that need not be encoded: =(?:09|3[0-9ABCEF]|[2456][0-9A-F]|7[0-9A-E]) */
@@ -376,6 +383,8 @@ madiff(struct mscan *s, GMimeObject *obj)
 	}
 	double diff = (double)left / (double)orig * 100;
 
+	s->f->madiff_html = (double)orig;
+	s->f->madiff_text = (double)text.n;
 	if (diff > s->f->madiff)
 		s->f->madiff = diff;
 }

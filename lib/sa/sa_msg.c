@@ -449,6 +449,16 @@ sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs, struc
 	}
 	if (hend == NULL)
 		hend = end;
+	/* the body starts after the empty line */
+	{
+		const char *b = hend;
+
+		if (b < end && *b == '\r')
+			b++;
+		if (b < end && *b == '\n')
+			b++;
+		out->body_len = (size_t)(end - b);
+	}
 	out->n_h = parse_fields(s, hend, a, &out->h);
 	{
 		struct mavis_buf all = { 0 };

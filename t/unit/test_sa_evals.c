@@ -28,6 +28,10 @@ static const char rules_text[] =
 	"body VERTICAL eval:tvd_vertical_words('50','100')\n"
 	"body MADIFF eval:multipart_alternative_difference('99', '100')\n"
 	"score SUBJ_ILLEGAL 1\nscore VERTICAL 1\nscore MADIFF 1\n"
+	"body UPPER eval:check_for_uppercase('75', '100')\n"
+	"body SHORT eval:check_body_length('0')\n"
+	"header TEMPLATE eval:check_unresolved_template()\n"
+	"score UPPER 1\nscore SHORT 1\nscore TEMPLATE 1\n"
 	"score SUBJ_CAPS 1\nscore GATED 1\nscore RP_RCVD 1\nscore YAHOO 1\n"
 	"score HOTMAIL_FORGED 1\nscore HOTMAIL_NONE 1\nscore DOTCOM_HELO 1\n";
 
@@ -38,7 +42,7 @@ hits(const struct mavis_sa_rules *r, const char *msg)
 	static const char *const names[] = { "SUBJ_CAPS", "GATED", "RP_RCVD", "YAHOO",
 					     "HOTMAIL_FORGED", "HOTMAIL_NONE", "DOTCOM_HELO", "SIMILAR",
 					     "FM_REPLYTO", "DKIM_DEP", "SUBJ_ILLEGAL", "VERTICAL",
-					     "MADIFF", NULL };
+					     "MADIFF", "UPPER", "SHORT", "TEMPLATE", NULL };
 	struct mavis_arena *a = mavis_arena_new(0);
 	struct mavis_error err = { 0 };
 	struct mavis_spam_result res;
@@ -103,6 +107,13 @@ test_evals(void)
 		/* 8-bit bytes in Subject that are no UTF-8; valid UTF-8 is legal */
 		{ RCVD "Subject: caf\xe9 cr\xe8me\n\nx\n", 1024 },
 		{ RCVD "Subject: caf\xc3\xa9 cr\xc3\xa8me\n\nx\n", 0 },
+		/* a body of 200 bytes and more, shouting */
+		{ RCVD "Subject: hi\n\nTHIS IS A VERY LOUD MESSAGE WRITTEN ALL IN CAPITALS SO THAT "
+		       "EVERYONE CAN HEAR IT FROM FAR AWAY. BUY NOW, BUY TODAY, BUY TOMORROW, "
+		       "THE OFFER ENDS SOON AND YOU WILL BE SORRY IF YOU MISS IT. ACT NOW! ACT NOW! ACT NOW!\n", 8192 },
+		/* an empty body; a %TEMPLATE left in a field */
+		{ RCVD "Subject: hi\n\n", 16384 },
+		{ RCVD "X-Campaign: %CAMPAIGN_ID\nSubject: hi\n\nxyzzy\n", 32768 },
 		/* v e r t i c a l   w o r d s */
 		{ RCVD "Subject: hi\n\nb u y   n o w   c h e a p\n", 2048 },
 		/* the HTML part's words are not in the text part */
