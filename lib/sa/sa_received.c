@@ -861,6 +861,72 @@ parse_line(const char *value, struct mavis_arena *a, struct relay **out)
 			}
 		}
 	}
+	/* the non-standard forms Received.pm tries next, in its order */
+	{
+		char *h, *rd, *ipx, *bx;
+
+		/* ^(\S+) \((\S+) \[(IP)\]\) by (\S+) with \S+ \( (Exchange IMS) */
+		c.p = l;
+		if (nonspace(&c, a, &h, false) && lit(&c, " (") && nonspace(&c, a, &rd, false) &&
+		    lit(&c, " [") && ip(&c, a, &ipx) && lit(&c, "]) by ") && nonspace(&c, a, &bx, false) &&
+		    lit(&c, " with ")) {
+			struct cur k = c;
+			char *w;
+
+			if (nonspace(&k, a, &w, false) && lit(&k, " (")) {
+				looked_up = true;
+				rdns = rd, ipv = ipx, helo = h, by = bx;
+				goto enough;
+			}
+		}
+		/* ^(\S+) \(\[(IP)\] helo=(\S+)\) by (\S+) with */
+		c.p = l;
+		if (nonspace(&c, a, &rd, false) && lit(&c, " ([") && ip(&c, a, &ipx) &&
+		    lit(&c, "] helo=") && nonspace_until(&c, a, &h, ')', false) && lit(&c, ") by ") &&
+		    nonspace(&c, a, &bx, false) && lit(&c, " with ")) {
+			rdns = rd, ipv = ipx, helo = h, by = bx;
+			goto enough;
+		}
+		/* ^(\S+) \((\S+\.\S+)\[(IP)\]\) by (\S+)  (attbi) */
+		c.p = l;
+		if (nonspace(&c, a, &h, false) && lit(&c, " (") && nonspace_until(&c, a, &rd, '[', false) &&
+		    strchr(rd, '.') != NULL && rd[0] != '.' && rd[strlen(rd) - 1] != '.' && lit(&c, "[") &&
+		    ip(&c, a, &ipx) && lit(&c, "]) by ") && nonspace(&c, a, &bx, false) && *c.p == ' ') {
+			looked_up = true;
+			helo = h, rdns = rd, ipv = ipx, by = bx;
+			goto enough;
+		}
+		/* ^(\S+) \((\S*)\@\[(IP)\].*\) by (\S+) \(  : no rDNS, the MTA looked */
+		c.p = l;
+		if (nonspace(&c, a, &h, false) && lit(&c, " (")) {
+			size_t run = strcspn(c.p, " ");
+			const char *at = NULL;
+
+			for (const char *q = c.p; q + 1 < c.p + run; q++)
+				if (q[0] == '@' && q[1] == '[')
+					at = q;
+			if (at != NULL) {
+				char *idt = mavis_arena_strndup(a, c.p, (size_t)(at - c.p));
+				struct cur k = { at + 2 };
+
+				if (ip(&k, a, &ipx) && lit(&k, "]")) {
+					const char *last = NULL;
+
+					for (const char *q = k.p; (q = strstr(q, ") by ")) != NULL; q++)
+						last = q;
+					if (last != NULL) {
+						struct cur k2 = { last + 5 };
+
+						if (nonspace(&k2, a, &bx, false) && lit(&k2, " (")) {
+							looked_up = true;
+							helo = h, ipv = ipx, by = bx, ident = idt;
+							goto enough;
+						}
+					}
+				}
+			}
+		}
+	}
 	/* qmail: ^(\S+) \((?:HELO|EHLO) ([^ ()]*)\) \((\S*)@?\[?(IP)\]?\)... by (\S+) ... SMTP */
 	if (strstr(l, "SMTP") || strstr(l, "QMQP")) {
 		char *h1, *h2 = "", *idt = "", *ipx, *bx;

@@ -322,6 +322,42 @@ test_ignored(void)
 	mavis_arena_free(&a);
 }
 
+/* Received.pm's non-standard forms after the sendmail one, in its order */
+static void
+test_forms(void)
+{
+	static const struct {
+		const char *line, *want;
+	} cases[] = {
+		{ "from bluemail.dk (IDENT:nobody@[211.57.216.185]) by webnote.net (8.9.3/8.9.3) with "
+		  "SMTP id WAA12021; Thu, 29 Aug 2002 22:32:54 +0100",
+		  "[ ip=211.57.216.185 rdns= helo=bluemail.dk by=webnote.net ident=IDENT:nobody " },
+		{ "from attbi.com (h000502e08144.ne.client2.attbi.com[24.128.27.103]) by "
+		  "rwcrmhc53.attbi.com (rwcrmhc53) with SMTP id <20030222193438053008f7tee>",
+		  "[ ip=24.128.27.103 rdns=h000502e08144.ne.client2.attbi.com helo=attbi.com " },
+		{ "from mail2.detr.gsi.gov.uk ([51.64.35.18] helo=ahvfw.dtlr.gsi.gov.uk) by "
+		  "mail4.gsi.gov.uk with smtp id 190K1R-0000me-00 for x@example.com",
+		  "[ ip=51.64.35.18 rdns=mail2.detr.gsi.gov.uk helo=ahvfw.dtlr.gsi.gov.uk " },
+		{ "from ns.elcanto.co.kr (66.161.246.58 [66.161.246.58]) by mail.ssccbelen.edu.pe with "
+		  "SMTP (Microsoft Exchange Internet Mail Service Version 5.5.1960.3) id G69TW478",
+		  "[ ip=66.161.246.58 rdns=66.161.246.58 helo=ns.elcanto.co.kr " },
+	};
+	struct mavis_arena *a = mavis_arena_new(0);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sa_relays *r = NULL;
+		const char *v[1] = { cases[i].line };
+
+		CHECK_INT(sa_relays_build(v, 1, NULL, NULL, NULL, a, &r), 0);
+		const char *got = sa_relays_line(r, 0);
+
+		if (got == NULL || strncmp(got, cases[i].want, strlen(cases[i].want)) != 0)
+			test_fail(__FILE__, __LINE__, "%s:\n  got  %s\n  want %s...", cases[i].line,
+				  got ? got : "(none)", cases[i].want);
+	}
+	mavis_arena_free(&a);
+}
+
 /* 5000 long hostile lines: bounded and quick */
 static void
 test_hostile(void)
@@ -371,6 +407,7 @@ main(void)
 	TEST_RUN(test_netset);
 	TEST_RUN(test_evals);
 	TEST_RUN(test_ignored);
+	TEST_RUN(test_forms);
 	TEST_RUN(test_hostile);
 	return test_exit();
 }
