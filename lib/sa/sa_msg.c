@@ -638,29 +638,45 @@ get_one(const struct sa_msg *m, struct mavis_arena *a, const char *name, unsigne
 	return res;
 }
 
-/* Does a Received field come before the first field called name? */
+/* Does a Received field come before any field called name? (the Perl:
+   ALL =~ /^Received:.*?^Name:/smi) */
 static bool
 received_before(const struct sa_msg *m, const char *name)
 {
 	bool rcvd = false;
 
 	for (size_t i = 0; i < m->n_h; i++) {
-		if (strcasecmp(m->h[i].name, name) == 0)
-			return rcvd;
+		if (rcvd && strcasecmp(m->h[i].name, name) == 0)
+			return true;
 		if (strcasecmp(m->h[i].name, "Received") == 0)
 			rcvd = true;
 	}
 	return false;
 }
 
-/* PerMsgStatus::get_envelope_from without the relays' envfrom (that needs
-   Received parsing): X-Sender with a fetchmail hop means unknown; then
-   X-Envelope-From, Envelope-Sender, Return-Path, each only when no
-   Received field comes before it (else it was added by a later hop). */
+/* PerMsgStatus::get_envelope_from: the envelope-from the last untrusted
+   (else the first trusted) relay's Received line names; then X-Sender with
+   a fetchmail hop means unknown; then X-Envelope-From, Envelope-Sender,
+   Return-Path, each only when no Received field comes before one of them
+   (else a later hop added it). */
 static const char *
 envelope_from(const struct sa_msg *m, struct mavis_arena *a)
 {
 	static const char *const hdrs[] = { "X-Envelope-From", "Envelope-Sender", "Return-Path", NULL };
+	struct sa_relay_info ri;
+	bool have = sa_relays_get(m->relays, 1, 0, &ri);
+
+	if (!have) {
+		size_t nt = sa_relays_count(m->relays, 0);
+
+		have = nt > 0 && sa_relays_get(m->relays, 0, nt - 1, &ri);
+	}
+	if (have && ri.envfrom != NULL) {
+		const char *at = strchr(ri.envfrom, '@');
+
+		if (*ri.envfrom == '\0' || (at != NULL && at > ri.envfrom))
+			return ri.envfrom;
+	}
 	const char *xs = get_one(m, a, "X-Sender", SA_H_FIRST | SA_H_ADDR);
 
 	if (xs != NULL && strchr(xs, '@') != NULL) {
@@ -676,6 +692,7 @@ envelope_from(const struct sa_msg *m, struct mavis_arena *a)
 			continue;
 		if (!received_before(m, hdrs[i]))
 			return v;
+		/* X-Envelope-From after a Received: unknown; the others: go on */
 		if (i == 0)
 			return NULL;
 	}

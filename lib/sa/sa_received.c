@@ -1359,6 +1359,7 @@ sa_relays_get(const struct sa_relays *r, int untrusted, size_t i, struct sa_rela
 	out->by = x->by ? x->by : "";
 	out->ip_private = x->ip_private;
 	out->no_rdns = x->no_rdns;
+	out->envfrom = x->envfrom;
 	return true;
 }
 

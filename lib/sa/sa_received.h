@@ -64,6 +64,7 @@ struct sa_relay_info {
 	const char *ip, *rdns, *helo, *by;
 	bool ip_private;
 	bool no_rdns;		/* no_reverse_dns: the MTA looked and found none */
+	const char *envfrom;	/* NULL when the line named none */
 };
 
 /* The trusted (untrusted = 0) or untrusted relays: how many, and relay i

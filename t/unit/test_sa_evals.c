@@ -224,6 +224,23 @@ test_all_pseudo(void)
 	      strstr(e, "X-Mid: 2") != NULL && strstr(e, "Subject: s") != NULL &&
 	      strstr(e, "X-Top") == NULL);
 	CHECK(sa_msg_get(&m, a, "ALL-BOGUS", 0) == NULL);
+	/* EnvelopeFrom: a Return-Path after a Received makes every one
+	   untrustworthy; the relay's envelope-from comes first */
+	static const char rp[] = "Return-Path: <a@one.example>\n"
+				 "Received: from x (x [192.0.2.1]) by y (Postfix) with SMTP id 1\n"
+				 "Return-Path: <b@two.example>\nSubject: s\n\nx\n";
+	static const char ef[] = "Return-Path: <a@one.example>\n"
+				 "Received: from x (x [192.0.2.1]) by y (8.12.6/8.12.6) with SMTP id 1 "
+				 "(envelope-from c@three.example)\nSubject: s\n\nx\n";
+
+	mavis_arena_reset(a);
+	CHECK_INT(sa_msg_build(rp, strlen(rp), r, a, &m, &err), 0);
+	CHECK(sa_msg_get(&m, a, "EnvelopeFrom", SA_H_ADDR) == NULL);
+	mavis_arena_reset(a);
+	CHECK_INT(sa_msg_build(ef, strlen(ef), r, a, &m, &err), 0);
+	const char *e2 = sa_msg_get(&m, a, "EnvelopeFrom", SA_H_ADDR);
+
+	CHECK(e2 != NULL && strcmp(e2, "c@three.example") == 0);
 	mavis_sa_rules_free(&r);
 	mavis_arena_free(&a);
 }
