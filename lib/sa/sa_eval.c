@@ -149,15 +149,11 @@ sa_eval_lookup(enum sa_type type, const char *fn, size_t nargs)
 static double
 parse_date(const char *s)
 {
-	if (s == NULL || *s == '\0')
-		return 0;
-	GDateTime *dt = g_mime_utils_header_decode_date(s);
+	double t = 0;
 
-	if (dt == NULL)
+	/* sa_date.c: SpamAssassin's own leniency (years forced into range, ...) */
+	if (s == NULL || *s == '\0' || !sa_parse_rfc822_date(s, &t))
 		return 0;
-	double t = (double)g_date_time_to_unix(dt);
-
-	g_date_time_unref(dt);
 	return t;
 }
 

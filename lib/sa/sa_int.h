@@ -263,6 +263,12 @@ int sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs,
 const char *sa_msg_get(const struct sa_msg *m, struct mavis_arena *a, const char *name,
 		       unsigned mods);
 
+/* ---- sa_date.c --------------------------------------------------------- */
+
+/* Util::parse_rfc822_date: seconds since the epoch in *out, or false when
+   SpamAssassin finds no date in it. */
+bool sa_parse_rfc822_date(const char *date, double *out);
+
 /* ---- sa_mime.c --------------------------------------------------------- */
 
 /* Fill f from the MIME tree under root (a GMimeObject *): every part in

@@ -245,9 +245,39 @@ test_all_pseudo(void)
 	mavis_arena_free(&a);
 }
 
+/* Util::parse_rfc822_date, values from the Perl */
+static void
+test_dates(void)
+{
+	static const struct {
+		const char *date;
+		int ok;
+		double t;
+	} cases[] = {
+		{ "Wed, 18 Sep 0102 23:32:17 +0500", 1, 22530737 },	/* year forced to 1970 */
+		{ " 19 Sep 2002 11:15:11 +0100", 1, 1032430511 },
+		{ "Thu, 19 Sep 2002 00:54:38 -0400 (EDT)", 1, 1032411278 },
+		{ "Sep, 16 2002 11:14:53 AM +0600", 0, 0 },
+		{ "Mon Sep 16 10:05:58 2002", 1, 1032134400 },	/* the time is taken with the date */
+		{ "32 Feb 02 25:61:61 PST", 1, 1015055999 },	/* every field forced into range */
+		{ "1 Jan 2099 00:00:00 +0000", 1, 2114380800 },	/* 2037 */
+		{ "garbage", 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		double t = -1;
+		bool ok = sa_parse_rfc822_date(cases[i].date, &t);
+
+		if (ok != (cases[i].ok != 0) || (ok && t != cases[i].t))
+			test_fail(__FILE__, __LINE__, "%s: %d %.0f, want %d %.0f", cases[i].date, ok, t,
+				  cases[i].ok, cases[i].t);
+	}
+}
+
 int
 main(void)
 {
+	TEST_RUN(test_dates);
 	TEST_RUN(test_all_pseudo);
 	TEST_RUN(test_evals);
 	TEST_RUN(test_mime);
