@@ -24,7 +24,7 @@ enum {
 	X_BASE64_LENGTH, X_PARSE_FLAGS, X_PARSE_FLAGS_H, X_SIMILAR_RECIPS, X_SORTED_RECIPS,
 	X_DKIM_DEPENDABLE, X_FREEMAIL_REPLYTO, X_ILLEGAL_CHARS, X_VERTICAL_WORDS, X_MADIFF,
 	X_MADIFF_COUNT, X_UPPERCASE, X_BODY_LENGTH, X_UNRESOLVED_TEMPLATE, X_FARAWAY, X_FARAWAY_H,
-	X_END
+	X_TO_IN_SUBJECT, X_RATWARE_EFROM, X_END
 };
 
 static const struct {
@@ -65,6 +65,8 @@ static const struct {
 	/* with ok_locales "all" (the default) no charset is far away */
 	[X_FARAWAY - SA_EVX_BASE] = { "check_for_faraway_charset", SA_T_BODY, 0, 0 },
 	[X_FARAWAY_H - SA_EVX_BASE] = { "check_for_faraway_charset_in_headers", SA_T_HEADER, 0, 0 },
+	[X_TO_IN_SUBJECT - SA_EVX_BASE] = { "check_for_to_in_subject", SA_T_HEADER, 1, 1 },
+	[X_RATWARE_EFROM - SA_EVX_BASE] = { "check_ratware_envelope_from", SA_T_HEADER, 0, 0 },
 };
 
 /* check_for_mime's keys that _check_attachments sets; the others are
@@ -96,6 +98,8 @@ sa_evx_args_ok(int id, const char *const *args, size_t nargs)
 		return nargs == 1 && strcmp(args[0], "mime_epilogue_exists") == 0;
 	case X_FREEMAIL_REPLYTO:
 		return nargs == 0 || strcmp(args[0], "replyto") == 0 || strcmp(args[0], "reply") == 0;
+	case X_TO_IN_SUBJECT:
+		return nargs == 1 && (strcmp(args[0], "user") == 0 || strcmp(args[0], "address") == 0);
 	default:
 		return true;
 	}
@@ -1008,6 +1012,133 @@ ev_unresolved_template(const struct mavis_sa_rules *r, const struct sa_msg *m,
 	return 0;
 }
 
+static bool
+in_chars(int c, const char *set)
+{
+	return c != '\0' && strchr(set, c) != NULL;
+}
+
+/* HeaderEval check_for_to_in_subject: the first To address ("address")
+   or its local part ("user") in the Subject, in the Perl pattern's four
+   forms; string tests, since the pattern is made from the message */
+static int
+ev_to_in_subject(const struct sa_msg *m, struct mavis_arena *a, const char *test)
+{
+	const char *to = first_addr(m, a, "To");
+	const char *subj = sa_msg_get(m, a, "Subject", 0);
+
+	if (*to == '\0' || subj == NULL)
+		return 0;
+	/* $ matches at the end or before a final newline */
+	size_t sl = strlen(subj);
+
+	if (sl > 0 && subj[sl - 1] == '\n')
+		sl--;
+	if (strcmp(test, "address") == 0) {
+		/* /\bTO\b/i */
+		size_t tl = strlen(to);
+
+		for (size_t i = 0; i + tl <= sl; i++) {
+			if (strncasecmp(subj + i, to, tl) != 0)
+				continue;
+			bool b0 = i == 0 || sa_isword((unsigned char)subj[i - 1]) != sa_isword((unsigned char)to[0]);
+			bool b1 = i + tl == sl ||
+				  sa_isword((unsigned char)subj[i + tl]) != sa_isword((unsigned char)to[tl - 1]);
+
+			if (b0 && b1)
+				return 1;
+		}
+		return 0;
+	}
+	size_t ul = strcspn(to, "@");
+	const char *S = subj;
+
+	/* |\Q$to\E$ : the whole subject */
+	if (sl == ul && strncasecmp(S, to, ul) == 0)
+		return 1;
+	/* |(?-i:\Q$to\E)\s*[,:;!?-](?:$|\s) */
+	if (sl >= ul && strncmp(S, to, ul) == 0) {
+		size_t i = ul;
+
+		while (i < sl && sa_isspace((unsigned char)S[i]))
+			i++;
+		if (i < sl && in_chars(S[i], ",:;!?-") && (i + 1 == sl || sa_isspace((unsigned char)S[i + 1])))
+			return 1;
+	}
+	/* (?:re|fw):\s*(?:\w+\s+)?\Q$to\E$ */
+	if (sl >= 3 && (strncasecmp(S, "re:", 3) == 0 || strncasecmp(S, "fw:", 3) == 0)) {
+		size_t i = 3;
+
+		while (i < sl && sa_isspace((unsigned char)S[i]))
+			i++;
+		if (sl - i == ul && strncasecmp(S + i, to, ul) == 0)
+			return 1;
+		size_t w = i;
+
+		while (w < sl && sa_isword((unsigned char)S[w]))
+			w++;
+		size_t sp = w;
+
+		while (sp < sl && sa_isspace((unsigned char)S[sp]))
+			sp++;
+		if (w > i && sp > w && sl - sp == ul && strncasecmp(S + sp, to, ul) == 0)
+			return 1;
+	}
+	/* ,\s*\Q$to\E[,:;!?-]$ */
+	if (sl >= 1 && S[0] == ',') {
+		size_t i = 1;
+
+		while (i < sl && sa_isspace((unsigned char)S[i]))
+			i++;
+		if (sl - i == ul + 1 && strncasecmp(S + i, to, ul) == 0 && in_chars(S[sl - 1], ",:;!?-"))
+			return 1;
+	}
+	return 0;
+}
+
+/* HeaderEval check_ratware_envelope_from: the envelope sender built from
+   the recipient's domain and user (/\bDOMAIN.USER@/i) */
+static int
+ev_ratware_efrom(const struct mavis_sa_rules *r, const struct sa_msg *m, struct mavis_arena *a)
+{
+	const char *to = first_addr(m, a, "To");
+	const char *ef = sa_msg_get(m, a, "EnvelopeFrom", SA_H_ADDR);
+
+	if (ef == NULL || *ef == '\0' || *to == '\0')
+		return 0;
+	const char *from = mavis_arena_strndup(a, ef, strcspn(ef, "\n"));
+
+	if (strncasecmp(from, "SRS", 3) == 0 && sa_isdigit((unsigned char)from[3]) &&
+	    in_chars(from[4], "=+-"))
+		return 0;
+	const char *at = strchr(to, '@');
+
+	if (at == NULL || at == to || at[1] == '\0')
+		return 0;
+	char *user = mavis_arena_strndup(a, to, (size_t)(at - to));
+	char *dom = mavis_arena_strdup(a, at + 1);
+
+	for (char *p = dom; *p; p++)
+		*p = (char)sa_lower((unsigned char)*p);
+	const char *td = sa_trim_domain(r, dom, a);
+	const char *dot = strrchr(td, '.');
+
+	if (dot == NULL || !sa_rules_is_tld(r, dot + 1, strlen(dot + 1)))
+		return 0;
+	size_t dl = strlen(td), ul = strlen(user), fl = strlen(from);
+
+	for (size_t i = 0; i + dl + 1 + ul + 1 <= fl; i++) {
+		if (i > 0 && sa_isword((unsigned char)from[i - 1]) == sa_isword((unsigned char)td[0]))
+			continue;	/* \b */
+		if (i == 0 && !sa_isword((unsigned char)td[0]))
+			continue;
+		if (strncasecmp(from + i, td, dl) == 0 && from[i + dl] != '\n' &&
+		    strncasecmp(from + i + dl + 1, user, ul) == 0 && from[i + dl + 1 + ul] == '@')
+			return 1;
+	}
+	return 0;
+}
+
 int
 sa_evx_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct sa_msg *m,
 	   struct mavis_arena *a)
@@ -1089,6 +1220,10 @@ sa_evx_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct
 	case X_FARAWAY:
 	case X_FARAWAY_H:
 		return 0;
+	case X_TO_IN_SUBJECT:
+		return ev_to_in_subject(m, a, x->args[0]);
+	case X_RATWARE_EFROM:
+		return ev_ratware_efrom(r, m, a);
 	case X_MADIFF: {
 		double mn = strtod(x->args[0], NULL);
 

@@ -32,6 +32,9 @@ static const char rules_text[] =
 	"body SHORT eval:check_body_length('0')\n"
 	"header TEMPLATE eval:check_unresolved_template()\n"
 	"score UPPER 1\nscore SHORT 1\nscore TEMPLATE 1\n"
+	"header TO_SUBJ eval:check_for_to_in_subject('user')\n"
+	"header RATWARE eval:check_ratware_envelope_from()\n"
+	"score TO_SUBJ 1\nscore RATWARE 1\n"
 	"score SUBJ_CAPS 1\nscore GATED 1\nscore RP_RCVD 1\nscore YAHOO 1\n"
 	"score HOTMAIL_FORGED 1\nscore HOTMAIL_NONE 1\nscore DOTCOM_HELO 1\n";
 
@@ -42,7 +45,8 @@ hits(const struct mavis_sa_rules *r, const char *msg)
 	static const char *const names[] = { "SUBJ_CAPS", "GATED", "RP_RCVD", "YAHOO",
 					     "HOTMAIL_FORGED", "HOTMAIL_NONE", "DOTCOM_HELO", "SIMILAR",
 					     "FM_REPLYTO", "DKIM_DEP", "SUBJ_ILLEGAL", "VERTICAL",
-					     "MADIFF", "UPPER", "SHORT", "TEMPLATE", NULL };
+					     "MADIFF", "UPPER", "SHORT", "TEMPLATE", "TO_SUBJ", "RATWARE",
+					     NULL };
 	struct mavis_arena *a = mavis_arena_new(0);
 	struct mavis_error err = { 0 };
 	struct mavis_spam_result res;
@@ -114,6 +118,13 @@ test_evals(void)
 		/* an empty body; a %TEMPLATE left in a field */
 		{ RCVD "Subject: hi\n\n", 16384 },
 		{ RCVD "X-Campaign: %CAMPAIGN_ID\nSubject: hi\n\nxyzzy\n", 32768 },
+		/* the recipient's local part as the Subject; not inside a sentence */
+		{ RCVD "To: john@example.com\nSubject: john, read this\n\nxyzzy\n", 65536 },
+		{ RCVD "To: john@example.com\nSubject: Re: hello John\n\nxyzzy\n", 65536 },
+		{ RCVD "To: john@example.com\nSubject: a note for john today\n\nxyzzy\n", 0 },
+		/* an envelope sender made of the recipient's domain and user */
+		{ "Return-Path: <example.com-john@spam.example.net>\n" RCVD
+		  "To: john@example.com\nSubject: hi\n\nxyzzy\n", 131072 },
 		/* v e r t i c a l   w o r d s */
 		{ RCVD "Subject: hi\n\nb u y   n o w   c h e a p\n", 2048 },
 		/* the HTML part's words are not in the text part */
