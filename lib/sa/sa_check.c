@@ -112,6 +112,9 @@ run_rule(const struct run *x, const struct sa_rule *r)
 		return run_lines(x, r, x->m->rawbody, x->m->n_rawbody);
 	case SA_T_FULL:
 		return count_matches(x, r, x->m->full, x->m->full_len, 0);
+	case SA_T_URI:
+		/* Check.pm do_uri_tests: each URI of get_uri_list as a line */
+		return run_lines(x, r, x->m->uris, x->m->n_uris);
 	default:
 		return 0;
 	}
@@ -171,6 +174,8 @@ sa_check_with(const struct mavis_sa_rules *rs, const void *msg, size_t len,
 	rc = sa_msg_build(msg ? msg : "", len, rs, a, &m, err);
 	if (rc < 0)
 		return rc;
+	if (rs->want_uris)
+		sa_uris_build(rs, &m, a);
 	if (pre != NULL)
 		set2 = pre(pre_ctx, &m, msg ? msg : "", len) > 0;
 	m.auth = auth;

@@ -9,6 +9,7 @@
 #include <mavis/buf.h>
 
 #include "sa_int.h"
+#include "sa_parse_int.h"
 #include "sa_received.h"
 
 #define SA_MATCH_LIMIT 1000000u	/* backtracking bound of one match */
@@ -41,6 +42,18 @@ sa_regex_compile(const char *pat, const char *flags, struct mavis_error *err)
 	/* Perl's qr// on bytes: no UTF, ASCII classes; \d \s \w are ASCII in
 	   PCRE2's 8-bit library without PCRE2_UCP, as under SpamAssassin's /aa. */
 	re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, opt, &ec, &eo, NULL);
+	if (re == NULL && ec == PCRE2_ERROR_PATTERN_TOO_LARGE) {
+		/* Perl has no such limit: the same pattern without copies */
+		char *small = sa_regex_shrink(pat, flags);
+
+		if (small != NULL) {
+			int ec2;
+			PCRE2_SIZE eo2;
+
+			re = pcre2_compile((PCRE2_SPTR)small, PCRE2_ZERO_TERMINATED, opt, &ec2, &eo2, NULL);
+			free(small);
+		}
+	}
 	if (re == NULL) {
 		PCRE2_UCHAR msg[160];
 
@@ -136,89 +149,173 @@ tag_delim(const struct sa_conf *c, const char *which, const char *dflt)
 	return v;
 }
 
-/* The end delimiter of a tag that starts at nm: tag names are short, so
-   only a few bytes are searched (a rule full of '<' stays linear). */
-#define SA_TAG_MAX 64
-
-static const char *
-tag_end(const char *nm, const char *en)
+/* Remove the first START kind NAME END from *re (ReplaceTags.pm's
+   s/${start}pre (.+?)${end}//); the name is returned, or NULL. */
+static char *
+take_decl(char **re, const char *st, const char *en, const char *kind, struct mavis_arena *a)
 {
-	size_t el = strlen(en);
+	char *key = mavis_arena_printf(a, "%s%s ", st, kind);
+	char *p = strstr(*re, key);
 
-	for (size_t i = 0; i < SA_TAG_MAX && nm[i] != '\0'; i++)
-		if (strncmp(nm + i, en, el) == 0)
-			return nm + i;
-	return NULL;
+	if (p == NULL)
+		return NULL;
+	const char *nm = p + strlen(key);
+	/* .+? : at least one character, then the first END */
+	const char *e = nm[0] ? strstr(nm + 1, en) : NULL;
+
+	if (e == NULL)
+		return NULL;
+	char *name = mavis_arena_strndup(a, nm, (size_t)(e - nm));
+	*re = mavis_arena_printf(a, "%.*s%s", (int)(p - *re), *re, e + strlen(en));
+	return name;
 }
 
-/* <pre X>, <inter X>, <post X> choose the pieces; each <TAG> becomes
-   pre.value.post, with inter between two tags that follow each other. */
+/* Perl's split(/(<[^<>]+>)/, $re): text and tag pieces in turn, the
+   leading empty text kept, trailing empty ones dropped */
+static size_t
+split_tags(const char *re, struct mavis_arena *a, char ***out)
+{
+	size_t cap = 16, n = 0;
+	char **v = mavis_arena_calloc(a, cap, sizeof(*v));
+	const char *p = re, *t = re;
+
+	for (;;) {
+		const char *lt = strchr(p, '<');
+		const char *gt = NULL;
+
+		if (lt != NULL) {
+			const char *q = lt + 1;
+
+			while (*q && *q != '<' && *q != '>')
+				q++;
+			if (*q == '>' && q > lt + 1)
+				gt = q;
+		}
+		if (n + 2 >= cap) {
+			char **nv = mavis_arena_calloc(a, cap * 2, sizeof(*nv));
+
+			memcpy(nv, v, n * sizeof(*v));
+			v = nv;
+			cap *= 2;
+		}
+		if (lt == NULL) {
+			v[n++] = mavis_arena_strdup(a, t);
+			break;
+		}
+		if (gt == NULL) {
+			/* no tag starts here: go on after this '<' (or at the next one) */
+			p = lt + 1;
+			continue;
+		}
+		v[n++] = mavis_arena_strndup(a, t, (size_t)(lt - t));
+		v[n++] = mavis_arena_strndup(a, lt, (size_t)(gt + 1 - lt));
+		p = t = gt + 1;
+	}
+	while (n > 0 && v[n - 1][0] == '\0')
+		n--;
+	*out = v;
+	return n;
+}
+
+/* s{(START.+?END)}{...} on one piece: where the first tag of s starts and
+   ends, or false */
+static bool
+find_tag(const char *s, const char *st, const char *en, const char **b, const char **e)
+{
+	const char *p = strstr(s, st);
+
+	if (p == NULL || p[strlen(st)] == '\0')
+		return false;
+	const char *q = strstr(p + strlen(st) + 1, en);
+
+	if (q == NULL)
+		return false;
+	*b = p;
+	*e = q + strlen(en);
+	return true;
+}
+
+/* Plugin/ReplaceTags.pm finish_parsing_end: up to six passes; in each the
+   first <pre X>, <post X>, <inter X> are taken out, the rule is split into
+   text and <tag> pieces, pre goes before the first tag of each piece, post
+   after every tag, inter into every empty piece (so also before a rule
+   that starts with a tag), and each tag piece gets replace_tag's value. A
+   value holding tags asks for another pass. */
 static char *
 replace_tags(const struct sa_conf *c, const char *text, struct mavis_arena *a)
 {
 	const char *st = tag_delim(c, "replace_start", "<");
 	const char *en = tag_delim(c, "replace_end", ">");
-	size_t sl = strlen(st), el = strlen(en);
-	const char *pre = "", *inter = "", *post = "";
-	struct mavis_buf b = { 0 };
-	const char *p = text;
-	bool prev_tag = false;
+	char *re = mavis_arena_strdup(a, text);
+	bool again;
+	int passes = 0;
 
-	if (sl == 0 || el == 0)	/* an empty delimiter marks no tag */
-		return mavis_arena_strdup(a, text);
-	/* first pass: the pre/inter/post declarations */
-	for (const char *q = text; (q = strstr(q, st)) != NULL; q += sl) {
-		static const char *const kinds[] = { "pre", "inter", "post" };
+	if (*st == '\0' || *en == '\0')	/* an empty delimiter marks no tag */
+		return re;
+	do {
+		char *pre_n = take_decl(&re, st, en, "pre", a);
+		char *post_n = take_decl(&re, st, en, "post", a);
+		char *inter_n = take_decl(&re, st, en, "inter", a);
+		const char *pre = pre_n ? tag_value(c, "pre", pre_n, strlen(pre_n)) : NULL;
+		const char *post = post_n ? tag_value(c, "post", post_n, strlen(post_n)) : NULL;
+		const char *inter = inter_n ? tag_value(c, "inter", inter_n, strlen(inter_n)) : NULL;
+		char **v;
+		size_t n = split_tags(re, a, &v);
+		struct mavis_buf b = { 0 };
+		const char *tb, *te;
 
-		for (int k = 0; k < 3; k++) {
-			size_t kl = strlen(kinds[k]);
+		again = false;
+		for (size_t i = 0; i < n; i++) {
+			if (pre && *pre && find_tag(v[i], st, en, &tb, &te))
+				v[i] = mavis_arena_printf(a, "%.*s%s%s", (int)(tb - v[i]), v[i], pre, tb);
+			if (post && *post) {
+				struct sa_sb o = { 0 };
+				const char *p = v[i];
 
-			if (strncmp(q + sl, kinds[k], kl) != 0 || q[sl + kl] != ' ')
-				continue;
-			const char *nm = q + sl + kl + 1;
-			const char *e = tag_end(nm, en);
-
-			if (e == NULL)
-				continue;
-			const char *v = tag_value(c, kinds[k], nm, (size_t)(e - nm));
-
-			if (v != NULL)
-				*(k == 0 ? &pre : k == 1 ? &inter : &post) = v;
-		}
-	}
-	while (*p) {
-		if (strncmp(p, st, sl) == 0) {
-			const char *nm = p + sl, *e = tag_end(nm, en);
-
-			if (e != NULL) {
-				size_t nl = (size_t)(e - nm);
-				bool decl = (strncmp(nm, "pre ", 4) == 0 || strncmp(nm, "inter ", 6) == 0 ||
-					     strncmp(nm, "post ", 5) == 0);
-				const char *v = decl ? NULL : tag_value(c, "tag", nm, nl);
-
-				if (decl) {
-					p = e + el;
-					continue;
+				sa_sb_add(&o, a, "", 0);
+				while (find_tag(p, st, en, &tb, &te)) {
+					sa_sb_add(&o, a, p, (size_t)(te - p));
+					sa_sb_add(&o, a, post, strlen(post));
+					p = te;
 				}
-				if (v != NULL) {
-					if (prev_tag)
-						mavis_buf_puts(&b, inter);
-					mavis_buf_puts(&b, pre);
-					mavis_buf_puts(&b, v);
-					mavis_buf_puts(&b, post);
-					p = e + el;
-					prev_tag = true;
-					continue;
+				sa_sb_add(&o, a, p, strlen(p));
+				v[i] = o.p;
+			}
+			if (inter && *inter && v[i][0] == '\0')
+				v[i] = mavis_arena_strdup(a, inter);
+			if (find_tag(v[i], st, en, &tb, &te)) {
+				size_t sl = strlen(st), el = strlen(en);
+				const char *nm = tb + sl;
+				size_t nl = (size_t)(te - el - nm);
+				const char *val = tag_value(c, "tag", nm, nl);
+
+				if (val != NULL && *val) {
+					/* s|START NAME END|value|g over the piece */
+					char *whole = mavis_arena_strndup(a, tb, (size_t)(te - tb));
+					struct sa_sb o = { 0 };
+					const char *p = v[i], *q;
+
+					sa_sb_add(&o, a, "", 0);
+					while ((q = strstr(p, whole)) != NULL) {
+						sa_sb_add(&o, a, p, (size_t)(q - p));
+						sa_sb_add(&o, a, val, strlen(val));
+						p = q + strlen(whole);
+					}
+					sa_sb_add(&o, a, p, strlen(p));
+					v[i] = o.p;
+					/* /<[^>]+>/ in the value */
+					for (const char *x = strchr(val, '<'); x && !again; x = strchr(x + 1, '<'))
+						if (x[1] && x[1] != '>' && strchr(x + 1, '>'))
+							again = true;
 				}
 			}
+			mavis_buf_puts(&b, v[i]);
 		}
-		mavis_buf_putc(&b, *p++);
-		prev_tag = false;
-	}
-	char *out = mavis_arena_strdup(a, mavis_buf_str(&b));
-
-	mavis_buf_free(&b);
-	return out;
+		re = mavis_arena_strdup(a, b.len ? mavis_buf_str(&b) : "");
+		mavis_buf_free(&b);
+		passes++;
+	} while (again && passes <= 5);
+	return re;
 }
 
 /* ---- one rule ------------------------------------------------------------ */
@@ -304,6 +401,9 @@ header_unsupported(const char *h)
 {
 	if (strcasecmp(h, "X-Spam-Relays-Trusted") == 0 || strcasecmp(h, "X-Spam-Relays-Untrusted") == 0 ||
 	    strcasecmp(h, "X-Spam-Relays-Internal") == 0 || strcasecmp(h, "X-Spam-Relays-External") == 0)
+		return NULL;
+	if (strcmp(h, "ALL-TRUSTED") == 0 || strcmp(h, "ALL-INTERNAL") == 0 ||
+	    strcmp(h, "ALL-UNTRUSTED") == 0 || strcmp(h, "ALL-EXTERNAL") == 0)
 		return NULL;
 	if (strncasecmp(h, "X-Spam-Relays-", 14) == 0 || strncasecmp(h, "ALL-", 4) == 0)
 		return "pseudo-header not provided";
@@ -432,14 +532,20 @@ compile_one(struct sa_conf *c, struct sa_def *d, struct sa_rule *r, struct mavis
 
 		r->maxhits = tflag(d->tflags, "maxhits", &v) && v ? (unsigned)atoi(v) : 0;
 	}
-	/* without network and Bayes SpamAssassin does not run these either */
-	if (tflag(d->tflags, "net", NULL) && !sa_auth_eval_known(text))
-		r->unsupported = "network test", r->no_sa_run = true;
-	else if (tflag(d->tflags, "learn", NULL) && !sa_eval_is_bayes(text))
-		r->unsupported = "needs Bayes", r->no_sa_run = true;
-	if (r->unsupported != NULL)
-		return;
 	if (d->type != SA_T_META && strncmp(text, "eval:", 5) == 0) {
+		/* without network and Bayes SpamAssassin does not run these
+		   either: Check.pm skips net and learn evals in score set 0; a
+		   meta or regex rule with those tflags still runs. The DKIM,
+		   SPF and DMARC evals run on our own results, check_bayes when
+		   Bayes is on. */
+		if (tflag(d->tflags, "net", NULL) && !sa_auth_eval_known(text)) {
+			r->unsupported = "network test", r->no_sa_run = true;
+			return;
+		}
+		if (tflag(d->tflags, "learn", NULL) && !sa_eval_is_bayes(text)) {
+			r->unsupported = "needs Bayes", r->no_sa_run = true;
+			return;
+		}
 		if (parse_eval(r, text, a) < 0)
 			r->unsupported = "malformed eval";
 		return;
@@ -461,9 +567,8 @@ compile_one(struct sa_conf *c, struct sa_def *d, struct sa_rule *r, struct mavis
 		compile_regex_rule(r, text, a);
 		break;
 	case SA_T_URI:
+		/* over the message's URI list (sa_urilist.c), as body rules over lines */
 		compile_regex_rule(r, text, a);
-		if (r->unsupported == NULL)
-			r->unsupported = "needs URI extraction";
 		break;
 	default:
 		break;
@@ -471,6 +576,28 @@ compile_one(struct sa_conf *c, struct sa_def *d, struct sa_rule *r, struct mavis
 }
 
 /* ---- the set ------------------------------------------------------------- */
+
+/* RegistryBoundaries' lists and the redirector patterns, into the set. A
+   redirector_pattern PCRE2 refuses is left out (Conf.pm warns and skips). */
+static void
+build_registry(struct sa_conf *c, struct mavis_sa_rules *rs)
+{
+	for (int k = 0; k < 3; k++)
+		for (size_t i = 0; i < c->n_tlds[k]; i++)
+			(void)sa_strset_add(&rs->tlds[k], rs->a, mavis_arena_strdup(rs->a, c->tlds[k][i]));
+	rs->redirs = mavis_arena_calloc(rs->a, c->n_redirs ? c->n_redirs : 1, sizeof(*rs->redirs));
+	for (size_t i = 0; i < c->n_redirs; i++) {
+		struct mavis_error e = { 0 };
+		const char *pat, *flags, *end;
+		pcre2_code *re;
+
+		if (sa_regex_split(c->redirs[i], rs->a, &pat, &flags, &end) < 0)
+			continue;
+		re = sa_regex_compile(pat, flags, &e);
+		if (re != NULL)
+			rs->redirs[rs->n_redirs++] = re;
+	}
+}
 
 static int
 def_cmp(const void *x, const void *y)
@@ -563,11 +690,12 @@ sa_rules_build(struct sa_conf *c, struct mavis_sa_rules **out, struct mavis_erro
 	rs->n_freemail = c->n_freemail;
 	rs->trusted = c->trusted;
 	rs->internal = c->internal;
+	build_registry(c, rs);
 	c->trusted = c->internal = NULL;
 	rs->mctx = pcre2_match_context_create(NULL);
 	pcre2_set_match_limit(rs->mctx, SA_MATCH_LIMIT);
 	pcre2_set_depth_limit(rs->mctx, SA_DEPTH_LIMIT);
-	if (sa_eval_init(rs, err) < 0) {
+	if (sa_eval_init(rs, err) < 0 || sa_evx_init(rs, err) < 0) {
 		mavis_xfree(&v);
 		mavis_sa_rules_free(&rs);
 		return MAVIS_ERR_INTERNAL;
@@ -601,6 +729,8 @@ sa_rules_build(struct sa_conf *c, struct mavis_sa_rules **out, struct mavis_erro
 		r->unknown_bayes = r->unsupported != NULL && r->score_bayes != 0 && !r->no_sa_run;
 		if (r->unsupported != NULL)
 			rs->n_unsupported++;
+		if (r->run && (r->type == SA_T_URI || (r->is_eval && sa_eval_wants_uris(r->eval_id))))
+			rs->want_uris = true;
 	}
 	mavis_xfree(&v);
 	*out = rs;
@@ -619,6 +749,9 @@ mavis_sa_rules_free(struct mavis_sa_rules **rp)
 		pcre2_code_free(r->rules[i].arg_re);
 	}
 	sa_eval_fini(r);
+	sa_evx_fini(r);
+	for (size_t i = 0; i < r->n_redirs; i++)
+		pcre2_code_free(r->redirs[i]);
 	pcre2_match_context_free(r->mctx);
 	sa_netset_free(&r->trusted);
 	sa_netset_free(&r->internal);

@@ -30,6 +30,9 @@ sa_conf_fini(struct sa_conf *c)
 	mavis_xfree(&c->plugins);
 	mavis_xfree(&c->freemail);
 	mavis_xfree(&c->bayes_ignore);
+	for (int i = 0; i < 3; i++)
+		mavis_xfree(&c->tlds[i]);
+	mavis_xfree(&c->redirs);
 	sa_netset_free(&c->trusted);
 	sa_netset_free(&c->internal);
 	mavis_arena_free(&c->a);
@@ -537,6 +540,27 @@ conf_line(struct sa_conf *c, char *line)
 	if (word_is(w, wn, "bayes_stopword_languages")) {
 		next_word(rest, &name, &nn);
 		c->bayes_stopword_off = !(nn == 2 && strncasecmp(name, "en", 2) == 0);
+		return;
+	}
+	if (word_is(w, wn, "util_rb_tld") || word_is(w, wn, "util_rb_2tld") ||
+	    word_is(w, wn, "util_rb_3tld")) {
+		int k = word_is(w, wn, "util_rb_tld") ? 0 : word_is(w, wn, "util_rb_2tld") ? 1 : 2;
+
+		while (*rest != '\0') {
+			rest = next_word(rest, &name, &nn);
+			if (nn == 0)
+				continue;
+			char *d = mavis_arena_strndup(c->a, name, nn);
+
+			for (char *q = d; *q; q++)
+				*q = (char)tolower((unsigned char)*q);
+			push_str(c->a, &c->tlds[k], &c->n_tlds[k], &c->cap_tlds[k], d, nn);
+		}
+		return;
+	}
+	if (word_is(w, wn, "redirector_pattern")) {
+		if (*rest != '\0')
+			push_str(c->a, &c->redirs, &c->n_redirs, &c->cap_redirs, rest, strlen(rest));
 		return;
 	}
 	/* describe, lang, report templates, network and Bayes settings, ...:

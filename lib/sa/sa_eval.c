@@ -115,6 +115,8 @@ sa_eval_prepare(struct sa_rule *x)
 bool
 sa_eval_args_ok(int id, const char *fn, const char *const *args, size_t nargs)
 {
+	if (id >= SA_EVX_BASE)
+		return sa_evx_args_ok(id, args, nargs);	/* sa_eval_local.c */
 	if (id == EV_HTML)
 		return sa_html_eval(NULL, 0, NULL, fn, args, nargs) >= 0;
 	if (id == EV_RELAY) {
@@ -145,22 +147,18 @@ sa_eval_lookup(enum sa_type type, const char *fn, size_t nargs)
 		if (evals[i].type == type && strcmp(evals[i].fn, fn) == 0 &&
 		    nargs >= evals[i].min_args && nargs <= evals[i].max_args)
 			return i;
-	return -1;
+	return sa_evx_lookup(type, fn, nargs);	/* sa_eval_local.c */
 }
 
 /* Util::parse_rfc822_date; 0 = unparsable */
 static double
 parse_date(const char *s)
 {
-	if (s == NULL || *s == '\0')
-		return 0;
-	GDateTime *dt = g_mime_utils_header_decode_date(s);
+	double t = 0;
 
-	if (dt == NULL)
+	/* sa_date.c: SpamAssassin's own leniency (years forced into range, ...) */
+	if (s == NULL || *s == '\0' || !sa_parse_rfc822_date(s, &t))
 		return 0;
-	double t = (double)g_date_time_to_unix(dt);
-
-	g_date_time_unref(dt);
 	return t;
 }
 
@@ -430,7 +428,8 @@ sa_eval_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struc
 {
 	const char *const *args = x->args;
 
-	if (x->eval_id >= EV_AUTH_BASE)
+	/* ids EV_AUTH_BASE.. are sa_eval_auth.c's, SA_EVX_BASE.. sa_eval_local.c's */
+	if (x->eval_id >= EV_AUTH_BASE && x->eval_id < SA_EVX_BASE)
 		return sa_auth_eval_run(x->eval_id - EV_AUTH_BASE, x, m, a);
 	switch (x->eval_id) {
 	case EV_HTML:
@@ -476,6 +475,13 @@ sa_eval_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struc
 		return freemail_in(r, sa_msg_get(m, a, name, SA_H_ADDR), x->arg_re, a);
 	}
 	default:
-		return 0;
+		return x->eval_id >= SA_EVX_BASE ? sa_evx_run(x, r, m, a) : 0;	/* sa_eval_local.c */
 	}
+}
+
+/* FreeMail _is_freemail for sa_eval_local.c */
+bool
+sa_eval_is_freemail(const struct mavis_sa_rules *r, const char *email)
+{
+	return is_freemail(r, email);
 }

@@ -15,11 +15,15 @@
 #include <mavis/error.h>
 #include <mavis/sa.h>
 
+#include "sa_parse_int.h"
+
 /* SpamAssassin's version as "if version" compares it (4.0.1). */
 #define SA_VERSION 4.000001
 #define SA_MAX_BODY_LINE 2048	/* Message.pm MAX_BODY_LINE_LENGTH */
 #define SA_BODY_PART_SCAN_SIZE 50000
 #define SA_RAWBODY_PART_SCAN_SIZE 500000
+#define SA_EVX_BASE 1000	/* sa_eval_local.c's eval ids */
+#define SA_EVX_RE_MAX 32	/* its fixed patterns */
 
 enum sa_type {
 	SA_T_HEADER, SA_T_BODY, SA_T_RAWBODY, SA_T_URI, SA_T_FULL, SA_T_MIMEHEADER, SA_T_META,
@@ -59,6 +63,10 @@ struct sa_conf {
 	size_t n_plugins, cap_plugins;
 	char **freemail;	/* freemail_domains entries (lower case, may hold '*') */
 	size_t n_freemail, cap_freemail;
+	char **tlds[3];		/* util_rb_tld, util_rb_2tld, util_rb_3tld (lower case) */
+	size_t n_tlds[3], cap_tlds[3];
+	char **redirs;		/* redirector_pattern values, as written */
+	size_t n_redirs, cap_redirs;
 	double required_score;
 	const char *bayes_stopword;	/* bayes_stopword_en (the last expression) */
 	bool bayes_stopword_off;	/* bayes_stopword_languages without en */
@@ -165,6 +173,7 @@ struct mavis_sa_rules {
 	size_t n_meta;
 	pcre2_match_context *mctx;	/* match limits: bounded time per rule */
 	pcre2_code *aux[8];	/* sa_eval.c's fixed patterns */
+	pcre2_code *evx[SA_EVX_RE_MAX];	/* sa_eval_local.c's */
 	double required_score;
 	const char *bayes_stopword;	/* NULL = none */
 	char **bayes_ignore;	/* bayes_ignore_header names */
@@ -172,6 +181,11 @@ struct mavis_sa_rules {
 	char **freemail;
 	size_t n_freemail;
 	struct sa_netset *trusted, *internal;	/* trusted_networks, internal_networks */
+	/* RegistryBoundaries: valid_tlds, two_level_domains, three_level_domains */
+	struct sa_strset tlds[3];
+	pcre2_code **redirs;	/* redirector_pattern, compiled */
+	size_t n_redirs;
+	bool want_uris;		/* a uri rule or URI eval runs: build the URI list */
 };
 
 /* Build the rule set from parsed definitions (takes nothing from c). */
@@ -180,6 +194,10 @@ int sa_rules_build(struct sa_conf *c, struct mavis_sa_rules **out, struct mavis_
 /* Perl pattern and flags -> pcre2 code (8-bit, no UTF, JIT). NULL with err
    set when PCRE2 refuses it. */
 pcre2_code *sa_regex_compile(const char *pat, const char *flags, struct mavis_error *err);
+/* The same pattern with big bounded repeats as subroutine calls
+   (sa_shrink.c), for one that is too large for PCRE2 as written; malloc'd,
+   NULL when it cannot be rewritten. */
+char *sa_regex_shrink(const char *pat, const char *flags);
 /* Parse "/re/flags" or "m{re}flags" at s: pattern and flags in a; *end
    after the flags. Returns 0 or -1. */
 int sa_regex_split(const char *s, struct mavis_arena *a, const char **pat, const char **flags,
@@ -196,6 +214,21 @@ struct sa_hdr {
 	const char *raw;	/* value as in the message (folds kept, leading
 				   white space dropped), ends in "\n" */
 	const char *dec;	/* unfolded, MIME words decoded, ends in "\n" */
+};
+
+/* MIMEEval's facts (_check_attachments, _check_base64_length) and the
+   parser's mime_epilogue_exists, from sa_mime.c */
+struct sa_mime {
+	unsigned base64_count, qp_count, attachment, ascii_text_illegal;
+	unsigned body_html_count, body_text_count;
+	bool base64_encoded_text, bad_iso_charset, qp_long_line, multipart_alternative;
+	bool epilogue_exists;
+	bool has_qp_ratio;
+	double multipart_ratio, qp_ratio, text_unicode_ratio;
+	size_t base64_length;	/* the longest raw line of a base64 part */
+	double madiff;		/* BodyEval multipart_alternative_difference */
+	double madiff_html, madiff_text;	/* its word counts (the last part) */
+	const char *charsets;	/* mime_html_charsets: every part's, space-separated */
 };
 
 struct sa_part_hdrs {
@@ -228,6 +261,13 @@ struct sa_msg {
 	bool bayes_have;	/* Bayes gave a probability (check_bayes) */
 	double bayes_prob;
 	const struct mavis_sa_auth *auth;	/* our DKIM/SPF/DMARC results, or NULL */
+	/* PerMsgStatus::get_uri_list: every canonical variant of the URIs of
+	   the text and HTML parts, unique (sa_urilist.c) */
+	const char **uris;
+	size_t n_uris;
+	bool uri_truncated;	/* a URI cut at MAX_URI_LENGTH, here or in HTML.pm */
+	struct sa_mime mime;
+	size_t body_len;	/* pristine_body_length: bytes after the header section */
 };
 
 int sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs,
@@ -246,6 +286,38 @@ typedef int (*sa_check_pre_fn)(void *ctx, struct sa_msg *m, const void *msg, siz
 int sa_check_with(const struct mavis_sa_rules *rs, const void *msg, size_t len,
 		  const struct mavis_sa_auth *auth, struct mavis_arena *a, struct mavis_spam_result *out, sa_check_pre_fn pre,
 		  void *pre_ctx, struct mavis_error *err);
+/* ---- sa_date.c --------------------------------------------------------- */
+
+/* Util::parse_rfc822_date: seconds since the epoch in *out, or false when
+   SpamAssassin finds no date in it. */
+bool sa_parse_rfc822_date(const char *date, double *out);
+
+/* ---- sa_mime.c --------------------------------------------------------- */
+
+/* Fill f from the MIME tree under root (a GMimeObject *): every part in
+   order, containers first, the raw (undecoded) lines of each leaf. At most
+   1,000 parts, 4 MiB of each leaf. */
+void sa_mime_scan(void *root, struct mavis_arena *a, struct sa_mime *f);
+
+/* ---- sa_urilist.c: the message's URIs ---------------------------------- */
+
+#define SA_MAX_URI_LENGTH 8192	/* Constants.pm MAX_URI_LENGTH */
+#define SA_MAX_URIS 2000	/* URIs taken from one message (text and HTML) */
+#define SA_MAX_URI_LIST 20000	/* canonical variants kept in m->uris */
+
+/* Fill m->uris as get_uri_list does, from m->body (the rendered text,
+   URIs found as _process_text_uri_list, kept only with a valid domain) and
+   m->html (HTML.pm's URIs), each canonicalised with the rules'
+   redirector_pattern. Bounded: at most SA_MAX_URIS URIs, SA_MAX_URI_LIST
+   variants. */
+void sa_uris_build(const struct mavis_sa_rules *rs, struct sa_msg *m, struct mavis_arena *a);
+/* RegistryBoundaries::uri_to_domain: the registered domain of uri (an IP
+   stays as it is), NULL when the host is not a valid name with a known
+   TLD. *host (may be NULL) gets the whole host name. */
+const char *sa_uri_to_domain(const struct mavis_sa_rules *rs, const char *uri,
+			     struct mavis_arena *a, const char **host);
+/* Is tld (n bytes, any case) one of util_rb_tld? */
+bool sa_rules_is_tld(const struct mavis_sa_rules *rs, const char *tld, size_t n);
 
 /* ---- sa_eval.c: eval functions --------------------------------------------- */
 
@@ -274,6 +346,28 @@ int sa_auth_eval_lookup(enum sa_type type, const char *fn);
 /* 1 hit, 0 none (also when the check behind it did not run). */
 int sa_auth_eval_run(int id, const struct sa_rule *x, const struct sa_msg *m,
 		     struct mavis_arena *a);
+/* FreeMail's test of one lower-case address (freemail_domains, the
+   built-in welcome list) */
+bool sa_eval_is_freemail(const struct mavis_sa_rules *r, const char *email);
+/* Does eval id read the message's URI list? */
+bool sa_eval_wants_uris(int id);
+
+/* ---- sa_eval_local.c: more local evals (URIEval, HeaderEval, WLBLEval,
+   MIMEEval parts), ids from SA_EVX_BASE ---------------------------------- */
+
+
+/* The id (>= SA_EVX_BASE) of an eval this file implements, or -1. */
+int sa_evx_lookup(enum sa_type type, const char *fn, size_t nargs);
+/* Does it take these arguments (checked at load)? */
+bool sa_evx_args_ok(int id, const char *const *args, size_t nargs);
+/* Run it: 1 hit, 0 no hit. */
+int sa_evx_run(const struct sa_rule *x, const struct mavis_sa_rules *r, const struct sa_msg *m,
+	       struct mavis_arena *a);
+/* Its fixed patterns, compiled with the rule set; -1 with err set. */
+int sa_evx_init(struct mavis_sa_rules *r, struct mavis_error *err);
+void sa_evx_fini(struct mavis_sa_rules *r);
+/* RegistryBoundaries::trim_domain (sa_urilist.c) */
+const char *sa_trim_domain(const struct mavis_sa_rules *rs, const char *host, struct mavis_arena *a);
 /* 1 when eval id accepts fn with these arguments (checked at load). */
 bool sa_eval_args_ok(int id, const char *fn, const char *const *args, size_t nargs);
 

@@ -455,6 +455,16 @@ sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs, struc
 	}
 	if (hend == NULL)
 		hend = end;
+	/* the body starts after the empty line */
+	{
+		const char *b = hend;
+
+		if (b < end && *b == '\r')
+			b++;
+		if (b < end && *b == '\n')
+			b++;
+		out->body_len = (size_t)(end - b);
+	}
 	out->n_h = parse_fields(s, hend, a, &out->h);
 	{
 		struct mavis_buf all = { 0 };
@@ -475,7 +485,10 @@ sa_msg_build(const void *msg, size_t len, const struct mavis_sa_rules *rs, struc
 	g_object_unref(pa);
 	if (gm != NULL) {
 		walk(&w, g_mime_message_get_mime_part(gm), 0);
+		sa_mime_scan(g_mime_message_get_mime_part(gm), a, &out->mime);
 		g_object_unref(gm);
+	} else {
+		sa_mime_scan(NULL, a, &out->mime);
 	}
 	out->parts = w.parts;
 	out->n_parts = w.n_parts;
@@ -637,29 +650,45 @@ get_one(const struct sa_msg *m, struct mavis_arena *a, const char *name, unsigne
 	return res;
 }
 
-/* Does a Received field come before the first field called name? */
+/* Does a Received field come before any field called name? (the Perl:
+   ALL =~ /^Received:.*?^Name:/smi) */
 static bool
 received_before(const struct sa_msg *m, const char *name)
 {
 	bool rcvd = false;
 
 	for (size_t i = 0; i < m->n_h; i++) {
-		if (strcasecmp(m->h[i].name, name) == 0)
-			return rcvd;
+		if (rcvd && strcasecmp(m->h[i].name, name) == 0)
+			return true;
 		if (strcasecmp(m->h[i].name, "Received") == 0)
 			rcvd = true;
 	}
 	return false;
 }
 
-/* PerMsgStatus::get_envelope_from without the relays' envfrom (that needs
-   Received parsing): X-Sender with a fetchmail hop means unknown; then
-   X-Envelope-From, Envelope-Sender, Return-Path, each only when no
-   Received field comes before it (else it was added by a later hop). */
+/* PerMsgStatus::get_envelope_from: the envelope-from the last untrusted
+   (else the first trusted) relay's Received line names; then X-Sender with
+   a fetchmail hop means unknown; then X-Envelope-From, Envelope-Sender,
+   Return-Path, each only when no Received field comes before one of them
+   (else a later hop added it). */
 static const char *
 envelope_from(const struct sa_msg *m, struct mavis_arena *a)
 {
 	static const char *const hdrs[] = { "X-Envelope-From", "Envelope-Sender", "Return-Path", NULL };
+	struct sa_relay_info ri;
+	bool have = sa_relays_get(m->relays, 1, 0, &ri);
+
+	if (!have) {
+		size_t nt = sa_relays_count(m->relays, 0);
+
+		have = nt > 0 && sa_relays_get(m->relays, 0, nt - 1, &ri);
+	}
+	if (have && ri.envfrom != NULL) {
+		const char *at = strchr(ri.envfrom, '@');
+
+		if (*ri.envfrom == '\0' || (at != NULL && at > ri.envfrom))
+			return ri.envfrom;
+	}
 	const char *xs = get_one(m, a, "X-Sender", SA_H_FIRST | SA_H_ADDR);
 
 	if (xs != NULL && strchr(xs, '@') != NULL) {
@@ -675,10 +704,50 @@ envelope_from(const struct sa_msg *m, struct mavis_arena *a)
 			continue;
 		if (!received_before(m, hdrs[i]))
 			return v;
+		/* X-Envelope-From after a Received: unknown; the others: go on */
 		if (i == 0)
 			return NULL;
 	}
 	return NULL;
+}
+
+/* ALL-TRUSTED, ALL-INTERNAL, ALL-UNTRUSTED, ALL-EXTERNAL:
+   PerMsgStatus::get_all_hdrs_in_rcvd_index_range over the header fields,
+   cut at the Received field of the last trusted (internal) hop + 1 */
+static const char *
+all_range(const struct sa_msg *m, struct mavis_arena *a, const char *which, bool raw)
+{
+	bool upto;
+	int internal;
+
+	if (strcmp(which, "TRUSTED") == 0)
+		upto = true, internal = 0;
+	else if (strcmp(which, "INTERNAL") == 0)
+		upto = true, internal = 1;
+	else if (strcmp(which, "UNTRUSTED") == 0)
+		upto = false, internal = 0;
+	else if (strcmp(which, "EXTERNAL") == 0)
+		upto = false, internal = 1;
+	else
+		return NULL;
+	long edge = sa_relays_last_index(m->relays, internal) + 1, cur = -1;
+	struct mavis_buf b = { 0 };
+
+	for (size_t i = 0; i < m->n_h; i++) {
+		bool rcvd = strcasecmp(m->h[i].name, "Received") == 0;
+
+		cur += rcvd;
+		if (upto ? cur < edge : cur >= edge)
+			mavis_buf_printf(&b, "%s: %s", m->h[i].name, raw ? m->h[i].raw : m->h[i].dec);
+		else if (upto && cur == edge) {
+			mavis_buf_printf(&b, "%s: %s", m->h[i].name, raw ? m->h[i].raw : m->h[i].dec);
+			break;
+		}
+	}
+	const char *r = b.len ? mavis_arena_strdup(a, mavis_buf_str(&b)) : NULL;
+
+	mavis_buf_free(&b);
+	return r;
 }
 
 const char *
@@ -726,6 +795,8 @@ sa_msg_get(const struct sa_msg *m, struct mavis_arena *a, const char *name, unsi
 	}
 	if (strcmp(name, "EnvelopeFrom") == 0)
 		return envelope_from(m, a);
+	if (strncmp(name, "ALL-", 4) == 0)
+		return all_range(m, a, name + 4, (mods & SA_H_RAW) != 0);
 	if (strncmp(name, "X-Spam-Relays-", 14) == 0 && m->relays != NULL) {
 		const char *v = sa_relays_pseudo(m->relays, name);
 

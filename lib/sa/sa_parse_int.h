@@ -8,6 +8,7 @@
  * Growth doubles and copies, so an arena holds at most twice the final size.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <mavis/arena.h>
@@ -43,6 +44,9 @@ struct sa_strset {
 /* Add s (not copied: it must live as long as the arena); returns 1 when it
    was new, 0 when it was there already. */
 int sa_strset_add(struct sa_strset *set, struct mavis_arena *a, const char *s);
+/* Is the n bytes at s (need not be NUL-terminated) in the set? Read-only:
+   any number of threads may ask at once. */
+bool sa_strset_has(const struct sa_strset *set, const char *s, size_t n);
 
 /* ASCII helpers that never depend on the locale. */
 static inline int

@@ -103,6 +103,21 @@ sa_strset_add(struct sa_strset *set, struct mavis_arena *a, const char *s)
 	return 1;
 }
 
+bool
+sa_strset_has(const struct sa_strset *set, const char *s, size_t n)
+{
+	size_t h = 14695981039346656037ULL, i;
+
+	if (set->cap == 0)
+		return false;
+	for (size_t k = 0; k < n; k++)
+		h = (h ^ (unsigned char)s[k]) * 1099511628211ULL;
+	for (i = h & (set->cap - 1); set->slot[i]; i = (i + 1) & (set->cap - 1))
+		if (strncmp(set->slot[i], s, n) == 0 && set->slot[i][n] == '\0')
+			return true;
+	return false;
+}
+
 const char **
 sa_vec_strings(const struct sa_vec *v, struct mavis_arena *a)
 {

@@ -6,9 +6,14 @@
  * normalised line (single spaces, no date) with a cursor, instead of a
  * regular expression: the forms are anchored at the start and need little
  * backtracking, and a matcher cannot go exponential on hostile lines.
+ * The exception is Received.pm's list of handovers it ignores on purpose
+ * (about thirty anchored patterns, asked only of a line no form parsed):
+ * those are PCRE2 patterns compiled once per process, run under a match
+ * limit.
  */
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,6 +24,9 @@
 
 #include "sa/sa_parse_int.h"
 #include "sa/sa_received.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #define SA_MAX_RECEIVED 1000
 
@@ -180,13 +188,17 @@ sa_netset_free(struct sa_netset **set)
 
 struct relay {
 	char *ip, *rdns, *helo, *by, *ident, *envfrom, *id, *auth;
-	bool internal, msa, ip_private;
+	bool internal, msa, ip_private, no_rdns;
 	const char *as_string;
 };
 
 struct sa_relays {
 	struct sa_vec all, trusted, untrusted, internal, external;	/* struct relay * */
 	size_t unparseable;
+	/* Received.pm last_trusted_relay_index, last_internal_relay_index:
+	   counted over every line, the own one included */
+	long last_trusted, last_internal;
+	bool has_own;
 	const char *str[4];
 };
 
@@ -460,6 +472,102 @@ qmail_with(const char *p)
 			return true;
 	}
 	return false;
+}
+
+/* --- handovers Received.pm ignores ------------------------------------------ */
+
+/* Constants.pm LOCALHOST, the forms that occur in Received lines */
+#define LH "(?:localhost(?:\\.localdomain)?|\\b(?<!:)127\\.0\\.0\\.1\\b|(?:IPv6:)?::1\\b)"
+
+/* "return 0" forms of the "from " branch, over the line after "from " */
+static const char *const ignore_from_pat[] = {
+	"^mail pickup service by (\\S+) with Microsoft SMTPSVC$",
+	"^\\S+ by \\S+ with BSMTP",
+	"^\\S+ \\(\\S+\\) by \\S+ \\(Content Technologies ",
+	"^\\S+ \\([^\\s\\@]+\\@" LH "\\) by \\S+ \\(",
+	"^\\S+ \\S+ by \\S+ with local-e?smtp ",
+	"^127\\.0\\.0\\.1 \\(AVG SMTP \\S+ \\[\\S+\\]\\)",
+	"^\\S+\\@\\S+ by \\S+ ",
+	"^Unknown/Local \\(",
+	"^" LH " \\((?:\\S+\\@)?" LH "[\\)\\[]",
+	"^\\S+ \\((?:\\S+\\@)?" LH "\\) ",
+	"^\\S+ \\(\\S+\\@\\S+ \\[" LH "\\]\\) ",
+	"^\\(AUTH: \\S+\\) by \\S+ with ",
+	"^localhost \\(localhost \\[\\[UNIX: localhost\\]\\]\\) by ",
+	"^\\S+\\.amazon\\.com by \\S+\\.amazon\\.com with ESMTP \\(peer crosscheck: ",
+	"^[^.]+ by \\S+ with Novell_GroupWise",
+	"^no\\.name\\.available by \\S+ via smtpd \\(for ",
+	"^\\S+ by \\S+ \\(.{0,100}\\) with qmail-scanner",
+	"^\\S+ by \\S+ with local",
+	"^\\S+ \\(\\[unix socket\\]\\) by \\S+ \\(Cyrus v[0-9]*?\\.[0-9]*?\\.[0-9]*?\\) with LMTPA",
+	"^\\S+ by \\S+ (?:with|via|for|\\()",
+	"^\\S+ (?:(?:with|via|for) \\S+|\\(unverified\\)) by\\b",
+	"^\\S+ \\(unknown\\) by \\S+ \\(SG\\) with \\b",
+	"^\\S+ \\(\\S+ \\[local\\]\\) by \\S+ \\(OpenSMTPD\\) with \\b",
+	"\\(LSMTP for",
+	"^\\(\\[" LH "\\]\\) with MailEnable ",
+	"^facebook\\.com \\([^)]+\\) by facebook\\.com with Thrift id \\S+$",
+	"^\\S+ named \\S+ by gmailapi\\.google\\.com with HTTPREST$",
+	"^\\S+ id \\S+$",
+	"^\\[<.*? \\(Jetsend",
+	NULL
+};
+
+/* the same of the "(from " branch, after "(from " */
+static const char *const ignore_pfrom_pat[] = {
+	"^\\S+\\@localhost\\) by \\S+ ",
+	"^[^\\s\\@]+\\@[^)]+\\) by \\S+\\(jqueuemail\\) id [^\\s;]+",
+	NULL
+};
+
+#define N_IGNORE 40
+
+static struct {
+	pthread_once_t once;
+	pcre2_code *from[N_IGNORE], *pfrom[N_IGNORE];
+	pcre2_match_context *mctx;
+} ign = { .once = PTHREAD_ONCE_INIT };
+
+static void
+ignore_compile(const char *const *pats, pcre2_code **out)
+{
+	for (size_t i = 0; pats[i] != NULL && i < N_IGNORE; i++) {
+		int ec;
+		PCRE2_SIZE eo;
+
+		out[i] = pcre2_compile((PCRE2_SPTR)pats[i], PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
+		if (out[i] != NULL)
+			(void)pcre2_jit_compile(out[i], PCRE2_JIT_COMPLETE);
+	}
+}
+
+static void
+ignore_init(void)
+{
+	ignore_compile(ignore_from_pat, ign.from);
+	ignore_compile(ignore_pfrom_pat, ign.pfrom);
+	ign.mctx = pcre2_match_context_create(NULL);
+	if (ign.mctx != NULL)
+		pcre2_set_match_limit(ign.mctx, 100000);
+}
+
+/* Is the rest of a line (after "from " or "(from ") a handover SA ignores? */
+static bool
+ignored_handover(const char *rest, bool paren)
+{
+	pcre2_code *const *v;
+	pcre2_match_data *md;
+	bool hit = false;
+
+	pthread_once(&ign.once, ignore_init);
+	v = paren ? ign.pfrom : ign.from;
+	md = pcre2_match_data_create(1, NULL);
+	if (md == NULL)
+		return false;
+	for (size_t i = 0; i < N_IGNORE && v[i] != NULL && !hit; i++)
+		hit = pcre2_match(v[i], (PCRE2_SPTR)rest, strlen(rest), 0, 0, md, ign.mctx) >= 0;
+	pcre2_match_data_free(md);
+	return hit;
 }
 
 /*
@@ -753,6 +861,72 @@ parse_line(const char *value, struct mavis_arena *a, struct relay **out)
 			}
 		}
 	}
+	/* the non-standard forms Received.pm tries next, in its order */
+	{
+		char *h, *rd, *ipx, *bx;
+
+		/* ^(\S+) \((\S+) \[(IP)\]\) by (\S+) with \S+ \( (Exchange IMS) */
+		c.p = l;
+		if (nonspace(&c, a, &h, false) && lit(&c, " (") && nonspace(&c, a, &rd, false) &&
+		    lit(&c, " [") && ip(&c, a, &ipx) && lit(&c, "]) by ") && nonspace(&c, a, &bx, false) &&
+		    lit(&c, " with ")) {
+			struct cur k = c;
+			char *w;
+
+			if (nonspace(&k, a, &w, false) && lit(&k, " (")) {
+				looked_up = true;
+				rdns = rd, ipv = ipx, helo = h, by = bx;
+				goto enough;
+			}
+		}
+		/* ^(\S+) \(\[(IP)\] helo=(\S+)\) by (\S+) with */
+		c.p = l;
+		if (nonspace(&c, a, &rd, false) && lit(&c, " ([") && ip(&c, a, &ipx) &&
+		    lit(&c, "] helo=") && nonspace_until(&c, a, &h, ')', false) && lit(&c, ") by ") &&
+		    nonspace(&c, a, &bx, false) && lit(&c, " with ")) {
+			rdns = rd, ipv = ipx, helo = h, by = bx;
+			goto enough;
+		}
+		/* ^(\S+) \((\S+\.\S+)\[(IP)\]\) by (\S+)  (attbi) */
+		c.p = l;
+		if (nonspace(&c, a, &h, false) && lit(&c, " (") && nonspace_until(&c, a, &rd, '[', false) &&
+		    strchr(rd, '.') != NULL && rd[0] != '.' && rd[strlen(rd) - 1] != '.' && lit(&c, "[") &&
+		    ip(&c, a, &ipx) && lit(&c, "]) by ") && nonspace(&c, a, &bx, false) && *c.p == ' ') {
+			looked_up = true;
+			helo = h, rdns = rd, ipv = ipx, by = bx;
+			goto enough;
+		}
+		/* ^(\S+) \((\S*)\@\[(IP)\].*\) by (\S+) \(  : no rDNS, the MTA looked */
+		c.p = l;
+		if (nonspace(&c, a, &h, false) && lit(&c, " (")) {
+			size_t run = strcspn(c.p, " ");
+			const char *at = NULL;
+
+			for (const char *q = c.p; q + 1 < c.p + run; q++)
+				if (q[0] == '@' && q[1] == '[')
+					at = q;
+			if (at != NULL) {
+				char *idt = mavis_arena_strndup(a, c.p, (size_t)(at - c.p));
+				struct cur k = { at + 2 };
+
+				if (ip(&k, a, &ipx) && lit(&k, "]")) {
+					const char *last = NULL;
+
+					for (const char *q = k.p; (q = strstr(q, ") by ")) != NULL; q++)
+						last = q;
+					if (last != NULL) {
+						struct cur k2 = { last + 5 };
+
+						if (nonspace(&k2, a, &bx, false) && lit(&k2, " (")) {
+							looked_up = true;
+							helo = h, ipv = ipx, by = bx, ident = idt;
+							goto enough;
+						}
+					}
+				}
+			}
+		}
+	}
 	/* qmail: ^(\S+) \((?:HELO|EHLO) ([^ ()]*)\) \((\S*)@?\[?(IP)\]?\)... by (\S+) ... SMTP */
 	if (strstr(l, "SMTP") || strstr(l, "QMQP")) {
 		char *h1, *h2 = "", *idt = "", *ipx, *bx;
@@ -952,6 +1126,9 @@ not_qmail:
 			}
 		}
 	}
+	/* Received.pm's "STUFF TO IGNORE": handovers without the facts needed */
+	if (ignored_handover(l, false))
+		return 0;
 	if (!*helo) {
 		/* ^(\S+)[^-A-Za-z0-9.]: the longest word start followed by such a char */
 		size_t n = strcspn(l, " ");
@@ -966,6 +1143,8 @@ not_qmail:
 			helo = mavis_arena_strndup(a, l, n);
 	}
 fallback:
+	if (!strncmp(s, "(from ", 6) && ignored_handover(s + 6, true))
+		return 0;
 	if (!*ipv) {
 		for (t = s; (t = strchr(t, '[')) != NULL; t++) {
 			size_t n = ip_len(t + 1);
@@ -1028,7 +1207,8 @@ enough:
 		strip_chars(e);
 		envfrom = e;
 	}
-	(void)looked_up;
+	/* the MTA always looks names up: an empty rDNS means there is none */
+	r->no_rdns = *rdns == '\0' && looked_up;
 	r->ip = ipv;
 	r->rdns = rdns;
 	r->helo = helo;
@@ -1077,6 +1257,8 @@ sa_relays_build(const char *const *received_values, size_t n, const char *own_re
 	bool in_trusted = true, in_internal = true;
 	size_t total = n + (own_received ? 1 : 0);
 
+	rs->last_trusted = rs->last_internal = -1;
+	rs->has_own = own_received != NULL;
 	if (!trusted)
 		trusted = internal;
 	if (!internal)
@@ -1094,8 +1276,11 @@ sa_relays_build(const char *const *received_values, size_t n, const char *own_re
 		rc = parse_line(v ? v : "", a, &r);
 		if (rc < 0)
 			rs->unparseable++;
-		if (rc <= 0)
+		if (rc <= 0) {
+			rs->last_trusted += in_trusted;
+			rs->last_internal += in_internal;
 			continue;
+		}
 		if (in_trusted) {
 			if (!configured) {
 				if (!r->ip_private && !*r->auth)
@@ -1107,6 +1292,8 @@ sa_relays_build(const char *const *received_values, size_t n, const char *own_re
 			}
 		}
 		r->internal = in_internal;
+		rs->last_trusted += in_trusted;
+		rs->last_internal += in_internal;
 		r->as_string = as_string(a, r);
 		sa_vec_push(&rs->all, a, r);
 		sa_vec_push(in_trusted ? &rs->trusted : &rs->untrusted, a, r);
@@ -1136,6 +1323,44 @@ const char *
 sa_relays_line(const struct sa_relays *r, size_t i)
 {
 	return i < r->all.n ? ((const struct relay *)r->all.v[i])->as_string : NULL;
+}
+
+size_t
+sa_relays_count(const struct sa_relays *r, int untrusted)
+{
+	if (r == NULL)
+		return 0;
+	return untrusted ? r->untrusted.n : r->trusted.n;
+}
+
+long
+sa_relays_last_index(const struct sa_relays *r, int internal)
+{
+	if (r == NULL)
+		return -1;
+	/* the own line is no field of the message: its index is not counted */
+	return (internal ? r->last_internal : r->last_trusted) - (r->has_own ? 1 : 0);
+}
+
+bool
+sa_relays_get(const struct sa_relays *r, int untrusted, size_t i, struct sa_relay_info *out)
+{
+	if (r == NULL)
+		return false;
+	const struct sa_vec *v = untrusted ? &r->untrusted : &r->trusted;
+
+	if (i >= v->n)
+		return false;
+	const struct relay *x = v->v[i];
+
+	out->ip = x->ip ? x->ip : "";
+	out->rdns = x->rdns ? x->rdns : "";
+	out->helo = x->helo ? x->helo : "";
+	out->by = x->by ? x->by : "";
+	out->ip_private = x->ip_private;
+	out->no_rdns = x->no_rdns;
+	out->envfrom = x->envfrom;
+	return true;
 }
 
 size_t

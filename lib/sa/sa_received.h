@@ -21,6 +21,7 @@
  * other's value, as SA does. No global state; all output in the arena.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <mavis/arena.h>
@@ -56,6 +57,25 @@ const char *sa_relays_line(const struct sa_relays *r, size_t i);
 
 /* Lines counted unparseable (SA's num_relays_unparseable). */
 size_t sa_relays_unparseable(const struct sa_relays *r);
+
+/* One relay as Received.pm's hash has it (strings "" when empty; they
+   live as long as the relays). */
+struct sa_relay_info {
+	const char *ip, *rdns, *helo, *by;
+	bool ip_private;
+	bool no_rdns;		/* no_reverse_dns: the MTA looked and found none */
+	const char *envfrom;	/* NULL when the line named none */
+};
+
+/* The trusted (untrusted = 0) or untrusted relays: how many, and relay i
+   top first (false past the end). */
+size_t sa_relays_count(const struct sa_relays *r, int untrusted);
+/* Received.pm's last_trusted_relay_index (internal = 0) or
+   last_internal_relay_index: the index, among the message's Received
+   fields from the top, of the last one added by a trusted (internal) hop;
+   -1 when none. For ALL-TRUSTED, ALL-EXTERNAL, ... */
+long sa_relays_last_index(const struct sa_relays *r, int internal);
+bool sa_relays_get(const struct sa_relays *r, int untrusted, size_t i, struct sa_relay_info *out);
 
 /* RelayEval: check_all_trusted, check_no_relays, check_relays_unparseable,
    helo_ip_mismatch, check_for_numeric_helo (on the untrusted relays).

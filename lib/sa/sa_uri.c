@@ -20,6 +20,8 @@ struct out {
 	struct sa_vec v;
 	struct sa_strset set;
 	struct mavis_arena *a;
+	sa_uri_redir_fn redir;	/* redirector_pattern matcher, or NULL */
+	void *redir_ctx;
 };
 
 static void
@@ -377,7 +379,19 @@ canon_one(struct out *o, struct sa_vec *work, const char *in)
 			if (changed)
 				out_add(o, mavis_arena_printf(a, "%s%s%s", proto, host, rest));
 		}
-		{
+		char *target = NULL;
+
+		/* Bug 7278: the rules' redirector_pattern first (group 1, with a
+		   dot), the hard-coded pattern only when none matched */
+		if (o->redir != NULL) {
+			target = o->redir(mavis_arena_printf(a, "%s%s%s", proto, host, rest), o->redir_ctx,
+					  a);
+			if (target != NULL && strchr(target, '.') == NULL)
+				target = NULL;
+			if (target != NULL && work->n < SA_URI_MAX_WORK)
+				sa_vec_push(work, a, target);
+		}
+		if (target == NULL) {
 			/* the hard-coded redirector: https?:/{0,2}[^&#]+ in the rest, with a dot */
 			for (const char *r = rest; *r; r++) {
 				if (!strncasecmp(r, "http:", 5) || !strncasecmp(r, "https:", 6)) {
@@ -425,7 +439,9 @@ canon_one(struct out *o, struct sa_vec *work, const char *in)
 					break;
 				q += m + 1;
 			}
-			if (k == 4 && !q[cl[3]] && !strchr(c[3], '.')) {
+			/* exactly four: the fourth chunk ends the host (q has moved
+			   past it when a fifth follows) */
+			if (k == 4 && c[3][cl[3]] == '\0') {
 				bool ok = true;
 
 				for (int i = 0; i < 4; i++)
@@ -470,7 +486,14 @@ canon_one(struct out *o, struct sa_vec *work, const char *in)
 size_t
 sa_uri_canonicalize(const char *uri, struct mavis_arena *a, const char ***variants)
 {
-	struct out o = { .a = a };
+	return sa_uri_canonicalize_redir(uri, NULL, NULL, a, variants);
+}
+
+size_t
+sa_uri_canonicalize_redir(const char *uri, sa_uri_redir_fn redir, void *ctx, struct mavis_arena *a,
+			  const char ***variants)
+{
+	struct out o = { .a = a, .redir = redir, .redir_ctx = ctx };
 	struct sa_vec work = { 0 };
 
 	sa_vec_push(&work, a, mavis_arena_strdup(a, uri));

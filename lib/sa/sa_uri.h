@@ -41,4 +41,14 @@ size_t sa_uri_find_tld(const char *text, size_t len, bool (*is_tld)(const char *
    the count; *variants is an arena array. */
 size_t sa_uri_canonicalize(const char *uri, struct mavis_arena *a, const char ***variants);
 
+/* The rules' redirector_pattern list: the first pattern matching uri gives
+   its group 1 (in a), NULL when none matches or group 1 is unset. */
+typedef char *(*sa_uri_redir_fn)(const char *uri, void *ctx, struct mavis_arena *a);
+
+/* sa_uri_canonicalize with redirector patterns: where redir gives a target
+   with a dot, that target is followed instead of the built-in "an http(s)
+   URI inside the path" (Util.pm, bug 7278). redir NULL = the plain call. */
+size_t sa_uri_canonicalize_redir(const char *uri, sa_uri_redir_fn redir, void *ctx,
+				 struct mavis_arena *a, const char ***variants);
+
 #endif

@@ -207,8 +207,12 @@ static const char rules_text[] =
 	"score EVAL_TO 0.007\n"
 	"header EVAL_X     eval:no_such_function()\n"
 	"score EVAL_X 5\n"
-	"header NET_RULE   Subject =~ /foo/\n"
+	"header NET_RULE   eval:check_rbl('x', 'zen.example.')\n"
 	"tflags NET_RULE   net\n"
+	/* Check.pm skips only net evals: a regex rule or meta with tflags net runs */
+	"header NET_RE     Subject =~ /foo/\n"
+	"tflags NET_RE     net\n"
+	"score NET_RE      0.0003\n"
 	"body   BAD_RE     /(unclosed/\n"
 	"ifplugin Mail::SpamAssassin::Plugin::Razor2\n"
 	"body   IN_RAZOR   /widget/\n"
@@ -303,7 +307,7 @@ test_rules(void)
 		"SUBJ_FOO", "FROM_NAME", "HAS_XM", "NO_XFOO", "UNSET", "ENC_SUBJ", "RAW_SUBJ",
 		"BODY_WORD", "BODY_MULTI", "SUBJ_IN_BODY", "RAW_DEC", "FULL_HDR", "META_BOTH",
 		"META_COUNT", "META_META", "EVAL_TO", "IN_VERSION", "FUZZY_W", "REDEF", "ESC_HASH",
-		"NO_SCORE", NULL
+		"NO_SCORE", "NET_RE", NULL
 	};
 	static const char *const want_miss[] = {
 		"RAW_QP", "ZERO_RULE", "META_ZERO", "EVAL_X", "NET_RULE", "__SUB1", "__FROM_ADDR",
@@ -319,7 +323,7 @@ test_rules(void)
 	/* BODY_MULTI: 4 matches, maxhits=3 -> 3 x 0.01; rawbody is decoded
 	   (quoted-printable gone) but not rendered */
 	double want = 1.5 + 0.25 + 0.5 + 0.125 + 0.0625 + 2 + 0.001 + 1 + 0.03 + 0.002 + 0.003 + 0.004 +
-		      4 + 0.005 + 0.006 + 0.007 + 0.008 + 0.009 + 0.0001 + 0.0002 + 1;
+		      4 + 0.005 + 0.006 + 0.007 + 0.008 + 0.009 + 0.0001 + 0.0002 + 1 + 0.0003;
 
 	if (fabs(res.score - round(want * 1000) / 1000) > 1e-9)
 		test_fail(__FILE__, __LINE__, "score %.4f, want %.4f", res.score, want);

@@ -278,6 +278,86 @@ test_evals(void)
 	mavis_arena_free(&a);
 }
 
+/* Received.pm's handovers it skips on purpose (return 0): never unparseable;
+   and lines it cannot parse (return undef) stay unparseable */
+static void
+test_ignored(void)
+{
+	static const struct {
+		const char *line;
+		int unparseable;
+	} cases[] = {
+		{ "from phobos [127.0.0.1] by localhost with IMAP (fetchmail-5.9.0) for jm@localhost "
+		  "(single-drop); Thu, 29 Aug 2002 11:03:50 +0100 (IST)", 0 },
+		{ "(from user@localhost) by host.example.com (8.9.3/8.9.3) id VAA15757; Thu, 29 Aug "
+		  "2002 11:03:50 +0100", 0 },
+		{ "from mail pickup service by hotmail.com with Microsoft SMTPSVC; Wed, 28 Aug 2002 "
+		  "18:19:15 -0700", 0 },
+		{ "from raptor.research.att.com (bala@localhost) by raptor.research.att.com "
+		  "(SGI-8.9.3/8.8.7) with ESMTP id KAA14788 for <asrg@example.com>; Fri, 7 Mar 2003 "
+		  "10:37:56 -0500 (EST)", 0 },
+		{ "from DSmith1204@aol.com by imo-m09.mx.aol.com (mail_out_v34.13.) id 7.53.208064a0 "
+		  "(4394); Sat, 11 Jan 2003 23:24:31 -0500 (EST)", 0 },
+		{ "from CATHY.IJS.SI by CATHY.IJS.SI (PMDF V4.3-10 #8779) id "
+		  "<01KTSSR50NSW001MXN@CATHY.IJS.SI>; Fri, 21 Mar 2003 20:50:56 +0100", 0 },
+		{ "from mail.payex.com id <B5b8f11e30004>; Wed, 05 Sep 2018 01:14:43 +0200", 0 },
+		{ "(from vashugins@juno.com) by m06.lax.untd.com(jqueuemail) id LRVB3JAJ; Fri, 02 Jun "
+		  "2006 08:15:21 PDT", 0 },
+		/* no IP, no known form: SA returns undef */
+		{ "from foo.example.com (1.2.3.4) by bar.example.com", 1 },
+		{ "(from someone@example.com) by host.example.com (8.9.3) id X", 1 },
+	};
+	struct mavis_arena *a = mavis_arena_new(0);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sa_relays *r = NULL;
+		const char *v[1] = { cases[i].line };
+
+		CHECK_INT(sa_relays_build(v, 1, NULL, NULL, NULL, a, &r), 0);
+		if ((int)sa_relays_unparseable(r) != cases[i].unparseable)
+			test_fail(__FILE__, __LINE__, "%s: unparseable %zu, want %d", cases[i].line,
+				  sa_relays_unparseable(r), cases[i].unparseable);
+		CHECK(sa_relays_line(r, 0) == NULL);
+	}
+	mavis_arena_free(&a);
+}
+
+/* Received.pm's non-standard forms after the sendmail one, in its order */
+static void
+test_forms(void)
+{
+	static const struct {
+		const char *line, *want;
+	} cases[] = {
+		{ "from bluemail.dk (IDENT:nobody@[211.57.216.185]) by webnote.net (8.9.3/8.9.3) with "
+		  "SMTP id WAA12021; Thu, 29 Aug 2002 22:32:54 +0100",
+		  "[ ip=211.57.216.185 rdns= helo=bluemail.dk by=webnote.net ident=IDENT:nobody " },
+		{ "from attbi.com (h000502e08144.ne.client2.attbi.com[24.128.27.103]) by "
+		  "rwcrmhc53.attbi.com (rwcrmhc53) with SMTP id <20030222193438053008f7tee>",
+		  "[ ip=24.128.27.103 rdns=h000502e08144.ne.client2.attbi.com helo=attbi.com " },
+		{ "from mail2.detr.gsi.gov.uk ([51.64.35.18] helo=ahvfw.dtlr.gsi.gov.uk) by "
+		  "mail4.gsi.gov.uk with smtp id 190K1R-0000me-00 for x@example.com",
+		  "[ ip=51.64.35.18 rdns=mail2.detr.gsi.gov.uk helo=ahvfw.dtlr.gsi.gov.uk " },
+		{ "from ns.elcanto.co.kr (66.161.246.58 [66.161.246.58]) by mail.ssccbelen.edu.pe with "
+		  "SMTP (Microsoft Exchange Internet Mail Service Version 5.5.1960.3) id G69TW478",
+		  "[ ip=66.161.246.58 rdns=66.161.246.58 helo=ns.elcanto.co.kr " },
+	};
+	struct mavis_arena *a = mavis_arena_new(0);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sa_relays *r = NULL;
+		const char *v[1] = { cases[i].line };
+
+		CHECK_INT(sa_relays_build(v, 1, NULL, NULL, NULL, a, &r), 0);
+		const char *got = sa_relays_line(r, 0);
+
+		if (got == NULL || strncmp(got, cases[i].want, strlen(cases[i].want)) != 0)
+			test_fail(__FILE__, __LINE__, "%s:\n  got  %s\n  want %s...", cases[i].line,
+				  got ? got : "(none)", cases[i].want);
+	}
+	mavis_arena_free(&a);
+}
+
 /* 5000 long hostile lines: bounded and quick */
 static void
 test_hostile(void)
@@ -326,6 +406,8 @@ main(void)
 	TEST_RUN(test_corpus);
 	TEST_RUN(test_netset);
 	TEST_RUN(test_evals);
+	TEST_RUN(test_ignored);
+	TEST_RUN(test_forms);
 	TEST_RUN(test_hostile);
 	return test_exit();
 }

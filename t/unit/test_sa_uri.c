@@ -204,6 +204,25 @@ test_hostile(void)
 		CHECK(sa_uri_canonicalize(u.p, a, &v) <= 64);
 		mavis_arena_free(&a);
 	}
+	{
+		/* five numeric-looking chunks are no IPv4 host; the fourth chunk
+		   longer than the fifth once read past the host (fuzz_sa_uri) */
+		struct mavis_arena *a = mavis_arena_new(0);
+		const char **v;
+		size_t n = sa_uri_canonicalize("http://1.2.3.4444.5/x", a, &v);
+
+		for (size_t i = 0; i < n; i++)
+			CHECK(strncmp(v[i], "http://1.2.3.4444.5", 19) == 0);
+		static const char crash[] = "w.w--.www.w----\377\377\377\377\377\377\377\377\377"
+					    "\377\377\377\377\377\377\377\377\377\377\377\377\377"
+					    "\377\377\377\377\377\377--&nbsp;JJ\376\377\377\3621%2e40";
+		const char **u;
+		size_t k = sa_uri_find(crash, sizeof(crash) - 1, a, &u);
+
+		for (size_t i = 0; i < k; i++)
+			CHECK(sa_uri_canonicalize(u[i], a, &v) <= 64);
+		mavis_arena_free(&a);
+	}
 }
 
 int
