@@ -15,6 +15,7 @@
 #include <mavis/filetype.h>
 #include <mavis/parts.h>
 
+#include "decode/decode_int.h"
 #include "harness.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -853,12 +854,56 @@ test_memory_budget(void)
 	mavis_buf_free(&m);
 }
 
+/* amavisd-new 2.13's ambiguous_content (Debian 12: MIME-tools 5.510, so
+   its own regex path) on the same values: each expected count is what that
+   Perl code gives for the field (m{^multipart/\w+(.+)}, then the \G loop),
+   run on these strings with MIME::Parser; > 1 is ambiguous. */
+static void
+test_boundary_count(void)
+{
+	static const struct {
+		const char *value;
+		unsigned want;
+	} c[] = {
+		{ " multipart/mixed; boundary=\"AAA\"; boundary=\"BBB\"", 2 },
+		{ " multipart/mixed; boundary=\"AAA\";\n boundary=\"BBB\"", 1 },	/* folded */
+		{ " multipart/mixed;boundary=\"AAA\"; boundary=\"BBB\"", 0 },	/* no blank */
+		{ " Multipart/Mixed; boundary=\"AAA\"; boundary=\"BBB\"", 0 },	/* case */
+		{ " multipart/mixed;\n boundary=\"AAA\"; boundary=\"BBB\"", 0 },
+		{ "\n multipart/mixed; boundary=\"AAA\"; boundary=\"BBB\"", 2 },
+		{ " multipart/mixed; boundary=AAA; boundary=BBB", 2 },
+		{ " multipart/mixed; boundary=A-A; boundary=BBB", 1 },		/* '-' stops */
+		{ " multipart/mixed; charset=x; boundary=AAA; BOUNDARY=BBB", 2 },
+		{ " multipart/mixed; boundary=\"A\\\"A\"; boundary=\"BBB\"", 2 },
+		{ " multipart/mixed; boundary=\"A\\\\\"; boundary=\"BBB\"", 2 },
+		{ " multipart/mixed; boundary=\"AAA\" ; boundary=\"BBB\"", 1 },
+		{ " multipart/mixed;  boundary=\"AAA\";\tboundary=\"BBB\"", 2 },
+		{ " multipart/mixed; boundary=\"AAA\"; x-y=1; boundary=\"BBB\"", 1 },
+		{ " multipart/mixed; boundary=\"AAA\"; boundary*=\"BBB\"", 1 },
+		{ " multipart/mixed; boundary=\"AAA\"", 1 },
+		{ " multipart/mixed", 0 },
+		{ " multipart/; boundary=\"AAA\"; boundary=\"BBB\"", 0 },
+		{ " multipart/mixed; boundary=\"AAA\"; boundary=\"BBB\"; boundary=CCC", 3 },
+		{ " multipart/mixed; boundary=\"\"; boundary=\"\"", 2 },
+		{ " text/plain; boundary=\"AAA\"; boundary=\"BBB\"", 0 },
+		{ " multipart/mixed; boundary=\"AAA\"; boundary=\"BBB\r\n", 1 },	/* unclosed */
+		{ " multipart/mixed; boundary=\"AAA\"; boundary=\"B\\", 1 },
+		{ "", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		test_current = c[i].value;
+		CHECK_INT(mavis_dec_boundary_count(c[i].value, strlen(c[i].value)), c[i].want);
+	}
+	test_current = "boundary_count";
+}
+
 static void
 test_ambiguous_boundary(void)
 {
 	const struct mavis_decoded *d = decode(
 		"From: a@b\nMIME-Version: 1.0\n"
-		"Content-Type: multipart/mixed; boundary=\"AAA\";\n boundary=\"BBB\"\n\n"
+		"Content-Type: multipart/mixed; boundary=\"AAA\"; boundary=\"BBB\"\n\n"
 		"--AAA\nContent-Type: text/plain\n\nfirst\n--BBB\nContent-Type: text/plain\n\n"
 		"second\n--BBB--\n--AAA--\n");
 
@@ -869,15 +914,40 @@ test_ambiguous_boundary(void)
 	CHECK_INT(d->unchecked_minor, 3);
 	CHECK(d->hold == NULL);
 
-	/* one boundary, RFC 2231 continuation counted once: not ambiguous */
+	/* the second boundary on a continuation line: amavisd's regex reads
+	   the first line only, so not ambiguous there */
+	d = decode("From: a@b\nMIME-Version: 1.0\n"
+		   "Content-Type: multipart/mixed; boundary=\"AAA\";\n boundary=\"BBB\"\n\n"
+		   "--AAA\nContent-Type: text/plain\n\nfirst\n--AAA--\n");
+	if (d)
+		CHECK_INT(d->unchecked, 0);
+
+	/* one boundary, RFC 2231 continuation: not ambiguous */
 	d = decode("From: a@b\nContent-Type: multipart/mixed; boundary*0=\"A\"; boundary*1=\"A\"\n\n"
 		   "--AA\nContent-Type: text/plain\n\nx\n--AA--\n");
 	if (d)
 		CHECK_INT(d->unchecked, 0);
 
-	/* two Content-Transfer-Encoding fields that disagree */
+	/* two Content-Type fields, two Content-Transfer-Encoding fields that
+	   disagree: duplicate header fields (BAD-HEADER-8), not ambiguous
+	   content, for amavisd */
+	d = decode("From: a@b\nContent-Type: text/plain\nContent-Type: text/html\n\nx\n");
+	if (d)
+		CHECK_INT(d->unchecked, 0);
 	d = decode("From: a@b\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n"
 		   "Content-Transfer-Encoding: 7bit\n\naGVsbG8=\n");
+	if (d)
+		CHECK_INT(d->unchecked, 0);
+
+	/* a leaf part with two boundary parameters: only multiparts count */
+	d = decode("From: a@b\nContent-Type: text/plain; boundary=\"A\"; boundary=\"B\"\n\nx\n");
+	if (d)
+		CHECK_INT(d->unchecked, 0);
+
+	/* a nested multipart is checked too */
+	d = decode("From: a@b\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"O\"\n\n"
+		   "--O\nContent-Type: multipart/alternative; boundary=\"I\"; boundary=\"J\"\n\n"
+		   "--I\nContent-Type: text/plain\n\nx\n--I--\n--O--\n");
 	if (d)
 		CHECK_INT(d->unchecked_minor, 3);
 }
@@ -1088,6 +1158,7 @@ main(void)
 	mavis_arena_reset(arena);
 	TEST_RUN(test_many_entries);
 	mavis_arena_reset(arena);
+	TEST_RUN(test_boundary_count);
 	TEST_RUN(test_ambiguous_boundary);
 	TEST_RUN(test_names);
 	TEST_RUN(test_damaged_input);
