@@ -124,8 +124,8 @@ make_msgs(void)
 		rl = (size_t)snprintf(raw, 512, "From: a@example.com\r\nTo: b@example.org\r\n"
 				      "Subject: message %zu\r\n\r\n", i);
 		memcpy(raw + rl, part, size);
-		msgs[i].b[0] = (struct mavis_av_buf){ part, size, "p001" };
-		msgs[i].b[1] = (struct mavis_av_buf){ raw, rl + size, "raw" };
+		msgs[i].b[0] = (struct mavis_av_buf){ part, size, "p001", false };
+		msgs[i].b[1] = (struct mavis_av_buf){ raw, rl + size, "raw", false };
 		total += size + rl + size;
 	}
 	free(zip);

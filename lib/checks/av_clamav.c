@@ -408,7 +408,10 @@ av_engine_scan_into(struct mavis_av_engine *e, const struct mavis_av_buf *buf,
 			av_names_add(&cur, arena, virname != NULL ? virname : "Unknown.Virus");
 		if (av_limit_policy(&cur, 0, e->alert_exceeds_max, err) < 0) {
 			mavis_error_prefix(err, "%s: ", name);
-			return MAVIS_ERR_SCANNER;
+			/* Every piece of it was scanned on its own: amavisd,
+			   which hands clamd the decoded parts only, has no
+			   more than that either. */
+			return buf->supplementary ? 2 : MAVIS_ERR_SCANNER;
 		}
 		for (size_t i = 0; i < cur.n; i++)
 			av_names_add(l, arena, cur.v[i]);

@@ -85,7 +85,9 @@ const char *av_db_dir(const struct mavis_av_settings *s);
 /* Count signatures in dir without loading them (cl_countsigs); 0 or error. */
 int av_engine_precheck(const char *dir, struct mavis_error *err);
 
-/* Scan with an engine, adding names to l; like mavis_av_engine_scan. */
+/* Scan with an engine, adding names to l; like mavis_av_engine_scan,
+   except that a scan limit on a supplementary buffer returns 2 (clean,
+   not fully checked) with err holding the limit's text. */
 int av_engine_scan_into(struct mavis_av_engine *e, const struct mavis_av_buf *buf,
 			struct mavis_arena *arena, struct av_names *l,
 			struct mavis_error *err);

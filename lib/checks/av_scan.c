@@ -253,9 +253,11 @@ join(struct mavis_arena *a, const char *const *v, size_t n)
 	return s;
 }
 
+/* note_r: set (from arena) when a supplementary buffer hit a scan limit. */
 static int
 run_clamav(struct mavis_av *av, const struct mavis_av_buf *bufs, size_t n, uint64_t deadline,
-	   struct mavis_arena *arena, struct av_names *names, struct mavis_error *err)
+	   struct mavis_arena *arena, struct av_names *names, const char **note_r,
+	   struct mavis_error *err)
 {
 	struct mavis_av_engine *e = NULL;
 	bool infected = false;
@@ -267,6 +269,11 @@ run_clamav(struct mavis_av *av, const struct mavis_av_buf *bufs, size_t n, uint6
 		if (bufs[i].len == 0)
 			continue;
 		rc = av_engine_scan_into(e, &bufs[i], arena, names, err);
+		if (rc == 2) {
+			*note_r = mavis_arena_strdup(arena, err->text);
+			mavis_error_clear(err);
+			rc = 0;
+		}
 		if (rc == 1)
 			infected = true;
 		if (rc < 0 || (rc == 1 && !av->all_match))
@@ -310,14 +317,18 @@ run_list(struct mavis_av *av, const struct av_scanner *list, size_t count,
 
 		mavis_error_clear(&err);
 		if (sc->kind == AV_KIND_CLAMAV)
-			rc = run_clamav(av, bufs, n, deadline, arena, &found, &err);
+			rc = run_clamav(av, bufs, n, deadline, arena, &found, &notes, &err);
 		else
 			rc = av_clamd_scan(&sc->clamd, bufs, n, deadline, arena, &found,
 					   &notes, &err);
 		if (rc == 1 && sc->kind == AV_KIND_CLAMD)
 			rc = av_limit_policy(&found, 0, av->es.alert_exceeds_max, &err);
 		mavis_stats_scanner_call(sc->stats_slot, rc >= 0, (unsigned long)(av_now_ms() - t0) * 1000);
-		if (notes != NULL)
+		if (notes != NULL && sc->kind == AV_KIND_CLAMAV)
+			log_add(&st->log, arena, MAVIS_LOG_NOTICE,
+				"%s av-scanner: %s; every decoded part was scanned on its own",
+				sc->name, notes);
+		else if (notes != NULL)
 			log_add(&st->log, arena, MAVIS_LOG_WARNING,
 				"%s av-scanner: failed over after: %s", sc->name, notes);
 		if (rc < 0) {

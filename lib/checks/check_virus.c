@@ -36,9 +36,16 @@ virus_run(struct mavis_check_ctx *cx)
 
 		if (p->scan && p->data != NULL && p->len > 0)
 			bufs[n++] = (struct mavis_av_buf){ p->data, p->len,
-							   mavis_arena_printf(cx->arena, "p%03u", p->id) };
+							   mavis_arena_printf(cx->arena, "p%03u", p->id),
+							   false };
 	}
-	bufs[n++] = (struct mavis_av_buf){ cx->raw, cx->rawlen, "MAIL" };
+	/* When our decoder took all of it apart (no limit, nothing it could
+	   not read), the raw message is a second look: a libclamav limit
+	   there (60 nested multiparts pass MaxRecursion) is no reason to
+	   call the whole scan failed. amavisd with Debian's settings gives
+	   clamd the decoded parts only. */
+	bool whole = d != NULL && d->hold == NULL && d->unchecked == 0;
+	bufs[n++] = (struct mavis_av_buf){ cx->raw, cx->rawlen, "MAIL", whole };
 	mavis_av_scan(cx->av, bufs, n, cx->arena, &res);
 	for (size_t i = 0; i < res.n_log; i++)
 		mavis_log(res.log[i].level, cx->log_id, "%s", res.log[i].text);

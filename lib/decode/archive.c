@@ -301,9 +301,10 @@ read_member(struct mavis_dec *d, struct archive *a, struct mavis_dec_part *m,
 		if (n == 0)
 			break;
 		if (n < 0) {
-			m->pub.attrs |= MAVIS_PART_UNDECIPHERABLE;
+			/* Only a password makes it undecipherable: a damaged
+			   member is what amavisd's unpackers leave as it is */
 			if (encryption_error(a, true))
-				m->pub.attrs |= MAVIS_PART_ENCRYPTED;
+				m->pub.attrs |= MAVIS_PART_UNDECIPHERABLE | MAVIS_PART_ENCRYPTED;
 			if (n == ARCHIVE_FATAL)
 				*fatal_archive = true;
 			status = -1;
@@ -355,17 +356,16 @@ unpack(struct mavis_dec *d, struct mavis_dec_part *p, const struct decoder *dec,
 			return -1;	/* not this format after all */
 		}
 		if (rc == ARCHIVE_FATAL || (rc == ARCHIVE_FAILED && ++failed > MAX_FAILED)) {
-			/* amavisd: encrypted headers give the archive U and C */
-			p->pub.attrs |= MAVIS_PART_UNDECIPHERABLE;
+			/* amavisd: encrypted headers give the archive U and C;
+			   damage ends the listing, the archive stays a part */
 			if (encryption_error(a, true))
-				p->pub.attrs |= MAVIS_PART_ENCRYPTED;
+				p->pub.attrs |= MAVIS_PART_UNDECIPHERABLE | MAVIS_PART_ENCRYPTED;
 			p->retained = true;
 			break;
 		}
 		idx++;
 		if (rc == ARCHIVE_FAILED) {
 			/* This entry is unreadable; the next may be fine. */
-			p->pub.attrs |= MAVIS_PART_UNDECIPHERABLE;
 			p->retained = true;
 			continue;
 		}
@@ -446,12 +446,16 @@ mavis_dec_archive(struct mavis_dec *d, struct mavis_dec_part *p)
 	if (made < -1)
 		return (int)made;
 	if (made == -1) {
-		/* Not readable as the type libmagic named. A self-extractor
-		   probe failing is the normal case for an executable. */
-		if (dec->setup != SETUP_SFX) {
-			p->pub.attrs |= MAVIS_PART_UNDECIPHERABLE;
+		/* Not readable as the type libmagic named. amavisd's
+		   decompose_part catches the unpacker's failure and logs
+		   "Decoding of pNNN (...) failed, leaving it unpacked": the
+		   part stays a leaf, scanned and banned-checked as it is, and
+		   is not undecipherable (a damaged zip, gzip, 7z or tar is
+		   CLEAN there; only a password, above, is UNCHECKED). */
+		if (dec->setup != SETUP_SFX)
 			p->retained = true;
-		}
+		if (p->pub.attrs & MAVIS_PART_ENCRYPTED)
+			p->pub.attrs |= MAVIS_PART_UNDECIPHERABLE;	/* amavisd: U and C */
 		return 0;
 	}
 	if (dec->setup == SETUP_SFX)

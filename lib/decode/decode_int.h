@@ -150,10 +150,13 @@ int mavis_dec_mime_walk_message(struct mavis_dec *d, void *gmime_message,
 
 /* mime_params.c */
 
-/* Number of distinct parameters called name in a raw header value
-   ("multipart/mixed; boundary=a; boundary=b" gives 2 for "boundary");
-   RFC 2231 name* and name*0 sections count once. Case-insensitive. */
-unsigned mavis_dec_param_count(const char *raw, size_t len, const char *name);
+/* The boundary= parameters amavisd-new counts in the raw value of a
+   multipart entity's first Content-Type field (CVE-2024-28054; more than
+   one makes the content ambiguous): only on the value's first line, only
+   consecutive "; name=value" parameters with word-character names and
+   word or quoted values from the start. 0 when the value does not start
+   with "multipart/" (case-sensitive, as amavisd matches it). */
+unsigned mavis_dec_boundary_count(const char *raw, size_t len);
 /* Add every value of parameter name (plain, quoted, RFC 2231 extended or
    continued, RFC 2047 inside quotes) found in a raw header value to p's
    names, decoded and raw. */

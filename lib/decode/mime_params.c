@@ -169,20 +169,84 @@ name_kind(const struct param *p, const char *want, unsigned *section, bool *ext)
 	return 3;
 }
 
-unsigned
-mavis_dec_param_count(const char *raw, size_t len, const char *name)
+static bool
+perl_word(char c)
 {
-	struct param p;
-	size_t pos = 0;
+	return isalnum((unsigned char)c) || c == '_';
+}
+
+static bool
+perl_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/*
+ * amavisd-new 2.13 with MIME-tools before 5.514 (Debian 12 has 5.510):
+ * Amavis::Unpackers::MIME::ambiguous_content matches the first line of
+ * the value against m{^multipart/\w+(.+)} and then counts, from the start
+ * of what follows the subtype, consecutive m{\G ; \s+ (\w+) = (?: \w+ |
+ * "(?:\\.|[^"\\])*" )}gx with a name of "boundary" in any case. The
+ * first text that does not fit (no blank after ';', a value with '-' in
+ * it, a folded line) ends the count. Mirrored here character for
+ * character, because the point is to flag exactly what amavisd flags.
+ */
+unsigned
+mavis_dec_boundary_count(const char *raw, size_t len)
+{
+	const char *s = raw, *end = raw + len, *eol;
 	unsigned n = 0;
 
-	while (next_param(raw, len, &pos, &p)) {
-		unsigned section;
-		bool ext;
-		int k = name_kind(&p, name, &section, &ext);
+	/* Mail::Header's get() drops the blanks before the value */
+	while (s < end && perl_space(*s))
+		s++;
+	eol = memchr(s, '\n', (size_t)(end - s));
+	if (eol != NULL)
+		end = eol;	/* '.' does not match a newline */
+	if ((size_t)(end - s) < 10 || memcmp(s, "multipart/", 10) != 0)
+		return 0;
+	s += 10;
+	if (s == end || !perl_word(*s))
+		return 0;
+	while (s < end && perl_word(*s))
+		s++;
+	/* (.+) needs a character: \w+ gives its last one back */
+	if (s == end)
+		return 0;
+	while (s < end && *s == ';') {
+		const char *name, *q = s + 1;
+		size_t nlen;
 
-		if (k == 1 || k == 2 || (k == 3 && section == 0))
+		if (q == end || !perl_space(*q))
+			break;
+		while (q < end && perl_space(*q))
+			q++;
+		name = q;
+		while (q < end && perl_word(*q))
+			q++;
+		nlen = (size_t)(q - name);
+		if (nlen == 0 || q == end || *q != '=')
+			break;
+		q++;
+		if (q < end && perl_word(*q)) {
+			while (q < end && perl_word(*q))
+				q++;
+		} else if (q < end && *q == '"') {
+			q++;
+			while (q < end && *q != '"') {
+				if (*q == '\\' && ++q == end)
+					break;	/* a lone backslash closes nothing */
+				q++;
+			}
+			if (q == end)
+				break;	/* no closing quote on this line */
+			q++;
+		} else {
+			break;
+		}
+		if (nlen == 8 && strncasecmp(name, "boundary", 8) == 0)
 			n++;
+		s = q;
 	}
 	return n;
 }

@@ -143,43 +143,33 @@ norm_value(const char *raw)
 /*
  * CVE-2024-28054 (README.CVE-2024-28054): parsers disagree on which of
  * several boundary= parameters counts, so the content one MUA shows is not
- * what a filter checked. Read on the raw header text: more than one boundary
- * parameter in the Content-Type fields of an entity. MIME-tools 5.514+ also
- * flags repeated Content-Type fields; we add repeated Content-Transfer-
- * Encoding fields with different values, which hide content the same way.
+ * what a filter checked. amavisd-new 2.13 flags a multipart entity whose
+ * first Content-Type field has more than one boundary parameter as its
+ * MIME-tools < 5.514 code path reads them (mavis_dec_boundary_count).
+ * Repeated Content-Type fields are not ambiguous content there: they are
+ * a duplicate header field (BAD-HEADER-8) of the header check.
  */
 static bool
 ambiguous(GMimeObject *obj)
 {
-	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
-	int n = hl ? g_mime_header_list_get_count(hl) : 0;
-	unsigned boundaries = 0, cts = 0;
-	char *cte = NULL;
-	bool amb = false;
+	GMimeHeaderList *hl;
+	int n;
 
-	for (int i = 0; i < n && !amb; i++) {
+	if (!GMIME_IS_MULTIPART(obj))
+		return false;
+	hl = g_mime_object_get_header_list(obj);
+	n = hl ? g_mime_header_list_get_count(hl) : 0;
+	for (int i = 0; i < n; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
 		const char *hn = h ? g_mime_header_get_name(h) : NULL;
 		const char *raw = h ? g_mime_header_get_raw_value(h) : NULL;
 
-		if (hn == NULL || raw == NULL)
+		if (hn == NULL || g_ascii_strcasecmp(hn, "Content-Type") != 0)
 			continue;
-		if (g_ascii_strcasecmp(hn, "Content-Type") == 0) {
-			cts++;
-			boundaries += mavis_dec_param_count(raw, strlen(raw), "boundary");
-		} else if (g_ascii_strcasecmp(hn, "Content-Transfer-Encoding") == 0) {
-			char *v = norm_value(raw);
-
-			if (cte == NULL)
-				cte = v;
-			else {
-				amb = strcmp(cte, v) != 0;
-				free(v);
-			}
-		}
+		/* the first Content-Type field only: MIME::Head's get() */
+		return raw != NULL && mavis_dec_boundary_count(raw, strlen(raw)) > 1;
 	}
-	free(cte);
-	return amb || boundaries > 1 || cts > 1;
+	return false;
 }
 
 /*

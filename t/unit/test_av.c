@@ -146,7 +146,7 @@ settings(struct mavis_av_settings *s, const char *db, const char *const *primary
 static struct mavis_av_buf
 mkbuf(const void *p, size_t len, const char *name)
 {
-	struct mavis_av_buf b = { p, len, name };
+	struct mavis_av_buf b = { p, len, name, false };
 
 	return b;
 }
@@ -453,6 +453,68 @@ test_limits(void)
 		}
 		free(data);
 	}
+}
+
+/* A limit on a supplementary buffer (the raw message, every part of which
+   is scanned on its own) is said, not a failure; on any other buffer it
+   still fails, and with alert_exceeds_max it is still the alert. */
+static void
+test_limit_supplementary(void)
+{
+	char path[600];
+	size_t len = 0;
+	char *data;
+
+	snprintf(path, sizeof(path), "%s/clam.zip", TESTFILES_DIR);
+	data = test_slurp(path, &len);
+	if (data == NULL) {
+		test_fail(__FILE__, __LINE__, "cannot read %s", path);
+		return;
+	}
+	for (int alert = 0; alert <= 1; alert++) {
+		struct mavis_av_settings s;
+		struct mavis_av *av = NULL;
+		struct mavis_error err;
+		struct mavis_arena *a = mavis_arena_new(0);
+		struct mavis_av_result r;
+		struct mavis_av_buf b[2] = { strbuf(clean_text, "p001"), mkbuf(data, len, "MAIL") };
+
+		b[1].supplementary = true;
+		settings(&s, dbdir, SCAN_CLAMAV, NULL);
+		s.limits.max_recursion = 1;
+		s.alert_exceeds_max = alert;
+		CHECK_INT(mavis_av_new(&s, NULL, &av, &err), 0);
+		if (av == NULL) {
+			mavis_arena_free(&a);
+			continue;
+		}
+		mavis_av_scan(av, b, 2, a, &r);
+		if (alert) {
+			CHECK_INT(r.status, MAVIS_AV_INFECTED);
+			CHECK_STR(r.text, "Heuristics.Limits.Exceeded.MaxRecursion");
+		} else {
+			CHECK_INT(r.status, MAVIS_AV_CLEAN);
+			CHECK(log_has(&r, "MAIL: scan limit exceeded (Heuristics.Limits.Exceeded.MaxRecursion)"));
+			CHECK(log_has(&r, "every decoded part was scanned on its own"));
+		}
+		/* the engine call: 2, with the limit in err */
+		if (!alert) {
+			struct mavis_av_engine *e = mavis_av_engine_get(av);
+
+			CHECK(e != NULL);
+			if (e != NULL) {
+				CHECK_INT(mavis_av_engine_scan(e, &b[1], a, NULL, NULL, &err), 2);
+				CHECK(strstr(err.text, "MaxRecursion") != NULL);
+				b[1].supplementary = false;
+				CHECK_INT(mavis_av_engine_scan(e, &b[1], a, NULL, NULL, &err),
+					  MAVIS_ERR_SCANNER);
+				mavis_av_engine_unref(&e);
+			}
+		}
+		mavis_av_free(&av);
+		mavis_arena_free(&a);
+	}
+	free(data);
 }
 
 static void
@@ -1434,6 +1496,7 @@ main(void)
 	TEST_RUN(test_testfiles);
 	TEST_RUN(test_scan_clamav);
 	TEST_RUN(test_limits);
+	TEST_RUN(test_limit_supplementary);
 	TEST_RUN(test_bad_specs);
 	TEST_RUN(test_fake_replies);
 	TEST_RUN(test_clamd_failures);

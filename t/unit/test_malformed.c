@@ -266,6 +266,13 @@ build_nested_multipart(struct mavis_buf *m)
 }
 
 /* 10 000 message/rfc822 parts, each inside the one above. */
+/* Deeper than libclamav's MaxRecursion (17), well within ours (128). */
+static void
+build_nested_multipart_60(struct mavis_buf *m)
+{
+	nested_multipart(m, 60);
+}
+
 static void
 build_nested_rfc822(struct mavis_buf *m)
 {
@@ -944,6 +951,14 @@ static const struct mcase cases[] = {
 	     the scan): about 20 x its size under ASan */
 	  .note = "amavisd: MIME::Parser stops at max_parts (1500 entities): BADH,1 'Unable to "
 		  "parse, perhaps message contains too many parts', no hold" },
+	{ .name = "nested-multipart-60", .build = build_nested_multipart_60,
+	  .want = WANT(CLEAN, 0, ACCEPT,
+		       .logs = { "MAIL: scan limit exceeded (Heuristics.Limits.Exceeded.MaxRecursion)",
+				 "every decoded part was scanned on its own" }),
+	  .max_secs = 10, .per_msg = 20,
+	  .note = "amavisd (Debian: clamd gets the decoded parts): CLEAN; libclamav's "
+		  "MaxRecursion on the raw message no longer fails a scan whose parts were all "
+		  "decoded and scanned" },
 	{ .name = "nested-rfc822-10k", .build = build_nested_rfc822,
 	  .want = WANT(UNCHECKED, 2, ACCEPT, .hold = "Maximum decoding depth (14) exceeded",
 		       .av_fails = true),

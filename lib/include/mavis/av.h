@@ -91,11 +91,18 @@ MAVIS_API void mavis_av_settings_init(struct mavis_av_settings *s);
 
 /* One thing to scan: a decoded MIME part or the raw message. data may hold
    NULs; name is for logs and libclamav (may be NULL). Empty buffers are
-   skipped: nothing in them can be a virus. */
+   skipped: nothing in them can be a virus. supplementary: a second look
+   at content whose every piece is among the other buffers (the raw
+   message after our decoder took all of it apart): a libclamav scan
+   limit (Heuristics.Limits.Exceeded.*) on it without alert_exceeds_max
+   does not fail the scan of the in-process engine but is said in the
+   result's log (a clamd scanner answers for all buffers at once: there a
+   limit still fails). */
 struct mavis_av_buf {
 	const void *data;
 	size_t len;
 	const char *name;
+	bool supplementary;
 };
 
 /* ---- The in-process libclamav engine ---------------------------------- */
@@ -132,8 +139,9 @@ MAVIS_API const char *mavis_av_engine_dir(const struct mavis_av_engine *e);
  * names, from arena, as libclamav reports them, for example
  * "Eicar-Signature.UNOFFICIAL"),
  * or MAVIS_ERR_SCANNER with err set (libclamav error, a scan limit or
- * max_scantime hit without alert_exceeds_max): never 0 on a failure.
- * names and n_names may be NULL.
+ * max_scantime hit without alert_exceeds_max): never 0 on a failure;
+ * 2 instead of that error for a scan limit on a supplementary buffer
+ * (err says which limit). names and n_names may be NULL.
  */
 MAVIS_API int mavis_av_engine_scan(struct mavis_av_engine *e, const struct mavis_av_buf *buf,
 			 struct mavis_arena *arena, const char *const **names,
