@@ -2,6 +2,9 @@
 /* logline.c - the main log line per message, in amavisd's shape */
 
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <mavis/buf.h>
@@ -24,17 +27,103 @@ action_word(const struct mavis_verdict *v, bool some_blocked)
 	return "?";
 }
 
-static const char *
-action_tag(const struct mavis_verdict *v, bool originating)
+/* amavisd's recip_tagged: the copy a recipient gets carries an edit that
+   marks it (X-Spam-Flag YES, a subject tag, an INFECTED or BANNED alert;
+   not a bad-header alert, "mostly harmless" to amavisd). */
+static bool
+delivery_tagged(const struct mavis_verdict *v, int delivery)
 {
-	switch (v->action) {
-	case MAVIS_ACTION_REJECT: return originating ? "RejectedOutbound" : "RejectedInbound";
-	case MAVIS_ACTION_TEMPFAIL: return originating ? "TempFailedOutbound" : "TempFailedInbound";
-	case MAVIS_ACTION_DISCARD: return originating ? "DiscardedOutbound" : "DiscardedInbound";
-	case MAVIS_ACTION_HOLD: return originating ? "HeldOutbound" : "HeldInbound";
-	case MAVIS_ACTION_ACCEPT: break;
+	const struct mavis_delivery *d;
+
+	if (delivery < 0 || (size_t)delivery >= v->ndeliveries)
+		return false;
+	d = &v->deliveries[delivery];
+	for (size_t i = 0; i < d->nedits; i++) {
+		const struct mavis_edit *e = &d->edits[i];
+		const char *val = e->value ? e->value : "";
+
+		if (e->name == NULL || e->op == MAVIS_EDIT_DELETE_HEADER)
+			continue;
+		while (*val == ' ' || *val == '\t')
+			val++;
+		if (strcasecmp(e->name, "Subject") == 0 ||
+		    (strcasecmp(e->name, "X-Spam-Flag") == 0 && strncasecmp(val, "YES", 3) == 0) ||
+		    (strcasecmp(e->name, "X-Amavis-Alert") == 0 &&
+		     (strncmp(val, "INFECTED", 8) == 0 || strncmp(val, "BANNED", 6) == 0)))
+			return true;
 	}
-	return originating ? "RelayedOutbound" : "RelayedInbound";
+	return false;
+}
+
+static const char *
+blocked_word(enum mavis_action action, int destiny)
+{
+	if (action == MAVIS_ACTION_TEMPFAIL || (action == MAVIS_ACTION_ACCEPT && destiny == MAVIS_D_TEMPFAIL))
+		return "TempFailed";
+	if (action == MAVIS_ACTION_DISCARD || (action == MAVIS_ACTION_ACCEPT && destiny == MAVIS_D_DISCARD))
+		return "Discarded";
+	if (action == MAVIS_ACTION_HOLD)
+		return "Held";
+	return "Rejected";
+}
+
+/*
+ * amavisd's actions_performed: per recipient its outcome (Relayed,
+ * RelayedTagged, Rejected, Discarded, TempFailed) and direction (Inbound:
+ * to a local recipient from outside, OpenRelay: to a foreign one from
+ * outside, Internal / Outbound: from our own users to a local / foreign
+ * one), each combination once in sorted order, then Quarantined when a copy
+ * was kept: "{RelayedTaggedInbound,Quarantined}".
+ */
+static void
+actions_performed(const struct mavis_verdict *v, bool originating, bool quarantined,
+		  struct mavis_buf *out)
+{
+	const char *seen[16][2];
+	size_t n = 0;
+
+	for (size_t i = 0; i < v->nrcpts; i++) {
+		const struct mavis_rcpt_verdict *r = &v->rcpts[i];
+		const char *what, *dir;
+		size_t k;
+
+		if (v->action != MAVIS_ACTION_ACCEPT || r->blocking.major >= 0)
+			what = blocked_word(v->action, r->destiny);
+		else
+			what = delivery_tagged(v, r->delivery) ? "RelayedTagged" : "Relayed";
+		dir = originating ? (r->local ? "Internal" : "Outbound") : (r->local ? "Inbound" : "OpenRelay");
+		for (k = 0; k < n; k++)
+			if (strcmp(seen[k][0], what) == 0 && strcmp(seen[k][1], dir) == 0)
+				break;
+		if (k == n && n < sizeof(seen) / sizeof(seen[0])) {
+			/* insertion in sort order of the joined name */
+			size_t at = n;
+
+			while (at > 0) {
+				char a[48], b[48];
+
+				snprintf(a, sizeof(a), "%s%s", seen[at - 1][0], seen[at - 1][1]);
+				snprintf(b, sizeof(b), "%s%s", what, dir);
+				if (strcmp(a, b) <= 0)
+					break;
+				seen[at][0] = seen[at - 1][0];
+				seen[at][1] = seen[at - 1][1];
+				at--;
+			}
+			seen[at][0] = what;
+			seen[at][1] = dir;
+			n++;
+		}
+	}
+	if (n == 0) {	/* no recipient: the message's action alone */
+		seen[0][0] = v->action == MAVIS_ACTION_ACCEPT ? "Relayed" : blocked_word(v->action, MAVIS_D_PASS);
+		seen[0][1] = originating ? "Outbound" : "Inbound";
+		n = 1;
+	}
+	for (size_t k = 0; k < n; k++)
+		mavis_buf_printf(out, "%s%s%s", k ? "," : "", seen[k][0], seen[k][1]);
+	if (quarantined)
+		mavis_buf_puts(out, ",Quarantined");
 }
 
 /* amavisd's TIMING line (Amavis::Timing::report): each stage's time in ms,
@@ -128,7 +217,7 @@ macro_value(void *ctx, enum mavis_templ_macro mac, struct mavis_buf *out)
 		break;
 	case MAVIS_TM_MYHOSTNAME: mavis_buf_puts(out, mavis_view_str(s->view, MAVIS_KEY_MYHOSTNAME)); break;
 	case MAVIS_TM_ACTIONS:
-		mavis_buf_puts(out, action_tag(v, mavis_view_originating(s->view)));
+		actions_performed(v, mavis_view_originating(s->view), m->quar_type != 0, out);
 		break;
 	case MAVIS_TM_CCAT: mavis_buf_puts(out, v->reason); break;
 	case MAVIS_TM_STATUS: mavis_buf_puts(out, action_word(v, c->some_blocked)); break;

@@ -1058,12 +1058,13 @@ main_line_of(const char *log, const char *start)
    must give it byte for byte. size and ms are the caller's (not visible
    from here), taken from the line under test. */
 static void
-old_main_line(const struct mavis_verdict *v, const char *path, const char *client, const char *sender,
+old_main_line(const struct mavis_verdict *v, const char *tag, const char *path, const char *client,
+	      const char *sender,
 	      const char *const *rcpts, const char *qid, const char *mid, const char *score,
 	      unsigned long long size, long ms, struct mavis_buf *out)
 {
-	bool some_blocked = false, orig = path && strstr(path, "MYNETS") != NULL;
-	const char *word, *tag;
+	bool some_blocked = false;
+	const char *word;
 
 	for (size_t i = 0; i < v->nrcpts; i++)
 		if (v->rcpts[i].blocking.major >= 0)
@@ -1071,19 +1072,15 @@ old_main_line(const struct mavis_verdict *v, const char *path, const char *clien
 	switch (v->action) {
 	case MAVIS_ACTION_ACCEPT:
 		word = some_blocked ? "Passed/Blocked" : "Passed";
-		tag = orig ? "RelayedOutbound" : "RelayedInbound";
 		break;
 	case MAVIS_ACTION_TEMPFAIL:
 		word = "Blocked";
-		tag = orig ? "TempFailedOutbound" : "TempFailedInbound";
 		break;
 	case MAVIS_ACTION_REJECT:
 		word = "Blocked";
-		tag = orig ? "RejectedOutbound" : "RejectedInbound";
 		break;
 	default:
 		word = "?";
-		tag = "?";
 	}
 	mavis_buf_printf(out, "%s %s {%s}, ", word, v->reason, tag);
 	if (path && *path)
@@ -1100,7 +1097,7 @@ old_main_line(const struct mavis_verdict *v, const char *path, const char *clien
 /* Compare the default log_templ line with old_main_line. */
 static void
 check_default_line(const char *extra, const char *const *rcpts, const char *msg, size_t len,
-		   const char *path, const char *start, int line)
+		   const char *path, const char *start, const char *actions, int line)
 {
 	struct scan sc;
 	char *log, *got;
@@ -1118,7 +1115,7 @@ check_default_line(const char *extra, const char *const *rcpts, const char *msg,
 
 		if (sz == NULL || sscanf(sz, ", size: %llu, %ld ms", &size, &ms) != 2)
 			test_fail(__FILE__, line, "no size and ms in: %s", got);
-		old_main_line(sc.v, path, "203.0.113.7", "sender@example.net", rcpts, "-",
+		old_main_line(sc.v, actions, path, "203.0.113.7", "sender@example.net", rcpts, "-",
 			      "<lunch@example.net>", "-", size, ms, &want);
 		if (strcmp(got, mavis_buf_str(&want)) != 0)
 			test_fail(__FILE__, line, "default log_templ\n  got  %s\n  want %s", got,
@@ -1143,18 +1140,25 @@ test_log_templ(void)
 	struct scan sc;
 	char *log, *got;
 
-	check_default_line(NULL, one, clean_msg, sizeof(clean_msg) - 1, "", "Passed CLEAN", __LINE__);
-	check_default_line(NULL, two, clean_msg, sizeof(clean_msg) - 1, "", "Passed CLEAN", __LINE__);
+	check_default_line(NULL, one, clean_msg, sizeof(clean_msg) - 1, "", "Passed CLEAN", "RelayedInbound",
+			   __LINE__);
+	/* amavisd's directions: ann@example.org is not local (OpenRelay from
+	   outside, Outbound from our own network), bob@example.com is
+	   (Inbound, Internal) */
+	check_default_line(NULL, two, clean_msg, sizeof(clean_msg) - 1, "", "Passed CLEAN",
+			   "RelayedInbound,RelayedOpenRelay", __LINE__);
 	check_default_line("mynetworks = 203.0.113.0/24\n", two, clean_msg, sizeof(clean_msg) - 1,
-			   "MYNETS", "Passed CLEAN", __LINE__);
+			   "MYNETS", "Passed CLEAN", "RelayedInternal,RelayedOutbound", __LINE__);
 	check_default_line("av_scanners = clamd:/nonexistent/clamd.sock\n", one, clean_msg,
-			   sizeof(clean_msg) - 1, "", "Blocked virus scanning failed", __LINE__);
+			   sizeof(clean_msg) - 1, "", "Blocked virus scanning failed", "TempFailedInbound",
+			   __LINE__);
 	snprintf(virus_msg, sizeof(virus_msg),
 		 "From: <sender@example.net>\r\nMessage-ID: <lunch@example.net>\r\n\r\n%s\r\n", eicar);
 	check_default_line("av_scanners = clamav\nvirus_lovers_maps = ann@example.org\n", two, virus_msg,
-			   strlen(virus_msg), "", "Passed/Blocked INFECTED", __LINE__);
+			   strlen(virus_msg), "", "Passed/Blocked INFECTED", "RejectedInbound,RelayedOpenRelay",
+			   __LINE__);
 	check_default_line("av_scanners = clamav\n", two, virus_msg, strlen(virus_msg), "",
-			   "Blocked INFECTED", __LINE__);
+			   "Blocked INFECTED", "RejectedInbound,RejectedOpenRelay", __LINE__);
 
 	/* Every macro. */
 	if (scan_msg_log(&sc, "mynetworks = 203.0.113.0/24\n"
@@ -1166,7 +1170,7 @@ test_log_templ(void)
 
 		snprintf(want, sizeof(want),
 			 "T %s|%s|<sender@example.net>|<bob@example.com>, <ann@example.org>|MYNETS|"
-			 "203.0.113.7|Y||<lunch@example.net>||mx.example.com|RelayedOutbound|CLEAN|Passed||"
+			 "203.0.113.7|Y||<lunch@example.net>||mx.example.com|RelayedInternal,RelayedOutbound|CLEAN|Passed||"
 			 "noqid|yes|[x]||100%%|size|ms|ok|MYNETS",
 			 mavis_session_log_id(sc.s), sc.v->mail_id);
 		got = main_line_of(log, "T ");
@@ -1242,7 +1246,7 @@ test_log_levels(void)
 		const char *text;
 		int level;
 	} lines[] = {
-		{ "Passed CLEAN {RelayedInbound}", 0 },
+		{ "Passed CLEAN {RelayedInbound,RelayedOpenRelay}", 0 },
 		{ "Checking: ", 1 },
 		{ "TIMING [total ", 2 },
 		{ "spam-tag, ", 99 },	/* no spam scanner here: never */
